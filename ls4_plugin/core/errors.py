@@ -1,0 +1,16 @@
+"""Errors the core raises. Every message names the file or value at fault and the problem."""
+
+
+class Ls4Error(Exception):
+    """Base class: something a user can act on, with a message in plain words."""
+
+
+class InputError(Ls4Error):
+    """The input (a file, a name, a parameter) is not usable; the message says which and why."""
+
+
+class Canceled(Ls4Error):
+    """The user canceled; partial outputs have been removed."""
+
+    def __init__(self, message="Canceled by the user"):
+        super().__init__(message)

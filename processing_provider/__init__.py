@@ -1,0 +1,1 @@
+"""The LS4 Processing provider and its algorithms."""

@@ -1,0 +1,1 @@
+"""One module per algorithm; the provider finds them here."""

@@ -1,0 +1,62 @@
+"""What every LS4 algorithm shares: names, translated help, and core errors as Processing errors."""
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.PyQt.QtCore import QCoreApplication
+
+from ..ls4_plugin.core.errors import Ls4Error
+
+
+class Ls4Algorithm(QgsProcessingAlgorithm):
+    """Base for LS4 algorithms: subclasses set the class constants and implement ``run``.
+
+    Parameters are added with ``add(parameter, help)`` so every parameter carries help text,
+    shown in the dialog's help panel, the modeler and ``qgis_process help``.
+    """
+
+    NAME = ""
+    DISPLAY_NAME = ""
+    GROUP = "Publishing"
+    GROUP_ID = "publishing"
+    HELP = ""
+
+    def __init__(self):
+        super().__init__()
+        self._param_help = []
+
+    def name(self):
+        return self.NAME
+
+    def displayName(self):  # noqa: N802
+        return self.tr(self.DISPLAY_NAME)
+
+    def group(self):
+        return self.tr(self.GROUP)
+
+    def groupId(self):  # noqa: N802
+        return self.GROUP_ID
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def tr(self, text):
+        return QCoreApplication.translate(type(self).__name__, text)
+
+    def add(self, parameter, help_text, advanced=False):
+        parameter.setHelp(self.tr(help_text))
+        if advanced:
+            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+        self._param_help.append((parameter.description(), parameter.help()))
+        self.addParameter(parameter)
+
+    def shortHelpString(self):  # noqa: N802
+        items = "".join(f"<dt><b>{name}</b></dt><dd>{text}</dd>" for name, text in self._param_help)
+        return f"<p>{self.tr(self.HELP)}</p><h3>{self.tr('Parameters')}</h3><dl>{items}</dl>"
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        try:
+            return self.run(parameters, context, feedback)
+        except Ls4Error as error:
+            raise QgsProcessingException(str(error)) from error
+
+    def run(self, parameters, context, feedback):
+        raise NotImplementedError

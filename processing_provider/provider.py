@@ -1,0 +1,43 @@
+"""The ``ls4`` Processing provider. Algorithms are found in ``algorithms/``, one per module."""
+
+import importlib
+import inspect
+import os
+import pkgutil
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from . import algorithms
+from .base import Ls4Algorithm
+
+ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
+
+
+def algorithm_classes():
+    """Every ``Ls4Algorithm`` subclass defined in the modules of ``algorithms``, by name."""
+    found = {}
+    for info in pkgutil.iter_modules(algorithms.__path__):
+        module = importlib.import_module(f"{algorithms.__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Ls4Algorithm) and cls.NAME and cls.__module__ == module.__name__:
+                found[cls.NAME] = cls
+    return [found[name] for name in sorted(found)]
+
+
+class Ls4Provider(QgsProcessingProvider):
+    def id(self):
+        return "ls4"
+
+    def name(self):
+        return "LS4"
+
+    def longName(self):  # noqa: N802
+        return self.tr("LS4 — historical aerials to map services")
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def loadAlgorithms(self):  # noqa: N802
+        for cls in algorithm_classes():
+            self.addAlgorithm(cls())

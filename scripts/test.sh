@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Lint, then the whole suite. The suite starts its own service stack in a temporary folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+export QT_QPA_PLATFORM=offscreen
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

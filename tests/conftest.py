@@ -1,0 +1,81 @@
+"""Shared fixtures: the sample data, the LS4 provider in Processing, and the real service stack."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import tools  # noqa: F401  (makes the repository importable as the package ``ls4``)
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("LS4_SAMPLE_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    if not (DATA / "hro_colorado_gray.tif").exists():
+        pytest.fail(f"sample data not found in {DATA} (set LS4_SAMPLE_DATA)")
+    return DATA
+
+
+@pytest.fixture
+def sample(data_dir, tmp_path):
+    """Copy sample files into a temporary folder (the originals are read-only); returns a function."""
+
+    def copy(name):
+        target = tmp_path / name
+        shutil.copy(data_dir / name, target)
+        target.chmod(0o644)
+        return target
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def ls4_provider(qgis_processing):
+    """The LS4 provider registered in the Processing registry (pytest-qgis does not do it)."""
+    from qgis.core import QgsApplication
+
+    from ls4.processing_provider.provider import Ls4Provider
+
+    registry = QgsApplication.processingRegistry()
+    provider = registry.providerById("ls4")
+    if provider is None:
+        provider = Ls4Provider()
+        registry.addProvider(provider)
+    yield provider
+
+
+@pytest.fixture
+def run_alg(ls4_provider):
+    """Run an ``ls4:`` algorithm through Processing; returns its results dict."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    def run(name, params, feedback=None, context=None):
+        feedback = feedback or QgsProcessingFeedback()
+        context = context or QgsProcessingContext()
+        return processing.run(f"ls4:{name}", params, feedback=feedback, context=context)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The real local stack (PostGIS, SeaweedFS S3, MapServer over HTTP), started for the session.
+
+    With ``LS4_STACK_DIR`` pointing at a running stack (``make stack-up``), that one is reused.
+    """
+    from tools.stack import Stack
+
+    reuse = os.environ.get("LS4_STACK_DIR")
+    if reuse and (Path(reuse) / "endpoints.json").exists():
+        yield json.loads((Path(reuse) / "endpoints.json").read_text())
+        return
+    instance = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield instance.up()
+    finally:
+        instance.down()

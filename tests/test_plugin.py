@@ -1,0 +1,24 @@
+"""The plugin loads in QGIS, registers its provider and algorithms, and unload removes all of it."""
+
+from qgis.core import QgsApplication
+
+
+def test_plugin_registers_provider_and_unload_removes_everything(qgis_iface, qgis_processing):
+    import ls4
+
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("ls4") is not None:  # a session fixture may have added one
+        registry.removeProvider(registry.providerById("ls4"))
+
+    plugin = ls4.classFactory(qgis_iface)
+    plugin.initGui()
+    provider = registry.providerById("ls4")
+    assert provider is not None
+    names = {alg.id() for alg in provider.algorithms()}
+    assert "ls4:inspectraster" in names
+    for alg in provider.algorithms():
+        assert alg.shortHelpString(), alg.id()
+
+    plugin.unload()
+    assert registry.providerById("ls4") is None
+    assert plugin.actions == [] and plugin.dock is None
