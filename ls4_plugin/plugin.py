@@ -1,4 +1,4 @@
-"""Wires the Processing provider, the dock and the actions into QGIS; ``unload`` undoes all of it."""
+"""Wires the Processing provider, dock and actions into QGIS; ``unload`` undoes all of it."""
 
 from qgis.core import QgsApplication
 

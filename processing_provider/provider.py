@@ -5,13 +5,15 @@ import inspect
 import os
 import pkgutil
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import algorithms
 from .base import Ls4Algorithm
 
-ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
+RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
+ICON = os.path.join(RESOURCES, "icon.svg")
+MODELS = os.path.join(RESOURCES, "models")
 
 
 def algorithm_classes():
@@ -23,6 +25,19 @@ def algorithm_classes():
             if issubclass(cls, Ls4Algorithm) and cls.NAME and cls.__module__ == module.__name__:
                 found[cls.NAME] = cls
     return [found[name] for name in sorted(found)]
+
+
+def shipped_models():
+    """The models in ``resources/models``, loaded as algorithms of this provider."""
+    models = []
+    if not os.path.isdir(MODELS):
+        return models
+    for filename in sorted(os.listdir(MODELS)):
+        if filename.endswith(".model3"):
+            model = QgsProcessingModelAlgorithm()
+            if model.fromFile(os.path.join(MODELS, filename)):
+                models.append(model)
+    return models
 
 
 class Ls4Provider(QgsProcessingProvider):
@@ -41,3 +56,5 @@ class Ls4Provider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802
         for cls in algorithm_classes():
             self.addAlgorithm(cls())
+        for model in shipped_models():
+            self.addAlgorithm(model)

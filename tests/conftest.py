@@ -22,7 +22,7 @@ def data_dir():
 
 @pytest.fixture
 def sample(data_dir, tmp_path):
-    """Copy sample files into a temporary folder (the originals are read-only); returns a function."""
+    """A function copying a sample file into tmp_path (the originals are read-only)."""
 
     def copy(name):
         target = tmp_path / name
