@@ -1,0 +1,259 @@
+"""S3 storage under the shared key layout: checksummed uploads, public-read policy, listings.
+
+Public access is decided by the bucket policy on the public stages; the legacy ``public-read`` ACL
+is sent only when ``S3Config.legacy_acl`` is on (new AWS buckets refuse ACLs).
+"""
+
+import hashlib
+import json
+import mimetypes
+import os
+import threading
+from dataclasses import dataclass
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import Canceled, Ls4Error
+from .feedback import check_canceled, ensure
+
+PUBLIC_STAGES = ("scanned", "georef", "cog")
+PUBLIC_TOP = ("geojson",)
+CHECKSUM_KEY = "sha256"
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+CONTENT_TYPES = {".tif": "image/tiff", ".map": "text/plain", ".geojson": "application/geo+json"}
+
+
+@dataclass(frozen=True)
+class S3Config:
+    bucket: str
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key: str | None = None
+    secret_key: str | None = None
+    public_url_base: str | None = None
+    legacy_acl: bool = False
+    connect_timeout: float = 3.0
+    read_timeout: float = 60.0
+    max_attempts: int = 2
+
+    def __repr__(self):
+        # The secret must never reach a log or a traceback.
+        return f"S3Config(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
+
+
+def client(config):
+    """A boto3 S3 client that fails in seconds when the endpoint cannot be reached."""
+    botocore_config = Config(
+        region_name=config.region,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        retries={"max_attempts": config.max_attempts, "mode": "standard"},
+        s3={"addressing_style": "path" if config.endpoint_url else "auto"},
+    )
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=config.endpoint_url,
+        aws_access_key_id=config.access_key,
+        aws_secret_access_key=config.secret_key,
+        config=botocore_config,
+    )
+
+
+def is_public_key(key):
+    parts = key.split("/")
+    return parts[0] in PUBLIC_TOP or any(stage in parts[:-1] for stage in PUBLIC_STAGES)
+
+
+def public_url(config, key):
+    """The anonymous download URL of ``key``."""
+    if config.public_url_base:
+        base = config.public_url_base.rstrip("/")
+    elif config.endpoint_url:
+        base = f"{config.endpoint_url.rstrip('/')}/{config.bucket}"
+    else:
+        base = f"https://{config.bucket}.s3.{config.region}.amazonaws.com"
+    return f"{base}/{key}"
+
+
+def vsis3_path(config, key):
+    """The path GDAL (and MapServer) read the object by."""
+    return f"/vsis3/{config.bucket}/{key}"
+
+
+def file_sha256(path, feedback=None):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(4 * 1024 * 1024), b""):
+            check_canceled(feedback)
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _describe(error, config, key=None):
+    where = f"s3://{config.bucket}/{key}" if key else f"bucket {config.bucket!r}"
+    endpoint = config.endpoint_url or "AWS"
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        return f"S3 refused {where} at {endpoint}: {code} {message}".strip()
+    return f"S3 at {endpoint} cannot be reached for {where}: {error}"
+
+
+def remote_checksum(s3, config, key):
+    """The checksum kept with the object, or None when there is no such object."""
+    try:
+        head = s3.head_object(Bucket=config.bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return head.get("Metadata", {}).get(CHECKSUM_KEY)
+
+
+class _Progress:
+    """s3transfer's callback: reports bytes sent and aborts the transfer on cancel."""
+
+    def __init__(self, feedback, total):
+        self.feedback = feedback
+        self.total = max(total, 1)
+        self.sent = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, amount):
+        with self.lock:
+            self.sent += amount
+            self.feedback.setProgress(100.0 * self.sent / self.total)
+        if self.feedback.isCanceled():
+            raise Canceled()
+
+
+def upload_file(config, path, key, feedback=None, s3=None):
+    """Upload ``path`` to ``key`` unless the same content is there already.
+
+    Returns "uploaded" or "unchanged". Multipart above 16 MiB; on failure or cancel s3transfer
+    aborts the multipart upload, so no partial object is left.
+    """
+    feedback = ensure(feedback)
+    s3 = s3 or client(config)
+    checksum = file_sha256(path, feedback)
+    try:
+        if remote_checksum(s3, config, key) == checksum:
+            return "unchanged"
+        extra = {
+            "ContentType": content_type(key),
+            "Metadata": {CHECKSUM_KEY: checksum},
+        }
+        if config.legacy_acl and is_public_key(key):
+            extra["ACL"] = "public-read"
+        s3.upload_file(
+            os.fspath(path),
+            config.bucket,
+            key,
+            ExtraArgs=extra,
+            Callback=_Progress(feedback, os.path.getsize(path)),
+            Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD),
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise Ls4Error(_describe(error, config, key)) from error
+    return "uploaded"
+
+
+def put_bytes(config, key, data, s3=None):
+    """Write a small object in one request (mapfiles, reports)."""
+    s3 = s3 or client(config)
+    extra = {"ACL": "public-read"} if config.legacy_acl and is_public_key(key) else {}
+    try:
+        s3.put_object(
+            Bucket=config.bucket, Key=key, Body=data, ContentType=content_type(key), **extra
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise Ls4Error(_describe(error, config, key)) from error
+
+
+def get_bytes(config, key, s3=None):
+    s3 = s3 or client(config)
+    try:
+        return s3.get_object(Bucket=config.bucket, Key=key)["Body"].read()
+    except (ClientError, BotoCoreError) as error:
+        raise Ls4Error(_describe(error, config, key)) from error
+
+
+def exists(config, key, s3=None):
+    s3 = s3 or client(config)
+    try:
+        s3.head_object(Bucket=config.bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise Ls4Error(_describe(error, config, key)) from error
+    except BotoCoreError as error:
+        raise Ls4Error(_describe(error, config, key)) from error
+    return True
+
+
+def list_keys(config, prefix="", s3=None):
+    """Every key under ``prefix``, streamed page by page."""
+    s3 = s3 or client(config)
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=config.bucket, Prefix=prefix
+        ):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+    except (ClientError, BotoCoreError) as error:
+        raise Ls4Error(_describe(error, config, prefix)) from error
+
+
+def delete_keys(config, keys, s3=None):
+    s3 = s3 or client(config)
+    for key in keys:
+        try:
+            s3.delete_object(Bucket=config.bucket, Key=key)
+        except (ClientError, BotoCoreError) as error:
+            raise Ls4Error(_describe(error, config, key)) from error
+
+
+def content_type(key):
+    ext = os.path.splitext(key)[1].lower()
+    return CONTENT_TYPES.get(ext) or mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def public_read_policy(bucket):
+    """The bucket policy that makes the public stages and ``geojson/`` readable by anyone."""
+    resources = [f"arn:aws:s3:::{bucket}/*/{stage}/*" for stage in PUBLIC_STAGES]
+    resources += [f"arn:aws:s3:::{bucket}/{top}/*" for top in PUBLIC_TOP]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "LS4PublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": resources,
+            }
+        ],
+    }
+
+
+def apply_public_policy(config, s3=None):
+    """Put the public-read policy on the bucket; returns the policy applied."""
+    s3 = s3 or client(config)
+    policy = public_read_policy(config.bucket)
+    try:
+        s3.put_bucket_policy(Bucket=config.bucket, Policy=json.dumps(policy))
+    except (ClientError, BotoCoreError) as error:
+        raise Ls4Error(_describe(error, config)) from error
+    return policy
+
+
+def check_connection(config, s3=None):
+    """Raise ``Ls4Error`` saying why when the bucket cannot be reached with these credentials."""
+    s3 = s3 or client(config)
+    try:
+        s3.head_bucket(Bucket=config.bucket)
+    except (ClientError, BotoCoreError) as error:
+        raise Ls4Error(_describe(error, config)) from error

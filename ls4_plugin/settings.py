@@ -1,0 +1,120 @@
+"""LS4's settings in QGIS: plain values in QgsSettings, secrets only in QgsAuthManager.
+
+S3 credentials live in an authentication configuration (method "Basic": user name = access key
+id, password = secret key); settings keep only its id. Without one, boto3's standard credential
+chain applies (environment, ~/.aws), which is what headless runs usually want.
+"""
+
+from psycopg2.extensions import make_dsn
+from qgis.core import (
+    QgsApplication,
+    QgsAuthMethodConfig,
+    QgsDataSourceUri,
+    QgsProviderRegistry,
+    QgsSettings,
+)
+
+from .core.errors import Ls4Error
+from .core.storage import S3Config
+
+PREFIX = "ls4/"
+DEFAULTS = {
+    "s3/endpoint_url": "",
+    "s3/region": "us-east-1",
+    "s3/bucket": "",
+    "s3/authcfg": "",
+    "s3/legacy_acl": False,
+    "s3/public_url_base": "",
+    "postgres/connection": "",
+    "postgres/mapfile_connection": "service=ls4",
+    "mapserver/wms_url_template": "",
+    "mapserver/map_dir": "",
+    "sns/topic_arn": "",
+}
+
+
+def value(name):
+    default = DEFAULTS[name]
+    return QgsSettings().value(PREFIX + name, default, type=type(default))
+
+
+def set_value(name, new_value):
+    if name not in DEFAULTS:
+        raise KeyError(name)
+    QgsSettings().setValue(PREFIX + name, new_value)
+
+
+def basic_credentials(authcfg):
+    """(user name, password) of a "Basic" authentication configuration; S3 keeps its keys so."""
+    if not authcfg:
+        return None, None
+    config = QgsAuthMethodConfig()
+    if not QgsApplication.authManager().loadAuthenticationConfig(authcfg, config, True):
+        raise Ls4Error(f"authentication configuration {authcfg!r} not found")
+    return config.config("username") or None, config.config("password") or None
+
+
+def s3_config():
+    """The S3 settings as the core's ``S3Config``."""
+    bucket = value("s3/bucket")
+    if not bucket:
+        raise Ls4Error("No S3 bucket is set: open LS4 ▸ Settings and set the bucket")
+    access_key, secret_key = basic_credentials(value("s3/authcfg"))
+    return S3Config(
+        bucket=bucket,
+        endpoint_url=value("s3/endpoint_url") or None,
+        region=value("s3/region") or "us-east-1",
+        access_key=access_key,
+        secret_key=secret_key,
+        public_url_base=value("s3/public_url_base") or None,
+        legacy_acl=value("s3/legacy_acl"),
+    )
+
+
+def store_basic_credentials(access_key, secret_key, authcfg="", name="LS4 S3"):
+    """Save S3 credentials in QgsAuthManager; returns the configuration id (kept in settings)."""
+    manager = QgsApplication.authManager()
+    config = QgsAuthMethodConfig("Basic")
+    if authcfg:
+        manager.loadAuthenticationConfig(authcfg, config, True)
+    config.setName(name)
+    config.setMethod("Basic")
+    config.setConfig("username", access_key)
+    config.setConfig("password", secret_key)
+    stored = (
+        manager.updateAuthenticationConfig(config)
+        if config.id()
+        else manager.storeAuthenticationConfig(config)
+    )
+    if not stored:
+        raise Ls4Error("QGIS could not store the S3 credentials: is the master password set?")
+    return config.id()
+
+
+def connection_dsn(name):
+    """A libpq connection string for the QGIS PostgreSQL connection called ``name``."""
+    metadata = QgsProviderRegistry.instance().providerMetadata("postgres")
+    try:
+        connection = metadata.findConnection(name)
+    except Exception as error:  # QgsProviderConnectionException has no Python base of its own
+        raise Ls4Error(f"PostgreSQL connection {name!r} cannot be read: {error}") from error
+    if connection is None:
+        raise Ls4Error(f"There is no PostgreSQL connection named {name!r} in QGIS")
+    return uri_to_dsn(connection.uri())
+
+
+def uri_to_dsn(uri_text):
+    """QGIS data source URI → libpq DSN, resolving an authcfg to user and password."""
+    uri = QgsDataSourceUri(uri_text)
+    user, password = uri.username(), uri.password()
+    if uri.authConfigId():
+        user, password = basic_credentials(uri.authConfigId())
+    parts = {
+        "service": uri.service(),
+        "host": uri.host(),
+        "port": uri.port(),
+        "dbname": uri.database(),
+        "user": user,
+        "password": password,
+    }
+    return make_dsn(**{key: item for key, item in parts.items() if item})
