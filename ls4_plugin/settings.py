@@ -81,11 +81,10 @@ def store_basic_credentials(access_key, secret_key, authcfg="", name="LS4 S3"):
     config.setMethod("Basic")
     config.setConfig("username", access_key)
     config.setConfig("password", secret_key)
-    stored = (
-        manager.updateAuthenticationConfig(config)
-        if config.id()
-        else manager.storeAuthenticationConfig(config)
-    )
+    if config.id():
+        stored = manager.updateAuthenticationConfig(config)
+    else:
+        stored, config = manager.storeAuthenticationConfig(config)
     if not stored:
         raise Ls4Error("QGIS could not store the S3 credentials: is the master password set?")
     return config.id()

@@ -102,15 +102,17 @@ def _describe(error, config, key=None):
     return f"S3 at {endpoint} cannot be reached for {where}: {error}"
 
 
-def remote_checksum(s3, config, key):
-    """The checksum kept with the object, or None when there is no such object."""
+def object_metadata(config, key, s3=None):
+    """The user metadata kept with the object, or None when there is no such object."""
+    s3 = s3 or client(config)
     try:
-        head = s3.head_object(Bucket=config.bucket, Key=key)
+        return s3.head_object(Bucket=config.bucket, Key=key).get("Metadata", {})
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
-        raise
-    return head.get("Metadata", {}).get(CHECKSUM_KEY)
+        raise Ls4Error(_describe(error, config, key)) from error
+    except BotoCoreError as error:
+        raise Ls4Error(_describe(error, config, key)) from error
 
 
 class _Progress:
@@ -130,22 +132,21 @@ class _Progress:
             raise Canceled()
 
 
-def upload_file(config, path, key, feedback=None, s3=None):
+def upload_file(config, path, key, feedback=None, s3=None, metadata=None):
     """Upload ``path`` to ``key`` unless the same content is there already.
 
-    Returns "uploaded" or "unchanged". Multipart above 16 MiB; on failure or cancel s3transfer
-    aborts the multipart upload, so no partial object is left.
+    Returns "uploaded" or "unchanged". ``metadata`` is kept with the object beside its checksum.
+    Multipart above 16 MiB; on failure or cancel s3transfer aborts the multipart upload, so no
+    partial object is left.
     """
     feedback = ensure(feedback)
     s3 = s3 or client(config)
     checksum = file_sha256(path, feedback)
+    wanted = {**(metadata or {}), CHECKSUM_KEY: checksum}
+    if object_metadata(config, key, s3) == wanted:
+        return "unchanged"
     try:
-        if remote_checksum(s3, config, key) == checksum:
-            return "unchanged"
-        extra = {
-            "ContentType": content_type(key),
-            "Metadata": {CHECKSUM_KEY: checksum},
-        }
+        extra = {"ContentType": content_type(key), "Metadata": wanted}
         if config.legacy_acl and is_public_key(key):
             extra["ACL"] = "public-read"
         s3.upload_file(

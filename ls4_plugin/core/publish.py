@@ -1,0 +1,233 @@
+"""Publish a collection: every frame to a COG on S3 and a row in the tile index, then the mapfile.
+
+Frames are independent: a failed frame is reported and the others go on; the mapfile is written
+from the index, which only ever holds rows whose COG was uploaded first, so it never points at a
+missing COG. Reruns are cheap: a frame whose COG on S3 was made from the same source with the
+same options, and whose row is in the index, is left alone.
+"""
+
+import hashlib
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from . import cog, footprint, keys, mapfile, rasterinfo, storage, tileindex
+from .errors import Canceled, InputError, Ls4Error
+from .feedback import SubFeedback, check_canceled, ensure
+
+COG_OPTIONS_VERSION = "ls4-cog-1"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a collection is published."""
+
+    s3: storage.S3Config
+    dsn: str
+    wms_url_template: str
+    mapfile_connection: str = "service=ls4"
+    map_dir: str | None = None
+
+    def wms_url(self, collection):
+        return self.wms_url_template.format(collection=collection.name)
+
+
+@dataclass
+class FrameResult:
+    source: str
+    status: str = "pending"  # published | unchanged | failed | canceled
+    message: str = ""
+    georef_key: str = ""
+    cog_key: str = ""
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass
+class CollectionResult:
+    collection: str
+    table: str
+    wms_url: str
+    mapfile_key: str = ""
+    frames: list = field(default_factory=list)
+
+    @property
+    def failed(self):
+        return [frame for frame in self.frames if frame.status in ("failed", "canceled")]
+
+    def to_dict(self):
+        data = {key: value for key, value in self.__dict__.items() if key != "frames"}
+        data["frames"] = [frame.to_dict() for frame in self.frames]
+        return data
+
+
+def publish_collection(target, collection, sources, workers=1, feedback=None):
+    """Publish ``sources`` (georeferenced images) into ``collection``; returns the report."""
+    feedback = ensure(feedback)
+    check_names(collection, sources)
+    result = CollectionResult(collection.name, collection.table, target.wms_url(collection))
+    with tileindex.connect(target.dsn) as conn:
+        tileindex.ensure_table(conn, collection.table)
+    step = 90.0 / max(len(sources), 1)
+    with tempfile.TemporaryDirectory(prefix="ls4-publish-") as work_dir:
+
+        def run(numbered):
+            number, source = numbered
+            sub = SubFeedback(feedback, number * step, (number + 1) * step)
+            return publish_frame(target, collection, source, work_dir, sub)
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            result.frames = list(pool.map(run, enumerate(sources)))
+    check_canceled(feedback)
+    result.mapfile_key = publish_mapfile(target, collection)
+    feedback.setProgress(100)
+    return result
+
+
+def check_names(collection, sources):
+    """Reject, before anything is uploaded, a file name the collection's grammar does not allow."""
+    for source in sources:
+        keys.parse_filename(os.path.basename(source), collection.type)
+
+
+def publish_frame(target, collection, source, work_dir, feedback):
+    """One frame: inspect → COG → upload georef and COG → index row. Never raises but on cancel."""
+    result = FrameResult(source=os.fspath(source))
+    try:
+        _publish_frame(target, collection, result, work_dir, feedback)
+    except Canceled:
+        result.status, result.message = "canceled", "canceled by the user"
+    except Ls4Error as error:
+        result.status, result.message = "failed", str(error)
+        feedback.pushWarning(f"{os.path.basename(source)}: {error}")
+    return result
+
+
+def _publish_frame(target, collection, result, work_dir, feedback):
+    source = result.source
+    name = os.path.basename(source)
+    result.georef_key = collection.key("georef", name)
+    result.cog_key = collection.key("cog", name)
+    check_publishable(collection, source)
+    s3 = storage.client(target.s3)
+    source_sha = storage.file_sha256(source, feedback)
+    location = storage.vsis3_path(target.s3, result.cog_key)
+    if _cog_current(s3, target, result.cog_key, source_sha) and _row_present(
+        target, collection, location
+    ):
+        result.status, result.message = "unchanged", "already published"
+        return
+    cog_path = os.path.join(work_dir, name)
+    cog.make_cog(
+        source, cog_path, band_layout=collection.band, feedback=SubFeedback(feedback, 0, 60)
+    )
+    storage.upload_file(target.s3, source, result.georef_key, SubFeedback(feedback, 60, 70), s3)
+    storage.upload_file(
+        target.s3,
+        cog_path,
+        result.cog_key,
+        SubFeedback(feedback, 70, 95),
+        s3,
+        metadata={"source-sha256": source_sha, "options": COG_OPTIONS_VERSION},
+    )
+    result.warnings += _scan_warnings(target, collection, name, s3)
+    wkt, _area = footprint.valid_footprint(cog_path)
+    os.remove(cog_path)
+    row = index_row(target, collection, name, location)
+    with tileindex.connect(target.dsn) as conn:
+        tileindex.upsert_frame(conn, collection.table, row, wkt)
+    result.status, result.message = "published", "published"
+    feedback.setProgress(100)
+
+
+def check_publishable(collection, source):
+    report = rasterinfo.inspect_raster(source)
+    if report.georeferencing == "none":
+        raise InputError(f"{source}: not georeferenced (no geotransform, no GCPs)")
+    if report.band_layout and report.band_layout != collection.band:
+        raise InputError(
+            f"{source}: band layout {report.band_layout!r} does not match the collection's "
+            f"{collection.band!r}"
+        )
+
+
+def _cog_current(s3, target, cog_key, source_sha):
+    metadata = storage.object_metadata(target.s3, cog_key, s3)
+    return (
+        metadata is not None
+        and metadata.get("source-sha256") == source_sha
+        and metadata.get("options") == COG_OPTIONS_VERSION
+    )
+
+
+def _row_present(target, collection, location):
+    with tileindex.connect(target.dsn) as conn:
+        return tileindex.has_location(conn, collection.table, location)
+
+
+def _scan_warnings(target, collection, name, s3):
+    if collection.type != "frames":
+        return []
+    scan_key = collection.key("scanned", name)
+    if storage.exists(target.s3, scan_key, s3):
+        return []
+    return [
+        f"{name}: its scan is missing from scanned/ (expected s3://{target.s3.bucket}/{scan_key})"
+    ]
+
+
+def index_row(target, collection, name, location):
+    """The tile index fields of GUIDE §2 for one frame."""
+    row = dict(keys.tile_index_fields(collection, name))
+    row.update(
+        location=location,
+        src_srs="EPSG:3857",
+        dl_georef=storage.public_url(target.s3, collection.key("cog", name)),
+        dl_index=storage.public_url(target.s3, collection.index_download_prefix()),
+    )
+    if collection.type == "mosaic":
+        row.update(date="MULTIPLE", roll="MULTIPLE", dl_orig="N/A")
+    else:
+        row["dl_orig"] = storage.public_url(target.s3, collection.key("scanned", name))
+    return row
+
+
+def publish_mapfile(target, collection):
+    """Write the collection's mapfile from its index; returns its key, or "" for an empty index."""
+    with tileindex.connect(target.dsn) as conn:
+        if tileindex.count(conn, collection.table) == 0:
+            return ""
+        extent = tileindex.extent(conn, collection.table)
+    text = render_mapfile(target, collection, extent)
+    storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
+    if target.map_dir:
+        _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
+    return collection.mapfile_key
+
+
+def render_mapfile(target, collection, extent):
+    mapdict = mapfile.build_mapfile(
+        collection.name,
+        collection.title,
+        collection.table,
+        extent,
+        target.wms_url(collection),
+        pg_connection=target.mapfile_connection,
+    )
+    problems = mapfile.validate(mapdict)
+    if problems:
+        raise Ls4Error(f"mapfile for {collection.name} is not valid: {problems}")
+    text = mapfile.dumps(mapdict)
+    if mapfile.contains_secret(text):
+        raise Ls4Error(f"mapfile for {collection.name} would carry a secret: not written")
+    return text
+
+
+def _write_atomically(path, text):
+    temporary = f"{path}.{hashlib.sha1(text.encode()).hexdigest()[:8]}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)

@@ -1,0 +1,66 @@
+"""Point a QGIS profile's LS4 settings at the local stack (used by the demo and the tests).
+
+Secrets go to QgsAuthManager, which needs a master password: the stack's one is generated and
+kept in the stack folder (mode 600), the way ``QGIS_AUTH_PASSWORD_FILE`` works for headless runs.
+"""
+
+import secrets
+from pathlib import Path
+
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsDataSourceUri, QgsProviderRegistry
+
+from ls4.ls4_plugin import settings
+
+CONNECTION_NAME = "ls4-stack"
+
+
+def unlock_auth(root):
+    """Set (first time) or give the master password of this profile's authentication database."""
+    manager = QgsApplication.authManager()
+    if manager.masterPasswordIsSet():
+        return
+    path = Path(root) / "qgis_master_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    if not manager.setMasterPassword(path.read_text().strip(), True):
+        raise RuntimeError("QGIS refused the stack's master password for its auth database")
+
+
+def basic_authcfg(name, user, password):
+    manager = QgsApplication.authManager()
+    config = QgsAuthMethodConfig("Basic")
+    config.setName(name)
+    config.setConfig("username", user)
+    config.setConfig("password", password)
+    stored, config = manager.storeAuthenticationConfig(config)
+    if not stored:
+        raise RuntimeError(f"could not store authentication configuration {name}")
+    return config.id()
+
+
+def configure(endpoints):
+    """Write the stack's endpoints into LS4's settings and a QGIS PostgreSQL connection."""
+    unlock_auth(endpoints["root"])
+    s3, pg, ms = endpoints["s3"], endpoints["postgres"], endpoints["mapserver"]
+    settings.set_value("s3/endpoint_url", s3["endpoint_url"])
+    settings.set_value("s3/region", s3["region"])
+    settings.set_value("s3/bucket", s3["bucket"])
+    settings.set_value("s3/public_url_base", s3["public_url_base"])
+    settings.set_value(
+        "s3/authcfg", settings.store_s3_credentials(s3["access_key"], s3["secret_key"])
+    )
+    settings.set_value("mapserver/wms_url_template", ms["wms_url_template"])
+    settings.set_value("mapserver/map_dir", ms["map_dir"])
+    settings.set_value("postgres/mapfile_connection", f"service={pg['service']}")
+    save_pg_connection(pg)
+    settings.set_value("postgres/connection", CONNECTION_NAME)
+
+
+def save_pg_connection(pg):
+    uri = QgsDataSourceUri()
+    uri.setConnection(str(pg["host"]), str(pg["port"]), pg["dbname"], "", "")
+    uri.setAuthConfigId(basic_authcfg("LS4 stack PostgreSQL", pg["user"], pg["password"]))
+    metadata = QgsProviderRegistry.instance().providerMetadata("postgres")
+    connection = metadata.createConnection(uri.uri(False), {})
+    metadata.saveConnection(connection, CONNECTION_NAME)
