@@ -1,0 +1,136 @@
+"""ls4:georeference — a scan and its Georeferencer GCPs to a georeferenced GeoTIFF."""
+
+import os
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ...ls4_plugin.core import georef
+from ...ls4_plugin.core.errors import Ls4Error
+from ..base import Ls4Algorithm
+
+TRANSFORMS = [
+    ("polynomial1", "Polynomial 1"),
+    ("polynomial2", "Polynomial 2"),
+    ("polynomial3", "Polynomial 3"),
+    ("tps", "Thin plate spline"),
+]
+RESAMPLINGS = [
+    ("near", "Nearest neighbour"),
+    ("bilinear", "Bilinear"),
+    ("cubic", "Cubic"),
+    ("lanczos", "Lanczos"),
+]
+
+
+class Georeference(Ls4Algorithm):
+    NAME = "georeference"
+    DISPLAY_NAME = "Georeference a scan"
+    GROUP = "Raster stages"
+    GROUP_ID = "rasterstages"
+    HELP = (
+        "Georeferences a scanned photograph with the ground control points saved by the QGIS "
+        "Georeferencer (a .points file). Polynomial 1 writes the fitted transform into the "
+        "GeoTIFF without resampling the pixels; the other transforms warp the scan and mask the "
+        "collar. The residual of every GCP, in pixels, is written to the log."
+    )
+
+    INPUT = "INPUT"
+    GCP_POINTS = "GCP_POINTS"
+    TRANSFORM = "TRANSFORM"
+    TARGET_CRS = "TARGET_CRS"
+    RESAMPLING = "RESAMPLING"
+    OUTPUT = "OUTPUT"
+    RMS_PX = "RMS_PX"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add(
+            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Scan")),
+            "The scanned photograph, not yet georeferenced.",
+        )
+        self.add(
+            QgsProcessingParameterFile(
+                self.GCP_POINTS,
+                self.tr("GCP file (.points)"),
+                optional=True,
+                fileFilter=self.tr("Georeferencer GCP files (*.points)"),
+            ),
+            "The ground control points saved by the QGIS Georeferencer. Empty: the scan's path "
+            "followed by .points, where the Georeferencer saves them.",
+        )
+        self.add(
+            QgsProcessingParameterEnum(
+                self.TRANSFORM,
+                self.tr("Transformation"),
+                options=[self.tr(label) for _, label in TRANSFORMS],
+                defaultValue=0,
+            ),
+            "Polynomial 1 (at least 3 GCPs) keeps the pixels as scanned; polynomial 2 (6 GCPs) "
+            "and 3 (10 GCPs) bend the image to fit; a thin plate spline (3 GCPs) passes through "
+            "every GCP exactly.",
+        )
+        self.add(
+            QgsProcessingParameterCrs(self.TARGET_CRS, self.tr("Target CRS"), optional=True),
+            "The CRS of the output. Empty: the CRS named on the GCP file's #CRS line. When the "
+            "GCP file has no #CRS line, its map coordinates are taken to be in this CRS.",
+        )
+        self.add(
+            QgsProcessingParameterEnum(
+                self.RESAMPLING,
+                self.tr("Resampling"),
+                options=[self.tr(label) for _, label in RESAMPLINGS],
+                defaultValue=0,
+            ),
+            "How pixels are interpolated when the scan is warped (not used by polynomial 1 in "
+            "the GCPs' own CRS, which does not resample).",
+            advanced=True,
+        )
+        self.add(
+            QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Georeferenced scan")),
+            "The georeferenced GeoTIFF (.tif).",
+        )
+        self.addOutput(QgsProcessingOutputNumber(self.RMS_PX, self.tr("RMS error (pixels)")))
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        # QGIS says only "not found" for a file it cannot load as a layer: let the core say why.
+        value = parameters.get(self.INPUT)
+        if isinstance(value, str) and os.path.isfile(value):
+            try:
+                georef.open_source(value)
+            except Ls4Error as error:
+                return False, str(error)
+        return super().checkParameterValues(parameters, context)
+
+    def run(self, parameters, context, feedback):
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        source = (
+            layer.source()
+            if layer is not None
+            else self.parameterAsString(parameters, self.INPUT, context)
+        )
+        points = self.parameterAsFile(parameters, self.GCP_POINTS, context) or f"{source}.points"
+        crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
+        result = georef.georeference(
+            source,
+            points,
+            self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
+            transform=TRANSFORMS[self.parameterAsEnum(parameters, self.TRANSFORM, context)][0],
+            target_crs=_wkt(crs),
+            resampling=RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)][0],
+            feedback=feedback,
+        )
+        feedback.pushInfo(georef.residual_table(result))
+        return {self.OUTPUT: result.path, self.RMS_PX: result.rms_px}
+
+
+def _wkt(crs):
+    if not crs.isValid():
+        return None
+    return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL)
