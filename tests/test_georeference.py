@@ -319,3 +319,28 @@ def test_algorithm_parameters_all_have_help(ls4_provider):
     assert names == ["INPUT", "GCP_POINTS", "TRANSFORM", "TARGET_CRS", "RESAMPLING", "OUTPUT"]
     assert all(p.help() for p in alg.parameterDefinitions())
     assert not alg.flags() & alg.FlagHideFromModeler
+
+
+def test_algorithm_in_batch_as_the_batch_dialog_runs_it(ls4_provider, sample, tmp_path):
+    from processing.tools import dataobjects
+    from qgis.core import QgsApplication
+
+    scan, points = sample(SCAN), sample(SCAN + ".points")
+    rows = []
+    for name in ("frame_a", "frame_b", "frame_c"):
+        copy = tmp_path / f"{name}.tif"
+        copy.write_bytes(scan.read_bytes())
+        (tmp_path / f"{name}.tif.points").write_text(points.read_text())
+        rows.append({"INPUT": str(copy), "OUTPUT": str(tmp_path / "out" / f"{name}.tif")})
+
+    # The batch dialog runs one instance, a fresh context per row, and calls run() itself.
+    alg = QgsApplication.processingRegistry().createAlgorithmById("ls4:georeference")
+    for parameters in rows:
+        feedback = QgsProcessingFeedback()
+        context = dataobjects.createContext(feedback)
+        results, ok = alg.run(alg.preprocessParameters(parameters), context, feedback)
+        assert ok, parameters
+        assert results["RMS_PX"] < 0.01
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["frame_a.tif", "frame_b.tif", "frame_c.tif"]
+    assert all(epsg(gdal.Open(str(tmp_path / "out" / name))) == "26913" for name in written)

@@ -476,9 +476,11 @@ def residual_table(result):
         f"{'residual':>9}",
     ]
     for number, r in enumerate(result.residuals, start=1):
+        values = (r.pixel, -r.row, r.dx, -r.dy, r.residual)
+        tidy = [round(value, 3) + 0.0 for value in values]  # no "-0.000"
         lines.append(
-            f"{number:>4} {r.lineno:>5} {r.pixel:>10.2f} {-r.row:>10.2f} {r.dx:>8.3f} "
-            f"{0.0 - r.dy:>8.3f} {r.residual:>9.3f}"
+            f"{number:>4} {r.lineno:>5} {tidy[0]:>10.2f} {tidy[1]:>10.2f} {tidy[2]:>8.3f} "
+            f"{tidy[3]:>8.3f} {tidy[4]:>9.3f}"
         )
     lines.append(f"RMS error: {result.rms_px:.4f} px")
     return "\n".join(lines)
