@@ -134,13 +134,40 @@ def _publish_frame(target, collection, result, work_dir, feedback):
         metadata={"source-sha256": source_sha, "options": COG_OPTIONS_VERSION},
     )
     result.warnings += _scan_warnings(target, collection, name, s3)
-    wkt, _area = footprint.valid_footprint(cog_path)
+    index_cog(target, collection, cog_path)
     os.remove(cog_path)
-    row = index_row(target, collection, name, location)
-    with tileindex.connect(target.dsn) as conn:
-        tileindex.upsert_frame(conn, collection.table, row, wkt)
     result.status, result.message = "published", "published"
     feedback.setProgress(100)
+
+
+def index_cog(target, collection, cog_path, name=None):
+    """Record the footprint of a COG already on S3 in the collection's tile index."""
+    name = name or os.path.basename(cog_path)
+    key = collection.key("cog", name)
+    if not storage.exists(target.s3, key):
+        raise InputError(f"{cog_path}: not on S3 at {key}; upload it (stage cog) first")
+    location = storage.vsis3_path(target.s3, key)
+    wkt, _area = footprint.valid_footprint(cog_path)
+    row = index_row(target, collection, name, location)
+    with tileindex.connect(target.dsn) as conn:
+        tileindex.ensure_table(conn, collection.table)
+        return tileindex.upsert_frame(conn, collection.table, row, wkt)
+
+
+def upload_stage(config, collection, stage, paths, feedback=None):
+    """Upload files to ``stage`` of the collection: [(path, key, "uploaded"|"unchanged")].
+
+    Every file name is checked against the grammar before the first upload.
+    """
+    feedback = ensure(feedback)
+    planned = [(path, collection.key(stage, os.path.basename(path))) for path in paths]
+    s3 = storage.client(config)
+    done = []
+    for number, (path, key) in enumerate(planned):
+        step = 100.0 / len(planned)
+        sub = SubFeedback(feedback, number * step, (number + 1) * step)
+        done.append((path, key, storage.upload_file(config, path, key, sub, s3)))
+    return done
 
 
 def check_publishable(collection, source):
