@@ -1,7 +1,8 @@
 """Point a QGIS profile's LS4 settings at the local stack (used by the demo and the tests).
 
-Secrets go to QgsAuthManager, which needs a master password: the stack's one is generated and
-kept in the stack folder (mode 600), the way ``QGIS_AUTH_PASSWORD_FILE`` works for headless runs.
+Secrets go to QgsAuthManager, which needs a master password: for a development profile one is
+generated and kept beside the profile's auth database (mode 600), the way
+``QGIS_AUTH_PASSWORD_FILE`` works for headless runs. Never do this with a real user's profile.
 """
 
 import secrets
@@ -14,12 +15,12 @@ from ls4.ls4_plugin import settings
 CONNECTION_NAME = "ls4-stack"
 
 
-def unlock_auth(root):
+def unlock_auth():
     """Set (first time) or give the master password of this profile's authentication database."""
     manager = QgsApplication.authManager()
     if manager.masterPasswordIsSet():
         return
-    path = Path(root) / "qgis_master_password"
+    path = Path(QgsApplication.qgisSettingsDirPath()) / "ls4-dev-master-password"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(24))
         path.chmod(0o600)
@@ -41,7 +42,7 @@ def basic_authcfg(name, user, password):
 
 def configure(endpoints):
     """Write the stack's endpoints into LS4's settings and a QGIS PostgreSQL connection."""
-    unlock_auth(endpoints["root"])
+    unlock_auth()
     s3, pg, ms = endpoints["s3"], endpoints["postgres"], endpoints["mapserver"]
     settings.set_value("s3/endpoint_url", s3["endpoint_url"])
     settings.set_value("s3/region", s3["region"])

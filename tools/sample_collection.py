@@ -1,0 +1,52 @@
+"""The sample collection of the demo and the tests, built from ../shared/data at run time.
+
+bw: the raw scan georeferenced with its .points file, plus frames cut with overlap from the
+georeferenced grayscale aerial. nc: frames cut with overlap from the colour aerial. Names follow
+the collection grammar (``<mm-dd-yy>_<roll>-<frame>.tif``).
+"""
+
+import os
+from pathlib import Path
+
+from osgeo import gdal
+
+from ls4.ls4_plugin.core import georef
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("LS4_SAMPLE_DATA", REPO.parent / "shared" / "data"))
+DATE, ROLL = "04-15-14", "1"
+SOURCES = {"bw": "hro_colorado_gray.tif", "nc": "hro_colorado_rgb.tif"}
+
+
+def frame_name(number):
+    return f"{DATE}_{ROLL}-{number:03d}.tif"
+
+
+def cut_frames(band, out_dir, count=4, overlap=0.25):
+    """``count`` frames (a row of windows, each overlapping the next) cut from the sample aerial."""
+    source = gdal.Open(str(DATA / SOURCES[band]))
+    width, height = source.RasterXSize, source.RasterYSize
+    frame_width = int(width / (count - (count - 1) * overlap))
+    step = int(frame_width * (1 - overlap))
+    paths = []
+    for number in range(count):
+        x = min(number * step, width - frame_width)
+        path = Path(out_dir) / frame_name(number + 2)
+        gdal.Translate(str(path), source, srcWin=[x, 0, frame_width, height])
+        paths.append(path)
+    return paths
+
+
+def georeferenced_scan(out_dir, number=1):
+    """The raw scan georeferenced with its GCP file, named as frame ``number``."""
+    path = Path(out_dir) / frame_name(number)
+    scan = DATA / "hro_colorado_gray_scan.tif"
+    georef.georeference(str(scan), str(scan) + ".points", str(path))
+    return path
+
+
+def build(band, out_dir, count=4):
+    """The sample collection's frames: for bw the georeferenced scan first, then cut frames."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    frames = [georeferenced_scan(out_dir)] if band == "bw" else []
+    return frames + cut_frames(band, out_dir, count)
