@@ -1,0 +1,210 @@
+"""The MapServer mapfile of a collection, built as data and written with mappyfile.
+
+One raster layer named after the collection draws the COGs listed in a second, PostGIS polygon
+layer ``<collection>_index`` (its tile index), which also draws the frame outlines and answers
+GetFeatureInfo. No password, key or secret is ever written: the server's PostgreSQL service file
+and MapServer's config file carry them.
+"""
+
+import re
+
+import mappyfile
+
+from .errors import InputError, Ls4Error
+from .tileindex import check_table_name
+
+MAPSERVER_VERSION = 8.0
+DEFAULT_SRS = ("EPSG:3857", "EPSG:4326", "EPSG:4269", "EPSG:26913")
+OUTLINE_RGB = [255, 0, 0]
+SECRET_PATTERNS = (
+    re.compile(r"password\s*=", re.IGNORECASE),
+    re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(r"aws_secret_access_key|aws_session_token|secret_key", re.IGNORECASE),
+    re.compile(r"://[^/\s:@\"']+:[^/\s@\"']+@"),  # user:password@host in a URL
+)
+# mappyfile writes strings between double quotes without escaping what is inside them.
+UNSAFE_TEXT = re.compile(r'["\\\x00-\x1f]')
+DATA_TABLE = re.compile(r"\bfrom\s+\"?([a-z][a-z0-9_]*)\"?", re.IGNORECASE)
+
+
+def index_layer_name(collection):
+    """The name of the tile index layer of ``collection``."""
+    return f"{collection}_index"
+
+
+def build_mapfile(
+    collection,
+    title,
+    table,
+    extent,
+    wms_url,
+    pg_connection="service=ls4",
+    srs_list=DEFAULT_SRS,
+):
+    """The mapfile of ``collection`` as a mappyfile dict.
+
+    ``extent`` is the tile index extent ``(minx, miny, maxx, maxy)`` in EPSG:3857 (see
+    ``tileindex.extent``); ``wms_url`` is the service's public address; ``pg_connection`` names a
+    PostgreSQL service (it must carry no password).
+    """
+    check_table_name(collection)
+    check_table_name(table)
+    for what, text in (("title", title), ("WMS URL", wms_url), ("connection", pg_connection)):
+        if not text or UNSAFE_TEXT.search(text):
+            raise InputError(
+                f"Mapfile {collection}: the {what} {text!r} is empty or holds a double quote, "
+                "a backslash or a control character"
+            )
+    if extent is None or len(extent) != 4 or extent[0] >= extent[2] or extent[1] >= extent[3]:
+        raise InputError(
+            f"Mapfile {collection}: the tile index {table} has no usable extent ({extent}); "
+            "add frames before publishing the mapfile"
+        )
+    if contains_secret(pg_connection):
+        raise InputError(
+            f"Mapfile {collection}: the PostgreSQL connection carries a password; "
+            "use a service name (service=ls4) whose service file is on the server"
+        )
+    extent = [float(value) for value in extent]
+    return {
+        "__type__": "map",
+        "name": f"{collection}_map",
+        "status": "ON",
+        "extent": extent,
+        "size": [512, 512],
+        "units": "meters",
+        "imagetype": "png",
+        "projection": ["init=epsg:3857"],
+        "outputformats": [_png_format()],
+        "web": {"__type__": "web", "metadata": _web_metadata(title, wms_url, srs_list)},
+        "layers": [
+            _raster_layer(collection, title, extent),
+            _index_layer(collection, title, table, extent, pg_connection),
+        ],
+    }
+
+
+def _png_format():
+    # RGBA with a transparent background: the collar (masked pixels) stays see-through.
+    return {
+        "__type__": "outputformat",
+        "name": "png",
+        "driver": "AGG/PNG",
+        "mimetype": "image/png",
+        "imagemode": "RGBA",
+        "extension": "png",
+        "transparent": "ON",
+    }
+
+
+def _web_metadata(title, wms_url, srs_list):
+    separator = "" if wms_url.endswith(("?", "&")) else "?"
+    return {
+        "wms_title": title,
+        "wms_abstract": f"Historical aerial photographs: {title}",
+        "wms_onlineresource": f"{wms_url}{separator}",
+        "wms_srs": " ".join(srs_list),
+        "wms_enable_request": "GetCapabilities GetMap GetFeatureInfo GetLegendGraphic",
+        "wms_feature_info_mime_type": "text/plain application/vnd.ogc.gml",
+        "wms_allow_getmap_without_styles": "true",
+    }
+
+
+def _raster_layer(collection, title, extent):
+    return {
+        "__type__": "layer",
+        "name": collection,
+        "type": "RASTER",
+        "status": "ON",
+        "tileindex": index_layer_name(collection),
+        "tileitem": "location",
+        "tilesrs": "src_srs",
+        "processing": ["RESAMPLE=AVERAGE"],
+        "extent": extent,
+        "projection": ["init=epsg:3857"],
+        "metadata": {"wms_title": title},
+    }
+
+
+def _index_layer(collection, title, table, extent, pg_connection):
+    return {
+        "__type__": "layer",
+        "name": index_layer_name(collection),
+        "type": "POLYGON",
+        "status": "ON",
+        "connectiontype": "POSTGIS",
+        "connection": pg_connection,
+        "data": f"geom from {table} using unique id using srid=3857",
+        "extent": extent,
+        "projection": ["init=epsg:3857"],
+        # Any TEMPLATE makes the layer queryable; GML and text/plain need no template file.
+        "template": "query",
+        "metadata": {
+            "wms_title": f"{title} (frame outlines)",
+            "wms_include_items": "all",
+            "gml_include_items": "all",
+            "gml_featureid": "id",
+        },
+        "classes": [
+            {
+                "__type__": "class",
+                "name": "frame",
+                "styles": [{"__type__": "style", "outlinecolor": OUTLINE_RGB, "width": 1}],
+            }
+        ],
+    }
+
+
+def validate(mapdict):
+    """Problems of ``mapdict``: mappyfile's schema check for MapServer 8 plus LS4's rules.
+
+    An empty list means the mapfile may be published.
+    """
+    problems = [
+        f"{error.get('message', 'ERROR')}: {error.get('error', '')}".strip()
+        for error in mappyfile.validate(mapdict, version=MAPSERVER_VERSION)
+    ]
+    layers = [layer.get("name") for layer in mapdict.get("layers", [])]
+    if mapdict.get("name") in layers:
+        problems.append(f"MAP NAME {mapdict.get('name')} is also a layer name")
+    for layer in mapdict.get("layers", []):
+        index = layer.get("tileindex")
+        if index and index not in layers:
+            problems.append(f"layer {layer.get('name')}: TILEINDEX {index} is not a layer")
+    if contains_secret(mappyfile.dumps(mapdict)):
+        problems.append("the mapfile contains a password, key or secret")
+    return problems
+
+
+def dumps(mapdict):
+    """The mapfile text of ``mapdict``; raises ``Ls4Error`` when ``validate`` finds a problem."""
+    problems = validate(mapdict)
+    if problems:
+        raise Ls4Error(f"Mapfile {mapdict.get('name')} is not valid: " + "; ".join(problems))
+    return mappyfile.dumps(mapdict, indent=2)
+
+
+def contains_secret(text, secrets=()):
+    """Whether ``text`` holds a password, an AWS key or any of the given ``secrets`` strings."""
+    if any(secret and secret in text for secret in secrets):
+        return True
+    return any(pattern.search(text) for pattern in SECRET_PATTERNS)
+
+
+def parse(text):
+    """The mappyfile dict of a mapfile's text; raises ``InputError`` when it does not parse."""
+    try:
+        return mappyfile.loads(text)
+    except Exception as error:  # mappyfile raises lark's and its own errors
+        raise InputError(f"Mapfile cannot be read: {error}") from error
+
+
+def index_table(mapdict):
+    """The PostGIS table the mapfile's tile index layer reads, or None when there is none."""
+    for layer in mapdict.get("layers", []):
+        if str(layer.get("connectiontype", "")).upper() != "POSTGIS":
+            continue
+        match = DATA_TABLE.search(str(layer.get("data", "")))
+        if match:
+            return match.group(1)
+    return None
