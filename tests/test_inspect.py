@@ -168,6 +168,42 @@ def test_a_project_layer_is_inspected(run_alg, sample):
     assert (results["BAND_LAYOUT"], results["CRS"]) == ("bw", "EPSG:26913")
 
 
+def test_outputs_feed_other_algorithms_in_a_model(ls4_provider, sample):
+    """In the modeler, the string outputs are inputs for the next step (here a concatenation)."""
+    from qgis.core import (
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterRasterLayer,
+    )
+
+    model = QgsProcessingModelAlgorithm("check frame", "ls4 tests")
+    model.addModelParameter(
+        QgsProcessingParameterRasterLayer("frame", "Frame"), QgsProcessingModelParameter("frame")
+    )
+    inspect = QgsProcessingModelChildAlgorithm("ls4:inspectraster")
+    inspect.setChildId("inspect")
+    inspect.addParameterSources(
+        "INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("frame")]
+    )
+    model.addChildAlgorithm(inspect)
+    concat = QgsProcessingModelChildAlgorithm("native:stringconcatenation")
+    concat.setChildId("concat")
+    for name, output in (("INPUT_1", "BAND_LAYOUT"), ("INPUT_2", "CRS")):
+        source = QgsProcessingModelChildParameterSource.fromChildOutput("inspect", output)
+        concat.addParameterSources(name, [source])
+    model.addChildAlgorithm(concat)
+
+    frame = str(sample("landsat_rgb_utm18n.tif"))
+    results, ok = model.run({"frame": frame}, QgsProcessingContext(), QgsProcessingFeedback())
+    assert ok
+    assert results["CHILD_RESULTS"]["concat"]["CONCATENATION"] == "ncEPSG:32618"
+    assert results["CHILD_RESULTS"]["inspect"]["IS_COG"] is False
+
+
 # --- ls4:inspectraster on made-up files ----------------------------------------------------------
 
 

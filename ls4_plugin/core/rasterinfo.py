@@ -124,6 +124,8 @@ def inspect_raster(path):
     dataset, messages = open_raster(path)
     if dataset is None:
         raise InputError(_unreadable_message(path, messages))
+    if dataset.RasterCount == 0:
+        raise InputError(f"{path}: has no raster bands (a container of subdatasets?)")
     _check_complete(path, dataset)
     band = dataset.GetRasterBand(1)
     report = RasterReport(
