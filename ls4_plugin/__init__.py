@@ -1,7 +1,8 @@
 """LS4 plugin package.
 
-The plugin ZIP carries the pure-Python packages stock QGIS lacks in ``ext_libs``. It is appended
-to ``sys.path`` (not prepended) so that packages QGIS already ships always win.
+The plugin ZIP carries the Python packages stock QGIS lacks in ``ext_libs``. It goes first on
+``sys.path``: mappyfile 1.2 needs jsonschema ≥ 4.18, newer than Debian 12's 4.10, so the vendored
+one must win (it is API-compatible for other users of jsonschema in the same QGIS).
 """
 
 import os
@@ -9,4 +10,4 @@ import sys
 
 _EXT_LIBS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ext_libs")
 if os.path.isdir(_EXT_LIBS) and _EXT_LIBS not in sys.path:
-    sys.path.append(_EXT_LIBS)
+    sys.path.insert(0, _EXT_LIBS)

@@ -7,7 +7,9 @@ from ..ls4_plugin.core.errors import Ls4Error
 
 
 class Ls4Algorithm(QgsProcessingAlgorithm):
-    """Base for LS4 algorithms: subclasses set the class constants and implement ``run``.
+    """Base for LS4 algorithms: subclasses set the class constants and implement ``execute``.
+
+    (Not ``run``: that is QgsProcessingAlgorithm's own entry point, which Processing calls.)
 
     Parameters are added with ``add(parameter, help)`` so every parameter carries help text,
     shown in the dialog's help panel, the modeler and ``qgis_process help``.
@@ -54,9 +56,9 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         try:
-            return self.run(parameters, context, feedback)
+            return self.execute(parameters, context, feedback)
         except Ls4Error as error:
             raise QgsProcessingException(str(error)) from error
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         raise NotImplementedError

@@ -33,9 +33,15 @@ def sample(data_dir, tmp_path):
     return copy
 
 
-@pytest.fixture(scope="session")
+_KEEP_ALIVE = []
+
+
+@pytest.fixture
 def ls4_provider(qgis_processing):
-    """The LS4 provider registered in the Processing registry (pytest-qgis does not do it)."""
+    """The LS4 provider registered in the Processing registry (pytest-qgis does not do it).
+
+    Checked for every test: the plugin test unloads the provider on purpose.
+    """
     from qgis.core import QgsApplication
 
     from ls4.processing_provider.provider import Ls4Provider
@@ -45,7 +51,8 @@ def ls4_provider(qgis_processing):
     if provider is None:
         provider = Ls4Provider()
         registry.addProvider(provider)
-    yield provider
+        _KEEP_ALIVE.append(provider)  # as a plugin does: the registry does not keep the wrapper
+    return provider
 
 
 @pytest.fixture

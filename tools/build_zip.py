@@ -36,6 +36,8 @@ VENDORED = (
     "referencing",
     "rpds-py",
     "typing-extensions",
+    "jsonschema",
+    "jsonschema-specifications",
 )
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can carry
 SKIPPED_DIRS = {"__pycache__"}

@@ -108,7 +108,7 @@ class Georeference(Ls4Algorithm):
                 return False, str(error)
         return super().checkParameterValues(parameters, context)
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         source = (
             layer.source()

@@ -2,8 +2,6 @@
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
-    QgsProcessingException,
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
@@ -11,7 +9,7 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
-from ...ls4_plugin.core.errors import InputError, Ls4Error
+from ...ls4_plugin.core.errors import InputError
 from ...ls4_plugin.core.rasterinfo import inspect_raster
 from ..base import Ls4Algorithm
 
@@ -59,17 +57,8 @@ class InspectRaster(Ls4Algorithm):
         for output_class, name, description in outputs:
             self.addOutput(output_class(name, self.tr(description)))
 
-    # Ls4Algorithm's hook ``run`` hides QgsProcessingAlgorithm.run, which processing.run() and the
-    # dialogs call with five arguments: restore QGIS's method and process here, until the base
-    # renames its hook.
-    def run(self, *args, **kwargs):
-        return QgsProcessingAlgorithm.run(self, *args, **kwargs)
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        try:
-            return self.inspect(parameters, context, feedback)
-        except Ls4Error as error:
-            raise QgsProcessingException(str(error)) from error
+    def execute(self, parameters, context, feedback):
+        return self.inspect(parameters, context, feedback)
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
         """As QGIS's, except that a file QGIS cannot load as a layer reaches the core.
