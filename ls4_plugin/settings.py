@@ -71,7 +71,7 @@ def s3_config():
     )
 
 
-def store_basic_credentials(access_key, secret_key, authcfg="", name="LS4 S3"):
+def store_s3_credentials(access_key, secret_key, authcfg="", name="LS4 S3"):
     """Save S3 credentials in QgsAuthManager; returns the configuration id (kept in settings)."""
     manager = QgsApplication.authManager()
     config = QgsAuthMethodConfig("Basic")

@@ -7,7 +7,7 @@ from qgis.core import (
 )
 
 from ..ls4_plugin import settings
-from ..ls4_plugin.core import keys, publish
+from ..ls4_plugin.core import keys, publish, rasterinfo
 from ..ls4_plugin.core.errors import InputError
 
 COUNTY, AGENCY, YEAR, MISSION = "COUNTY", "AGENCY", "YEAR", "MISSION"
@@ -15,7 +15,8 @@ TYPE, BAND_LAYOUT, DATABASE = "TYPE", "BAND_LAYOUT", "DATABASE"
 BAND_CHOICES = ("auto",) + keys.BANDS
 
 
-def add_collection_params(alg, band_auto=True):
+def add_collection_params(alg, with_band=True):
+    """COUNTY … TYPE, and BAND_LAYOUT (auto, bw, nc: the same choices in every algorithm)."""
     alg.add(
         QgsProcessingParameterString(COUNTY, alg.tr("County"), optional=True),
         "County name, e.g. Bexar or Fort Bend. Leave empty for a multi-county mission.",
@@ -37,27 +38,28 @@ def add_collection_params(alg, band_auto=True):
         QgsProcessingParameterEnum(TYPE, alg.tr("Type"), options=list(keys.TYPES), defaultValue=0),
         "frames (single photo frames), index (index sheets) or mosaic.",
     )
-    choices = BAND_CHOICES if band_auto else keys.BANDS
-    alg.add(
-        QgsProcessingParameterEnum(
-            BAND_LAYOUT, alg.tr("Band layout"), options=list(choices), defaultValue=0
-        ),
-        "bw: 1-band grayscale; nc: 3-band natural color"
-        + ("; auto: read from the first input." if band_auto else "."),
-    )
+    if with_band:
+        alg.add(
+            QgsProcessingParameterEnum(
+                BAND_LAYOUT, alg.tr("Band layout"), options=list(BAND_CHOICES), defaultValue=0
+            ),
+            "bw: 1-band grayscale; nc: 3-band natural color; auto: read from the first input.",
+        )
 
 
-def band_choice(alg, parameters, context, band_auto=True):
-    choices = BAND_CHOICES if band_auto else keys.BANDS
-    return choices[alg.parameterAsEnum(parameters, BAND_LAYOUT, context)]
+def collection_from(alg, parameters, context, sources=(), band=None):
+    """The collection the parameters name; InputError says which field breaks the rules.
 
-
-def collection_from(alg, parameters, context, band):
-    """The collection the parameters name; InputError says which field breaks the rules."""
+    The band layout is ``band`` when given, else the BAND_LAYOUT choice, "auto" being read
+    from the first of ``sources``.
+    """
 
     def text(name):
         return alg.parameterAsString(parameters, name, context).strip() or None
 
+    band = band or BAND_CHOICES[alg.parameterAsEnum(parameters, BAND_LAYOUT, context)]
+    if band == "auto":
+        band = detected_band(sources)
     return keys.Collection(
         band=band,
         type=keys.TYPES[alg.parameterAsEnum(parameters, TYPE, context)],
@@ -66,6 +68,15 @@ def collection_from(alg, parameters, context, band):
         year=text(YEAR),
         mission=text(MISSION),
     )
+
+
+def detected_band(sources):
+    if not sources:
+        raise InputError("Band layout is auto but there is no input to read it from: set it")
+    report = rasterinfo.inspect_raster(sources[0])
+    if not report.band_layout:
+        raise InputError(f"{sources[0]}: {report.band_layout_reason}; set Band layout")
+    return report.band_layout
 
 
 def add_database_param(alg):

@@ -36,12 +36,8 @@ def sample(data_dir, tmp_path):
 _KEEP_ALIVE = []
 
 
-@pytest.fixture
-def ls4_provider(qgis_processing):
-    """The LS4 provider registered in the Processing registry (pytest-qgis does not do it).
-
-    Checked for every test: the plugin test unloads the provider on purpose.
-    """
+def ensure_provider():
+    """Register the LS4 provider unless it is (pytest-qgis does not; the plugin test unloads it)."""
     from qgis.core import QgsApplication
 
     from ls4.processing_provider.provider import Ls4Provider
@@ -56,14 +52,22 @@ def ls4_provider(qgis_processing):
 
 
 @pytest.fixture
+def ls4_provider(qgis_processing):
+    """The LS4 provider, registered in the Processing registry for every test that asks."""
+    return ensure_provider()
+
+
+@pytest.fixture
 def run_alg(ls4_provider):
     """Run an ``ls4:`` algorithm through Processing; returns its results dict."""
     import processing
-    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
 
     def run(name, params, feedback=None, context=None):
         feedback = feedback or QgsProcessingFeedback()
-        context = context or QgsProcessingContext()
+        if context is None:
+            context = QgsProcessingContext()
+            context.setProject(QgsProject.instance())
         return processing.run(f"ls4:{name}", params, feedback=feedback, context=context)
 
     return run
@@ -85,4 +89,4 @@ def stack(tmp_path_factory):
     try:
         yield instance.up()
     finally:
-        instance.down()
+        instance.down(purge=True)

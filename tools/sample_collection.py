@@ -22,9 +22,13 @@ def frame_name(number):
     return f"{DATE}_{ROLL}-{number:03d}.tif"
 
 
-def cut_frames(band, out_dir, count=4, overlap=0.25):
-    """``count`` frames (a row of windows, each overlapping the next) cut from the sample aerial."""
-    source = gdal.Open(str(DATA / SOURCES[band]))
+def cut_frames(band, out_dir, count=4, overlap=0.25, source_name=None):
+    """``count`` frames (a row of windows, each overlapping the next) cut from a sample image.
+
+    By default the sample aerial of the band layout; ``source_name`` picks another sample file
+    (``landsat_rgb_utm18n.tif`` has a wide NoData collar).
+    """
+    source = gdal.Open(str(DATA / (source_name or SOURCES[band])))
     width, height = source.RasterXSize, source.RasterYSize
     frame_width = int(width / (count - (count - 1) * overlap))
     step = int(frame_width * (1 - overlap))

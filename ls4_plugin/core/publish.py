@@ -68,6 +68,7 @@ def publish_collection(target, collection, sources, workers=1, feedback=None):
     """Publish ``sources`` (georeferenced images) into ``collection``; returns the report."""
     feedback = ensure(feedback)
     check_names(collection, sources)
+    storage.check_connection(target.s3)
     result = CollectionResult(collection.name, collection.table, target.wms_url(collection))
     with tileindex.connect(target.dsn) as conn:
         tileindex.ensure_table(conn, collection.table)
@@ -90,7 +91,7 @@ def publish_collection(target, collection, sources, workers=1, feedback=None):
 def check_names(collection, sources):
     """Reject, before anything is uploaded, a file name the collection's grammar does not allow."""
     for source in sources:
-        keys.parse_filename(os.path.basename(source), collection.type)
+        collection.key("georef", os.path.basename(source))
 
 
 def publish_frame(target, collection, source, work_dir, feedback):
@@ -133,6 +134,7 @@ def _publish_frame(target, collection, result, work_dir, feedback):
         s3,
         metadata={"source-sha256": source_sha, "options": COG_OPTIONS_VERSION},
     )
+    feedback.pushInfo(f"{name}: uploaded to {result.georef_key} and {result.cog_key}")
     result.warnings += _scan_warnings(target, collection, name, s3)
     index_cog(target, collection, cog_path)
     os.remove(cog_path)

@@ -1,0 +1,69 @@
+"""ls4:loadwms — a collection's live WMS as a layer in the project."""
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingOutputString,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from ...ls4_plugin import settings
+from ...ls4_plugin.core import keys
+from ...ls4_plugin.core.errors import InputError
+from ..base import Ls4Algorithm
+from ..wms import wms_layer
+
+
+class LoadWms(Ls4Algorithm):
+    NAME = "loadwms"
+    DISPLAY_NAME = "Load collection WMS"
+    HELP = (
+        "Adds a collection's WMS to the project, to check what was published. Give the collection "
+        "name (the WMS URL is then built from LS4 settings) or a WMS URL. The layer is added on "
+        "the main thread when the algorithm finishes."
+    )
+    COLLECTION, WMS_URL = "COLLECTION", "WMS_URL"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add(
+            QgsProcessingParameterString(self.COLLECTION, self.tr("Collection"), optional=True),
+            "Collection name, e.g. bexar_txdot_1952_frames; also the WMS layer name.",
+        )
+        self.add(
+            QgsProcessingParameterString(self.WMS_URL, self.tr("WMS URL"), optional=True),
+            "The WMS URL; empty: built from the collection name and LS4 settings.",
+        )
+        self.addOutput(QgsProcessingOutputString("LAYER_ID", self.tr("Layer id")))
+        self.addOutput(QgsProcessingOutputString("URI", self.tr("Layer source")))
+
+    def execute(self, parameters, context, feedback):
+        name = self.parameterAsString(parameters, self.COLLECTION, context).strip()
+        url = self.parameterAsString(parameters, self.WMS_URL, context).strip()
+        if not name and not url:
+            raise QgsProcessingException("Give a collection name or a WMS URL")
+        if name:
+            keys.check_identifier(name)
+        url = url or settings.value("mapserver/wms_url_template").format(collection=name)
+        name = name or url.rstrip("/?").rsplit("/", 1)[-1]
+        layer = wms_layer(url, name, title(name))
+        if not layer.isValid():
+            raise QgsProcessingException(
+                f"The WMS at {url} did not load layer {name}: {layer.error().summary()}"
+            )
+        # Made here, possibly in a worker thread; the project gets it on the main thread below.
+        layer.moveToThread(QCoreApplication.instance().thread())
+        self.layer = layer
+        return {"LAYER_ID": layer.id(), "URI": layer.source()}
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        context.project().addMapLayer(self.layer)
+        feedback.pushInfo(f"Loaded {self.layer.name()} from {self.layer.source()}")
+        return {}
+
+
+def title(name):
+    """The collection in words when ``name`` follows the grammar, else the name itself."""
+    try:
+        return keys.words(name)
+    except InputError:
+        return name

@@ -1,0 +1,125 @@
+"""ls4:publishcollection — georeferenced frames to a published WMS, in one algorithm."""
+
+import json
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+)
+
+from ...ls4_plugin.core import publish
+from ...ls4_plugin.core.errors import InputError
+from .. import params
+from ..base import Ls4Algorithm
+from ..wms import wms_layer
+
+
+class PublishCollection(Ls4Algorithm):
+    NAME = "publishcollection"
+    DISPLAY_NAME = "Publish collection"
+    HELP = (
+        "Publishes georeferenced frames as one collection: for every frame, inspect, make an "
+        "EPSG:3857 COG, upload the georeferenced input and the COG under the shared key layout, "
+        "and record its footprint in the collection's PostGIS tile index; then write the "
+        "collection's MapServer mapfile. A frame that fails is reported and the others are "
+        "published; publishing the same frames again changes nothing. S3 and MapServer come from "
+        "LS4 settings."
+    )
+    INPUT, WORKERS, LOAD_RESULT, REPORT = "INPUT", "WORKERS", "LOAD_RESULT", "REPORT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add(
+            QgsProcessingParameterMultipleLayers(
+                self.INPUT, self.tr("Georeferenced frames"), QgsProcessing.TypeRaster
+            ),
+            "Georeferenced images (GeoTIFF), named by the collection's file-name rules, e.g. "
+            "04-15-52_12-034.tif for frames.",
+        )
+        params.add_collection_params(self)
+        params.add_database_param(self)
+        self.add(
+            QgsProcessingParameterBoolean(
+                self.LOAD_RESULT, self.tr("Load the WMS when done"), defaultValue=False
+            ),
+            "Add the collection's WMS layer to the project once published.",
+        )
+        self.add(
+            QgsProcessingParameterNumber(
+                self.WORKERS, self.tr("Frames in parallel"), defaultValue=1, minValue=1, maxValue=16
+            ),
+            "How many frames to process at once (each uses GDAL's threads too).",
+            advanced=True,
+        )
+        self.add(
+            QgsProcessingParameterFileDestination(
+                self.REPORT,
+                self.tr("Per-frame report"),
+                "JSON files (*.json)",
+                optional=True,
+                createByDefault=False,
+            ),
+            "Optional JSON file with the status, keys and message of every frame.",
+        )
+        for name, description in (
+            ("WMS_URL", "WMS URL"),
+            ("COLLECTION", "Collection"),
+            ("TABLE", "Tile index table"),
+            ("MAPFILE_KEY", "Mapfile key"),
+            ("FRAMES", "Per-frame report (JSON)"),
+        ):
+            self.addOutput(QgsProcessingOutputString(name, self.tr(description)))
+
+    def execute(self, parameters, context, feedback):
+        layers = self.parameterAsLayerList(parameters, self.INPUT, context)
+        sources = [layer.source() for layer in layers]
+        if not sources:
+            raise InputError("No frames given")
+        collection = params.collection_from(self, parameters, context, sources)
+        target = params.target_from(self, parameters, context)
+        workers = self.parameterAsInt(parameters, self.WORKERS, context)
+        result = publish.publish_collection(target, collection, sources, workers, feedback)
+        self._report(result, feedback)
+        report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
+        if report_path:
+            with open(report_path, "w", encoding="utf-8") as handle:
+                json.dump(result.to_dict(), handle, indent=2)
+        self.load = self.parameterAsBool(parameters, self.LOAD_RESULT, context) and (
+            result.mapfile_key
+        )
+        self.wms = (result.wms_url, collection.name, collection.title)
+        return {
+            "WMS_URL": result.wms_url,
+            "COLLECTION": collection.name,
+            "TABLE": collection.table,
+            "MAPFILE_KEY": result.mapfile_key,
+            "FRAMES": json.dumps([frame.to_dict() for frame in result.frames]),
+            self.REPORT: report_path or None,
+        }
+
+    def _report(self, result, feedback):
+        for frame in result.frames:
+            feedback.pushInfo(f"{frame.status}: {frame.source} {frame.message}")
+            for warning in frame.warnings:
+                feedback.pushWarning(warning)
+        if result.failed and len(result.failed) == len(result.frames):
+            raise QgsProcessingException(
+                "No frame was published: "
+                + "; ".join(f"{frame.source}: {frame.message}" for frame in result.failed)
+            )
+        for frame in result.failed:
+            feedback.reportError(f"{frame.source}: {frame.message}", False)
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        if getattr(self, "load", False):
+            url, name, title = self.wms
+            layer = wms_layer(url, name, title)
+            if layer.isValid():
+                context.project().addMapLayer(layer)
+            else:
+                feedback.reportError(f"The WMS at {url} did not load: {layer.error().summary()}")
+        return {}

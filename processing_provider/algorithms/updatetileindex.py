@@ -1,0 +1,45 @@
+"""ls4:updatetileindex — COGs already on S3 → rows of the collection's tile index."""
+
+from qgis.core import QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterMultipleLayers
+
+from ...ls4_plugin.core import publish
+from .. import params
+from ..base import Ls4Algorithm
+
+
+class UpdateTileIndex(Ls4Algorithm):
+    NAME = "updatetileindex"
+    DISPLAY_NAME = "Update tile index"
+    HELP = (
+        "Records COGs in the collection's PostGIS tile index: one row per COG with its footprint "
+        "(the outline of its valid pixels, in EPSG:3857) and the download links. Each COG must "
+        "already be on S3 under the collection's cog/ folder. Adding a COG is one upsert: rows of "
+        "other frames are never touched, and adding the same COG again changes nothing."
+    )
+    INPUT = "INPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.add(
+            QgsProcessingParameterMultipleLayers(
+                self.INPUT, self.tr("COGs"), QgsProcessing.TypeRaster
+            ),
+            "Local copies of the COGs uploaded to the collection's cog/ folder.",
+        )
+        params.add_collection_params(self)
+        params.add_database_param(self)
+        for name in ("INSERTED", "UPDATED", "UNCHANGED"):
+            self.addOutput(QgsProcessingOutputNumber(name, self.tr(f"Rows {name.lower()}")))
+
+    def execute(self, parameters, context, feedback):
+        paths = [
+            layer.source() for layer in self.parameterAsLayerList(parameters, self.INPUT, context)
+        ]
+        collection = params.collection_from(self, parameters, context, paths)
+        target = params.target_from(self, parameters, context)
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        for number, path in enumerate(paths):
+            status = publish.index_cog(target, collection, path)
+            counts[status] += 1
+            feedback.pushInfo(f"{status}: {path}")
+            feedback.setProgress(100.0 * (number + 1) / len(paths))
+        return {name.upper(): count for name, count in counts.items()}

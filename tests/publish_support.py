@@ -1,0 +1,57 @@
+"""What the publishing tests share: the stack as LS4 settings, a Target, bucket and index reads."""
+
+import boto3
+from botocore.config import Config
+
+from ls4.ls4_plugin.core import publish, storage, tileindex
+
+
+def s3_config(stack, **changes):
+    s3 = stack["s3"]
+    values = dict(
+        bucket=s3["bucket"],
+        endpoint_url=s3["endpoint_url"],
+        access_key=s3["access_key"],
+        secret_key=s3["secret_key"],
+        public_url_base=s3["public_url_base"],
+    )
+    values.update(changes)
+    return storage.S3Config(**values)
+
+
+def target(stack, **s3_changes):
+    """Where the tests publish: the stack's S3, PostGIS and MapServer, as the settings give."""
+    return publish.Target(
+        s3=s3_config(stack, **s3_changes),
+        dsn=stack["postgres"]["dsn"],
+        wms_url_template=stack["mapserver"]["wms_url_template"],
+        mapfile_connection=f"service={stack['postgres']['service']}",
+        map_dir=stack["mapserver"]["map_dir"],
+    )
+
+
+def objects(stack, prefix=""):
+    """{key: LastModified} of every object under ``prefix``."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack["s3"]["endpoint_url"],
+        aws_access_key_id=stack["s3"]["access_key"],
+        aws_secret_access_key=stack["s3"]["secret_key"],
+        region_name=stack["s3"]["region"],
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=stack["s3"]["bucket"], Prefix=prefix
+    ):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = item["LastModified"]
+    return found
+
+
+def index_rows(stack, table):
+    """Rows of the tile index ``table`` (empty when the table does not exist)."""
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        if not tileindex.table_exists(conn, table):
+            return []
+        return tileindex.rows(conn, table)
