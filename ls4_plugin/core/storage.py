@@ -44,8 +44,23 @@ class S3Config:
         return f"S3Config(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
 
 
+_CLIENTS = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def client(config):
-    """A boto3 S3 client that fails in seconds when the endpoint cannot be reached."""
+    """A boto3 S3 client that fails in seconds when the endpoint cannot be reached.
+
+    One client per configuration, shared: boto3 clients are thread-safe, slow to create, and
+    each keeps its own connection pool.
+    """
+    with _CLIENTS_LOCK:
+        if config not in _CLIENTS:
+            _CLIENTS[config] = _new_client(config)
+        return _CLIENTS[config]
+
+
+def _new_client(config):
     botocore_config = Config(
         region_name=config.region,
         connect_timeout=config.connect_timeout,
