@@ -55,3 +55,13 @@ def index_rows(stack, table):
         if not tileindex.table_exists(conn, table):
             return []
         return tileindex.rows(conn, table)
+
+
+def fresh(stack, collection):
+    """Remove every trace of ``collection`` (objects, mapfiles, table) left by an earlier run."""
+    config = s3_config(stack)
+    storage.delete_keys(config, list(objects(stack, collection.prefix())))
+    storage.delete_keys(config, [collection.mapfile_key])
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        tileindex.drop_table(conn, collection.table)
+    return collection

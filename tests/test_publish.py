@@ -10,7 +10,7 @@ import mappyfile
 import numpy as np
 import pytest
 from osgeo import gdal, ogr
-from publish_support import index_rows, objects, target
+from publish_support import fresh, index_rows, objects, target
 from wms_client import get_map, image_array, psnr, wms
 
 from ls4.ls4_plugin.core import keys, mapfile, publish, storage
@@ -27,6 +27,7 @@ def configured(stack, qgis_app):
     """LS4 settings of the test profile pointing at the stack, and the public-read policy."""
     qgis_env.configure(stack)
     storage.apply_public_policy(target(stack).s3)
+    fresh(stack, COLLECTION)
     return stack
 
 

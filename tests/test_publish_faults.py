@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from publish_support import index_rows, objects, target
+from publish_support import fresh, index_rows, objects, target
 from qgis.core import QgsProcessingException
 
 from ls4.ls4_plugin.core import keys, publish, storage, tileindex
@@ -16,8 +16,10 @@ from tools import qgis_env, sample_collection
 from tools.stack import Stack
 
 
-def collection(year):
-    return keys.Collection(band="nc", type="frames", agency="USGS", county="Baca", year=year)
+def collection(stack, year):
+    """A collection of this module's own, emptied of what an earlier run left."""
+    baca = keys.Collection(band="nc", type="frames", agency="USGS", county="Baca", year=year)
+    return fresh(stack, baca)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,7 @@ def frames(tmp_path_factory):
 
 
 def test_two_runs_adding_different_frames_at_once_lose_nothing(stack, frames):
-    baca = collection("1990")
+    baca = collection(stack, "1990")
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = [
             pool.submit(publish.publish_collection, target(stack), baca, part)
@@ -75,7 +77,7 @@ def free_port():
 
 
 def test_s3_unreachable_fails_in_seconds_with_nothing_in_the_index(stack, frames):
-    baca = collection("1992")
+    baca = collection(stack, "1992")
     down = target(stack, endpoint_url=f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()
     with pytest.raises(Ls4Error, match="cannot be reached"):
@@ -103,7 +105,7 @@ class StopPostgresAfterUploads(Feedback):
 
 
 def test_postgis_stopped_after_the_uploads_then_a_rerun_completes_without_uploading(stack, frames):
-    baca = collection("1993")
+    baca = collection(stack, "1993")
     feedback = StopPostgresAfterUploads(stack)
     try:
         with pytest.raises(Ls4Error, match="PostgreSQL"):
@@ -124,7 +126,7 @@ def test_postgis_stopped_after_the_uploads_then_a_rerun_completes_without_upload
 
 
 def test_one_corrupt_frame_among_five_is_reported_and_the_others_publish(stack, frames):
-    baca = collection("1994")
+    baca = collection(stack, "1994")
     corrupt = frames[0].parent / "04-15-14_1-009.tif"
     data = frames[0].read_bytes()
     corrupt.write_bytes(data[: len(data) // 3])
