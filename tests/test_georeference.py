@@ -344,3 +344,10 @@ def test_algorithm_in_batch_as_the_batch_dialog_runs_it(ls4_provider, sample, tm
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["frame_a.tif", "frame_b.tif", "frame_c.tif"]
     assert all(epsg(gdal.Open(str(tmp_path / "out" / name))) == "26913" for name in written)
+
+
+def test_older_qgis_header_names_pixel_columns(scan, out_dir, reference):
+    # QGIS before 3.26 writes pixelX,pixelY where later versions write sourceX,sourceY.
+    edit_points(scan[1], 2, "mapX,mapY,pixelX,pixelY,enable,dX,dY,residual")
+    result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif")
+    assert max(pixel_offsets(gdal.Open(result.path), reference)) < 0.1
