@@ -1,5 +1,7 @@
 """ls4:georeference: a raw scan and its Georeferencer GCPs give back the georeferenced frame."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 from osgeo import gdal, osr
@@ -27,9 +29,42 @@ def out_dir(tmp_path):
     return folder
 
 
+@dataclass(frozen=True)
+class Raster:
+    """What a test checks of a raster, read once; no GDAL dataset outlives the test."""
+
+    gt: tuple
+    wkt: str
+    width: int
+    height: int
+    count: int
+    mask_flags: int
+    values: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def epsg(self):
+        return osr.SpatialReference(wkt=self.wkt).GetAuthorityCode(None)
+
+
+def read_raster(path):
+    dataset = gdal.Open(str(path))
+    band = dataset.GetRasterBand(1)
+    return Raster(
+        dataset.GetGeoTransform(),
+        dataset.GetProjection(),
+        dataset.RasterXSize,
+        dataset.RasterYSize,
+        dataset.RasterCount,
+        band.GetMaskFlags(),
+        band.ReadAsArray(),
+        band.GetMaskBand().ReadAsArray(),
+    )
+
+
 @pytest.fixture
 def reference(data_dir):
-    return gdal.Open(str(data_dir / REFERENCE))
+    return read_raster(data_dir / REFERENCE)
 
 
 def edit_points(path, line_number, new_line):
@@ -40,26 +75,21 @@ def edit_points(path, line_number, new_line):
     return path
 
 
-def image_points(dataset):
-    """Corners and centre of a dataset, in pixel coordinates."""
-    width, height = dataset.RasterXSize, dataset.RasterYSize
+def image_points(raster):
+    """Corners and centre of a raster, in pixel coordinates."""
+    width, height = raster.width, raster.height
     return [(0, 0), (width, 0), (0, height), (width, height), (width / 2, height / 2)]
 
 
 def pixel_offsets(output, reference):
     """How far (in reference pixels) the output puts its corners and centre from the reference."""
-    to_reference = gdal.InvGeoTransform(reference.GetGeoTransform())
+    to_reference = gdal.InvGeoTransform(reference.gt)
     offsets = []
     for pixel, row in image_points(output):
-        x, y = gdal.ApplyGeoTransform(output.GetGeoTransform(), pixel, row)
+        x, y = gdal.ApplyGeoTransform(output.gt, pixel, row)
         ref_pixel, ref_row = gdal.ApplyGeoTransform(to_reference, x, y)
         offsets.append(max(abs(ref_pixel - pixel), abs(ref_row - row)))
     return offsets
-
-
-def epsg(dataset):
-    srs = osr.SpatialReference(wkt=dataset.GetProjection())
-    return srs.GetAuthorityCode(None)
 
 
 class CancelOnFirstProgress(Feedback):
@@ -90,18 +120,18 @@ def test_points_file_is_read_with_rows_as_negative_source_y(scan):
 def test_polynomial1_reproduces_the_georeferenced_frame(scan, out_dir, reference):
     result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif")
 
-    output = gdal.Open(result.path)
+    output = read_raster(result.path)
     assert max(pixel_offsets(output, reference)) < 0.1
-    assert epsg(output) == "26913"
+    assert output.epsg == "26913"
     assert result.rms_px < 0.01
     assert len(result.residuals) == 6
     assert all(r.residual < 0.01 for r in result.residuals)
     assert not result.warped
-    assert (output.RasterXSize, output.RasterYSize) == (
-        reference.RasterXSize,
-        reference.RasterYSize,
+    assert (output.width, output.height) == (
+        reference.width,
+        reference.height,
     )
-    np.testing.assert_array_equal(output.ReadAsArray(), reference.ReadAsArray())
+    np.testing.assert_array_equal(output.values, reference.values)
     assert sorted(p.name for p in out_dir.iterdir()) == ["frame.tif"]
 
 
@@ -111,7 +141,7 @@ def test_disabled_gcps_are_ignored(scan, out_dir, reference):
     result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif")
     assert [r.lineno for r in result.residuals] == [3, 4, 5, 6, 8]
     assert result.rms_px < 0.01
-    assert max(pixel_offsets(gdal.Open(result.path), reference)) < 0.1
+    assert max(pixel_offsets(read_raster(result.path), reference)) < 0.1
 
 
 def test_residuals_point_at_the_misplaced_gcp(scan, out_dir):
@@ -131,18 +161,18 @@ def test_residuals_point_at_the_misplaced_gcp(scan, out_dir):
 def test_warping_transforms_land_on_the_reference(scan, out_dir, reference, transform):
     result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif", transform=transform)
 
-    output = gdal.Open(result.path)
+    output = read_raster(result.path)
     assert result.warped and result.rms_px < 0.01
-    assert epsg(output) == "26913"
-    assert output.RasterCount == 1
+    assert output.epsg == "26913"
+    assert output.count == 1
     # The GCPs fit an affine transform, so the warp is near-identity: the extent stays where the
     # reference is (within a pixel) and nearest-neighbour pixels are the reference's.
     assert max(pixel_offsets(output, reference)) < 1.0
-    ref_values = reference.ReadAsArray()
-    inverse = gdal.InvGeoTransform(reference.GetGeoTransform())
-    values, valid = output.ReadAsArray(), output.GetRasterBand(1).GetMaskBand().ReadAsArray()
+    ref_values = reference.values
+    inverse = gdal.InvGeoTransform(reference.gt)
+    values, valid = output.values, output.mask
     rows, cols = np.nonzero(valid)
-    gt = output.GetGeoTransform()
+    gt = output.gt
     map_x = gt[0] + (cols + 0.5) * gt[1]
     map_y = gt[3] + (rows + 0.5) * gt[5]
     ref_cols = np.floor(inverse[0] + map_x * inverse[1] + map_y * inverse[2]).astype(int)
@@ -156,19 +186,15 @@ def test_warping_transforms_land_on_the_reference(scan, out_dir, reference, tran
 def test_target_crs_reprojects_and_masks_the_collar(scan, out_dir, reference):
     result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif", target_crs="EPSG:3857")
 
-    output = gdal.Open(result.path)
-    assert epsg(output) == "3857" and result.warped
-    assert output.RasterCount == 1
-    assert output.GetRasterBand(1).GetMaskFlags() == gdal.GMF_PER_DATASET
+    output = read_raster(result.path)
+    assert output.epsg == "3857" and result.warped
+    assert output.count == 1
+    assert output.mask_flags == gdal.GMF_PER_DATASET
     # The reference's centre, taken to EPSG:3857, is the output's centre.
-    to_3857 = osr.CoordinateTransformation(
-        osr.SpatialReference(wkt=reference.GetProjection()), _srs(3857)
-    )
-    ref_centre = gdal.ApplyGeoTransform(reference.GetGeoTransform(), 383 / 2, 232 / 2)
+    to_3857 = osr.CoordinateTransformation(osr.SpatialReference(wkt=reference.wkt), _srs(3857))
+    ref_centre = gdal.ApplyGeoTransform(reference.gt, 383 / 2, 232 / 2)
     x, y, _ = to_3857.TransformPoint(*ref_centre)
-    centre = gdal.ApplyGeoTransform(
-        output.GetGeoTransform(), output.RasterXSize / 2, output.RasterYSize / 2
-    )
+    centre = gdal.ApplyGeoTransform(output.gt, output.width / 2, output.height / 2)
     assert abs(centre[0] - x) < 0.5 and abs(centre[1] - y) < 0.5
 
 
@@ -186,7 +212,7 @@ def test_points_without_crs_need_a_target_crs(scan, out_dir, reference):
     assert list(out_dir.iterdir()) == []
 
     result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif", target_crs="EPSG:26913")
-    assert max(pixel_offsets(gdal.Open(result.path), reference)) < 0.1
+    assert max(pixel_offsets(read_raster(result.path), reference)) < 0.1
 
 
 def bad_points(path, kind):
@@ -254,7 +280,7 @@ def test_output_folder_that_refuses_files(scan):
 
 def test_missing_output_folders_are_created(scan, tmp_path):
     result = georef.georeference(scan[0], scan[1], tmp_path / "a" / "b" / "frame.tif")
-    assert gdal.Open(result.path).RasterXSize == 383
+    assert read_raster(result.path).width == 383
 
 
 @pytest.mark.parametrize("transform", ["polynomial1", "tps"])
@@ -277,11 +303,11 @@ def test_algorithm_reproduces_the_frame_with_the_default_gcp_file(
     results = run_alg(
         "georeference", {"INPUT": str(scan[0]), "OUTPUT": str(out_dir / "frame.tif")}, feedback
     )
-    output = gdal.Open(results["OUTPUT"])
+    output = read_raster(results["OUTPUT"])
     assert max(pixel_offsets(output, reference)) < 0.1
-    assert epsg(output) == "26913"
+    assert output.epsg == "26913"
     assert results["RMS_PX"] < 0.01
-    np.testing.assert_array_equal(output.ReadAsArray(), reference.ReadAsArray())
+    np.testing.assert_array_equal(output.values, reference.values)
     log = "\n".join(feedback.log)
     assert "GCP residuals in pixels" in log and "RMS error" in log
 
@@ -343,11 +369,11 @@ def test_algorithm_in_batch_as_the_batch_dialog_runs_it(ls4_provider, sample, tm
         assert results["RMS_PX"] < 0.01
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["frame_a.tif", "frame_b.tif", "frame_c.tif"]
-    assert all(epsg(gdal.Open(str(tmp_path / "out" / name))) == "26913" for name in written)
+    assert all(read_raster(tmp_path / "out" / name).epsg == "26913" for name in written)
 
 
 def test_older_qgis_header_names_pixel_columns(scan, out_dir, reference):
     # QGIS before 3.26 writes pixelX,pixelY where later versions write sourceX,sourceY.
     edit_points(scan[1], 2, "mapX,mapY,pixelX,pixelY,enable,dX,dY,residual")
     result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif")
-    assert max(pixel_offsets(gdal.Open(result.path), reference)) < 0.1
+    assert max(pixel_offsets(read_raster(result.path), reference)) < 0.1
