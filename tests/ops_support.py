@@ -6,18 +6,18 @@ from ls4.ls4_plugin.core import keys, publish, storage, tileindex
 from tools import sample_collection
 
 
-def bw_collection(county, year="2014"):
-    return keys.Collection(band="bw", type="frames", agency="USGS", county=county, year=year)
+def frames_collection(county, year="2014", band="bw"):
+    return keys.Collection(band=band, type="frames", agency="USGS", county=county, year=year)
 
 
-def publish_small(stack, county, count, folder):
-    """A bw collection of ``count`` real frames published with their scans; (collection, frames).
+def publish_small(stack, county, count, folder, band="bw"):
+    """A collection of ``count`` real frames published with their scans; (collection, frames).
 
     Whatever an earlier run left of the collection is removed first.
     """
-    collection = fresh(stack, bw_collection(county))
+    collection = fresh(stack, frames_collection(county, band=band))
     folder.mkdir(parents=True, exist_ok=True)
-    frames = sample_collection.cut_frames("bw", folder, count)
+    frames = sample_collection.cut_frames(band, folder, count)
     publish.upload_stage(target(stack).s3, collection, "scanned", frames)
     result = publish.publish_collection(target(stack), collection, frames)
     assert [frame.status for frame in result.frames] == ["published"] * count

@@ -10,9 +10,9 @@ import json
 import pytest
 from ops_support import (
     bucket_state,
-    bw_collection,
     database_state,
     drop,
+    frames_collection,
     publish_small,
     s3_client,
 )
@@ -63,7 +63,7 @@ def plant(stack, made):
     storage.put_bytes(config, made["Cheyenne"].mapfile_key, bent_text)  # reads bent's table
     storage.put_bytes(config, made["Sedgwick"].mapfile_key, b"MAP\n  NAME broken\n  LAYER\n")
     # a mapfile of a collection with nothing left: no table, no COG
-    rio_blanco = fresh(stack, bw_collection("Rio Blanco"))
+    rio_blanco = fresh(stack, frames_collection("Rio Blanco"))
     storage.put_bytes(config, rio_blanco.mapfile_key, bent_text)
     expected = {
         (maintenance.STRAY_OBJECT, STRAY),

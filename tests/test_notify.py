@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from ops_support import bw_collection
+from ops_support import frames_collection
 from publish_support import fresh, target
 
 from ls4.ls4_plugin.core import notify, publish, storage, tileindex
@@ -140,7 +140,7 @@ def test_a_topic_that_is_not_an_arn_is_refused_by_name():
 def lincoln(stack, qgis_app):
     """A collection whose table has one row for a COG that is not there, and no mapfile."""
     qgis_env.configure(stack)
-    collection = fresh(stack, bw_collection("Lincoln"))
+    collection = fresh(stack, frames_collection("Lincoln"))
     location = storage.vsis3_path(target(stack).s3, collection.key("cog", "04-15-14_1-002.tif"))
     with tileindex.connect(stack["postgres"]["dsn"]) as conn:
         tileindex.ensure_table(conn, collection.table)
@@ -209,7 +209,7 @@ def test_an_unreachable_topic_does_not_fail_the_run(lincoln, run_alg, tmp_path, 
 
 
 def test_a_failed_publish_run_sends_its_summary(stack, topic, sns_emulator, tmp_path):
-    collection = fresh(stack, bw_collection("Lincoln", year="2015"))
+    collection = fresh(stack, frames_collection("Lincoln", year="2015"))
     broken = tmp_path / "04-15-14_1-002.tif"
     broken.write_bytes(b"not a TIFF: the scanner stopped mid-file")
     result = publish.publish_collection(target(stack), collection, [str(broken)])
