@@ -1,0 +1,626 @@
+"""The LS4 dock: one collection from scans to a checked WMS, without leaving QGIS.
+
+Everything the dock does to files, S3, PostGIS or MapServer is a Processing algorithm run as a
+task (``jobs.AlgorithmJob``), so it is what the modeler and the batch dialog run. The dock itself
+only judges names (pure grammar) and, on the main thread, adds the results to the project.
+"""
+
+import json
+import os
+from html import escape
+
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateTransform,
+    QgsFillSymbol,
+    QgsNetworkAccessManager,
+    QgsProject,
+    QgsRasterLayer,
+    QgsSettings,
+)
+from qgis.gui import QgsDockWidget
+from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, QTimer, QUrl
+from qgis.PyQt.QtWidgets import QAction, QFileDialog
+
+from ..core import keys
+from ..core.errors import InputError
+from .dock_ui import build_ui
+from .files import FRAME, SCAN, FileRow, is_raster_path
+from .jobs import AlgorithmJob
+from .widgets import gdal_path
+
+TR_CONTEXT = "Ls4Dock"
+PREVIEW_GROUP = "LS4 preview"
+GEOREFERENCED_FOLDER = "georeferenced"
+GEOREFERENCER_ACTIONS = ("mActionShowGeoreferencer", "mActionRunGeoref")
+GEOREFERENCER_DIR_SETTING = "Plugin-GeoReferencer/rasterdirectory"
+BAND_CHOICES = ("auto", "bw", "nc")  # the algorithms' BAND_LAYOUT options
+
+
+def tr(text):
+    return QCoreApplication.translate(TR_CONTEXT, text)
+
+
+class Ls4Dock(QgsDockWidget):
+    """The georeferencer's panel. Public methods are what its buttons do."""
+
+    def __init__(self, iface, parent=None):
+        super().__init__(tr("LS4 — publish a collection"), parent)
+        self.setObjectName("Ls4Dock")
+        self.iface = iface
+        self.rows = []
+        self.collection = None
+        self.info = {}
+        self.main_job = None
+        self.jobs = set()
+        self.preview_layer_ids = []
+        self._georef_queue = []
+        self.ui = build_ui(self)
+        self.setWidget(self.ui.root)
+        self._info_timer = QTimer(self)
+        self._info_timer.setSingleShot(True)
+        self._info_timer.setInterval(400)
+        self._info_timer.timeout.connect(self.refresh_collection_info)
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._show_rows)
+        self._connect()
+        self.update_collection()
+
+    def _connect(self):
+        ui = self.ui
+        for edit in (ui.county, ui.agency, ui.year):
+            edit.textChanged.connect(self.update_collection)
+        for combo in (ui.type, ui.band):
+            combo.currentIndexChanged.connect(self.update_collection)
+        ui.add_files.clicked.connect(self.choose_files)
+        ui.layers_menu.aboutToShow.connect(self._fill_layers_menu)
+        ui.remove.clicked.connect(self.remove_selected)
+        ui.table.files_dropped.connect(self.add_files)
+        ui.table.itemSelectionChanged.connect(self.update_buttons)
+        ui.apply_points.clicked.connect(self.apply_points)
+        ui.georeferencer.clicked.connect(self.open_georeferencer)
+        ui.preview.clicked.connect(self.preview)
+        ui.upload.clicked.connect(self.upload_scans)
+        ui.publish.clicked.connect(self.publish)
+        ui.cancel.clicked.connect(self.cancel)
+        ui.check.clicked.connect(self.check)
+        ui.settings.clicked.connect(self.open_settings)
+
+    # --- the collection ------------------------------------------------------------------
+
+    def collection_fields(self):
+        """The form as the algorithms' collection parameters."""
+        county = self.ui.county.text().strip()
+        when = self.ui.year.text().strip()
+        return {
+            "COUNTY": county,
+            "AGENCY": self.ui.agency.text().strip(),
+            "YEAR": when if county else "",
+            "MISSION": "" if county else when,
+            "TYPE": self.ui.type.currentIndex(),
+            "BAND_LAYOUT": BAND_CHOICES.index(self.ui.band.currentData()),
+        }
+
+    def read_collection(self):
+        """``(Collection, "")`` when the form names a valid collection, else ``(None, why)``."""
+        fields = self.collection_fields()
+        if not fields["AGENCY"]:
+            return None, tr("Enter the agency that flew the photographs (e.g. TxDOT).")
+        if not (fields["YEAR"] or fields["MISSION"]):
+            if fields["COUNTY"]:
+                return None, tr("Enter the year of the flight (four digits).")
+            return None, tr("Enter the mission code of the multi-county flight (e.g. AR-1963).")
+        try:
+            collection = keys.Collection(
+                band=self.ui.band.currentData(),
+                type=keys.TYPES[fields["TYPE"]],
+                agency=fields["AGENCY"],
+                county=fields["COUNTY"] or None,
+                year=fields["YEAR"] or None,
+                mission=fields["MISSION"] or None,
+            )
+        except InputError as error:
+            return None, tr("Not a valid collection: {}").format(error)
+        return collection, ""
+
+    def update_collection(self):
+        self.ui.year_label.setText(tr("Year") if self.ui.county.text().strip() else tr("Mission"))
+        collection, reason = self.read_collection()
+        changed = collection != self.collection
+        self.collection = collection
+        if collection is None:
+            self.ui.collection.setText(f"<span style='color:#b00020'>{reason}</span>")
+        else:
+            self.ui.collection.setText(describe(collection))
+        if changed:
+            self.info = {}
+            self.ui.exists.setText(tr("Looking the collection up…") if collection else "")
+            self.ui.capabilities.setText("")
+            for row in self.rows:
+                row.published, row.cog_url, row.result, row.failed = False, "", "", False
+            if collection is not None:
+                self._info_timer.start()
+        self._show_rows()
+
+    def refresh_collection_info(self):
+        """Ask ``ls4:collectioninfo`` whether the collection exists and which frames it has."""
+        if self.collection is None:
+            return
+        params = dict(self.collection_fields())
+        params.pop("BAND_LAYOUT")
+        job = self._background(
+            "ls4:collectioninfo", params, tr("LS4: look up {}").format(self.collection.name)
+        )
+        job.done.connect(lambda ok, results: self._info_done(job, ok, results))
+
+    def _info_done(self, job, ok, results):
+        if self.collection is None or results.get("COLLECTION") not in (None, self.collection.name):
+            return  # the form changed meanwhile; a newer look-up is on its way
+        if not ok:
+            self.ui.exists.setText(tr("Cannot look the collection up: {}").format(job.error_text()))
+            return
+        self.info = results
+        frames = {frame["file"]: frame for frame in json.loads(results["FRAMES"])}
+        for row in self.rows:
+            frame = frames.get(row.name) if row.kind == FRAME else None
+            row.published = frame is not None
+            row.cog_url = frame["dl_georef"] if frame else ""
+        count = int(results["FRAME_COUNT"])
+        if count:
+            text = tr("Published: {} frame(s) in the tile index.").format(count)
+        else:
+            text = tr("New collection: nothing published yet.")
+        self.ui.exists.setText(text)
+        self._show_capabilities(results.get("WMS_URL", ""), count)
+        self._show_rows()
+
+    def _show_capabilities(self, wms_url, count):
+        if not (wms_url and count):
+            self.ui.capabilities.setText("")
+            return
+        url = wms_url + ("&" if "?" in wms_url else "?") + "SERVICE=WMS&REQUEST=GetCapabilities"
+        self.ui.capabilities.setText(f"<a href='{url}'>{tr('WMS GetCapabilities')}</a>")
+
+    # --- files -----------------------------------------------------------------------------
+
+    def choose_files(self):
+        folder = QgsSettings().value("ls4/gui/last_folder", "")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, tr("Add scans or georeferenced frames"), folder, tr("GeoTIFF (*.tif *.TIF)")
+        )
+        if paths:
+            QgsSettings().setValue("ls4/gui/last_folder", os.path.dirname(paths[0]))
+            self.add_files(paths)
+
+    def _fill_layers_menu(self):
+        menu = self.ui.layers_menu
+        menu.clear()
+        layers = raster_layers()
+        if not layers:
+            menu.addAction(tr("No raster file layer in the project")).setEnabled(False)
+            return
+        menu.addAction(tr("All raster layers"), lambda: self.add_layers(layers))
+        menu.addSeparator()
+        for layer in layers:
+            menu.addAction(layer.name(), lambda layer=layer: self.add_layers([layer]))
+
+    def add_layers(self, layers):
+        self.add_files([gdal_path(layer.source()) for layer in layers])
+
+    def add_files(self, paths, scan_of=""):
+        """Add files to the list (once each) and inspect them; returns the rows added."""
+        added = []
+        known = {row.path for row in self.rows}
+        for path in paths:
+            path = os.path.abspath(os.fspath(path))
+            if path in known or not is_raster_path(path):
+                continue
+            row = FileRow(path=path, scan_of=scan_of)
+            self.rows.append(row)
+            known.add(path)
+            added.append(row)
+            self._watch(os.path.dirname(path))
+            self.inspect(row)
+        self._show_rows()
+        return added
+
+    def _watch(self, folder):
+        if folder not in self._watcher.directories():
+            self._watcher.addPath(folder)
+
+    def inspect(self, row):
+        row.report, row.error = None, ""
+        job = self._background(
+            "ls4:inspectraster", {"INPUT": row.path}, tr("LS4: inspect {}").format(row.name)
+        )
+        job.done.connect(lambda ok, results: self._inspected(row, job, ok, results))
+
+    def _inspected(self, row, job, ok, results):
+        if ok:
+            row.set_report(results["REPORT"])
+        else:
+            row.error = job.error_text()
+        if row.kind == FRAME and self.collection is not None:
+            self._info_timer.start()  # it may be published already
+        self._show_rows()
+
+    def remove_selected(self):
+        selected = set(self.ui.table.selected_paths())
+        self.rows = [row for row in self.rows if row.path not in selected]
+        self._show_rows()
+
+    def selected_rows(self):
+        selected = set(self.ui.table.selected_paths())
+        return [row for row in self.rows if row.path in selected]
+
+    def row(self, path):
+        path = os.path.abspath(os.fspath(path))
+        return next((row for row in self.rows if row.path == path), None)
+
+    def _show_rows(self):
+        self.ui.table.show_rows(self.rows, self.collection)
+        self.update_buttons()
+
+    # --- georeferencing --------------------------------------------------------------------
+
+    def apply_points(self):
+        """Georeference the selected scans with the .points files next to them."""
+        scans = [row for row in self.selected_rows() if row.kind == SCAN]
+        self._georef_queue = [row for row in scans if os.path.exists(row.points_path)]
+        if not self._georef_queue:
+            self.say(tr("Select a scan that has a .points file next to it."), error=True)
+            return
+        self._georeference_next()
+
+    def _georeference_next(self):
+        if not self._georef_queue:
+            return
+        scan = self._georef_queue.pop(0)
+        output = os.path.join(os.path.dirname(scan.path), GEOREFERENCED_FOLDER, scan.name)
+        try:
+            os.makedirs(os.path.dirname(output), exist_ok=True)
+        except OSError as error:
+            self.say(tr("Cannot write {}: {}").format(output, error.strerror), error=True)
+            return
+        params = {
+            "INPUT": scan.path,
+            "GCP_POINTS": scan.points_path,
+            "TRANSFORM": self.ui.transform.currentIndex(),
+            "OUTPUT": output,
+        }
+        job = self._main("ls4:georeference", params, tr("LS4: georeference {}").format(scan.name))
+        if job is not None:
+            job.done.connect(lambda ok, results: self._georeferenced(scan, job, ok, results))
+
+    def _georeferenced(self, scan, job, ok, results):
+        if not ok:
+            self._georef_queue = []
+            self.say(tr("{}: {}").format(scan.name, job.error_text()), error=True)
+            return
+        output = results["OUTPUT"]
+        existing = self.row(output)
+        if existing is not None:
+            self.inspect(existing)
+        else:
+            self.add_files([output], scan_of=scan.path)
+        self.say(
+            tr("{} georeferenced (RMS error {:.2f} px): {}").format(
+                scan.name, float(results["RMS_PX"]), output
+            )
+        )
+        self._georeference_next()
+
+    def open_georeferencer(self):
+        """Open QGIS's Georeferencer; the scan's path is put on the clipboard to open it."""
+        scans = [row for row in self.selected_rows() if row.kind == SCAN]
+        action = find_action(self.iface.mainWindow(), GEOREFERENCER_ACTIONS)
+        if not scans:
+            self.say(tr("Select a scan first."), error=True)
+            return
+        if action is None:
+            self.say(tr("QGIS's Georeferencer is not available in this QGIS."), error=True)
+            return
+        scan = scans[0]
+        QgsSettings().setValue(GEOREFERENCER_DIR_SETTING, os.path.dirname(scan.path))
+        QgsApplication.clipboard().setText(scan.path)
+        action.trigger()
+        self.say(
+            tr(
+                "In the Georeferencer, open {} (its path is on the clipboard), add the points and "
+                "save them next to it as {}; then come back and click Apply .points."
+            ).format(scan.name, os.path.basename(scan.points_path))
+        )
+
+    # --- preview ---------------------------------------------------------------------------
+
+    def preview(self):
+        """Show the selected frame (its COG once published) and its footprint, zoomed to it."""
+        frames = [row for row in self.selected_rows() if row.kind == FRAME]
+        if not frames:
+            self.say(tr("Select a georeferenced frame to preview."), error=True)
+            return
+        frame = frames[0]
+        source = f"/vsicurl/{frame.cog_url}" if frame.cog_url else frame.path
+        job = self._background(
+            "ls4:framefootprint",
+            {"INPUT": source, "OUTPUT": "TEMPORARY_OUTPUT"},
+            tr("LS4: footprint of {}").format(frame.name),
+        )
+        job.done.connect(lambda ok, results: self._previewed(frame, source, job, ok, results))
+
+    def _previewed(self, frame, source, job, ok, results):
+        if not ok:
+            self.say(tr("{}: {}").format(frame.name, job.error_text()), error=True)
+            return
+        footprint = job.context.takeResultLayer(results["OUTPUT"])
+        footprint.setName(tr("{} footprint").format(frame.name))
+        footprint.renderer().setSymbol(
+            QgsFillSymbol.createSimple(
+                {"color": "0,0,0,0", "outline_color": "#e31a1c", "outline_width": "0.6"}
+            )
+        )
+        suffix = tr(" (COG)") if frame.cog_url else ""
+        raster = QgsRasterLayer(source, frame.name + suffix)
+        self._replace_preview([raster, footprint])
+        self.zoom_to(footprint)
+        self.say(tr("Preview of {}{}").format(frame.name, suffix))
+
+    def _replace_preview(self, layers):
+        project = QgsProject.instance()
+        project.removeMapLayers([i for i in self.preview_layer_ids if project.mapLayer(i)])
+        root = project.layerTreeRoot()
+        group = root.findGroup(PREVIEW_GROUP) or root.insertGroup(0, PREVIEW_GROUP)
+        for layer in reversed(layers):
+            project.addMapLayer(layer, False)
+            group.insertLayer(0, layer)
+        self.preview_layer_ids = [layer.id() for layer in layers]
+
+    def zoom_to(self, layer):
+        canvas = self.iface.mapCanvas()
+        extent = layer.extent()
+        crs = canvas.mapSettings().destinationCrs()
+        if crs.isValid() and crs != layer.crs():
+            transform = QgsCoordinateTransform(layer.crs(), crs, QgsProject.instance())
+            extent = transform.transformBoundingBox(extent)
+        extent.scale(1.1)
+        canvas.setExtent(extent)
+        canvas.refresh()
+
+    # --- upload, publish, check ------------------------------------------------------------
+
+    def scans_to_upload(self):
+        return [
+            row
+            for row in self.rows
+            if row.kind == SCAN and not row.blocking_problems(self.collection)
+        ]
+
+    def frames_to_publish(self):
+        return [row for row in self.rows if row.ready(self.collection)]
+
+    def upload_scans(self):
+        scans = self.scans_to_upload()
+        if self.collection is None or not scans:
+            return
+        params = dict(self.collection_fields(), INPUT=[row.path for row in scans], STAGE=0)
+        title = tr("LS4: upload {} scan(s) of {}").format(len(scans), self.collection.name)
+        job = self._main("ls4:uploadtos3", params, title)
+        if job is not None:
+            job.done.connect(lambda ok, results: self._uploaded(scans, job, ok, results))
+
+    def _uploaded(self, scans, job, ok, results):
+        if not ok:
+            self.say(job.error_text(), error=True, details=True)
+            return
+        for row, key in zip(scans, results["KEYS"].splitlines(), strict=False):
+            row.result, row.failed = tr("Scan uploaded to {}").format(key), False
+        self.say(tr("{} scan(s) uploaded to scanned/.").format(len(scans)))
+        self._show_rows()
+
+    def publish(self):
+        frames = self.frames_to_publish()
+        if self.collection is None or not frames:
+            return
+        left_out = len([row for row in self.rows if row.kind == FRAME]) - len(frames)
+        params = dict(self.collection_fields(), INPUT=[row.path for row in frames])
+        title = tr("LS4: publish {}").format(self.collection.name)
+        job = self._main("ls4:publishcollection", params, title)
+        if job is None:
+            return
+        for row in frames:
+            row.result, row.failed = tr("Publishing…"), False
+        if left_out:
+            self.say(
+                tr("Publishing {} frame(s); {} not ready are left out.").format(
+                    len(frames), left_out
+                )
+            )
+        job.done.connect(lambda ok, results: self._published(frames, job, ok, results))
+        self._show_rows()
+
+    def _published(self, frames, job, ok, results):
+        outcome = {}
+        if ok:
+            outcome = {frame["source"]: frame for frame in json.loads(results["FRAMES"])}
+        for row in frames:
+            self._frame_outcome(row, outcome.get(row.path), job)
+        if ok:
+            failed = sum(1 for row in frames if row.failed)
+            self.say(
+                tr("Published {} frame(s) to {}; {} failed.").format(
+                    len(frames) - failed, results["COLLECTION"], failed
+                ),
+                error=bool(failed),
+                details=bool(failed),
+            )
+        else:
+            self.say(job.error_text(), error=not job.canceled, details=not job.canceled)
+        self.refresh_collection_info()
+        self._show_rows()
+
+    @staticmethod
+    def _frame_outcome(row, frame, job):
+        if frame is None:
+            # canceled or refused as a whole: the index (looked up next) tells what was published
+            warning = next((w for w in job.feedback.warnings if w.startswith(row.name + ":")), "")
+            row.result, row.failed = warning, bool(warning)
+            return
+        words = {
+            "published": tr("Published"),
+            "unchanged": tr("Published (no change)"),
+            "canceled": tr("Canceled"),
+        }
+        row.failed = frame["status"] == "failed"
+        row.result = frame["message"] if row.failed else words.get(frame["status"], "")
+
+    def check(self):
+        """Load the collection's WMS (``ls4:loadwms``) and zoom to it."""
+        if self.collection is None:
+            return
+        params = {"COLLECTION": self.collection.name}
+        forget_capabilities(self.info.get("WMS_URL", ""))
+        job = self._main("ls4:loadwms", params, tr("LS4: load WMS {}").format(params["COLLECTION"]))
+        if job is not None:
+            job.done.connect(lambda ok, results: self._checked(job, ok, results))
+
+    def _checked(self, job, ok, results):
+        if not ok:
+            self.say(job.error_text(), error=True, details=True)
+            return
+        layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
+        if layer is not None:
+            self.zoom_to(layer)
+            self.say(tr("WMS layer {} loaded.").format(layer.name()))
+
+    def cancel(self):
+        if self.main_job is not None and self.main_job.running:
+            self.main_job.cancel()
+            self.ui.cancel.setEnabled(False)
+            self.say(tr("Canceling…"))
+
+    def open_settings(self):
+        from .settings_dialog import SettingsDialog
+
+        name = self.collection.name if self.collection else ""
+        dialog = SettingsDialog(self, collection=name)
+        if dialog.exec_():
+            self.refresh_collection_info()
+
+    # --- jobs and state --------------------------------------------------------------------
+
+    def busy(self):
+        """Whether any algorithm the dock started is still running."""
+        return bool(self.jobs) or (self.main_job is not None and self.main_job.running)
+
+    def _background(self, algorithm_id, params, title):
+        job = AlgorithmJob(algorithm_id, params, title)
+        self.jobs.add(job)
+        job.done.connect(lambda *_: self.jobs.discard(job))
+        job.start()
+        return job
+
+    def _main(self, algorithm_id, params, title):
+        """Run the one long job the progress bar and Cancel belong to."""
+        if self.main_job is not None and self.main_job.running:
+            self.say(tr("Wait for {} to finish, or cancel it.").format(self.main_job.title))
+            return None
+        job = AlgorithmJob(algorithm_id, params, title)
+        self.main_job = job
+        self.ui.progress.setValue(0)
+        self.ui.progress.setFormat(title + " %p%")
+        job.progress.connect(self._progress)
+        job.done.connect(lambda *_: self._main_done(job))
+        self.say(title + "…")
+        job.start()
+        self.update_buttons()
+        return job
+
+    def _progress(self, value):
+        self.ui.progress.setValue(int(value))
+
+    def _main_done(self, job):
+        if job.ok:
+            self.ui.progress.setValue(100)
+        self.update_buttons()
+
+    def say(self, text, error=False, details=False):
+        """Tell the user what happened, in the dock; details stay in the log panel."""
+        if details:
+            text += " " + tr("(Details: View ▸ Panels ▸ Log Messages, LS4 tab.)")
+        color = "#b00020" if error else "palette(text)"
+        self.ui.message.setText(f"<span style='color:{color}'>{escape(text)}</span>")
+
+    def update_buttons(self):
+        ui = self.ui
+        idle = not (self.main_job is not None and self.main_job.running)
+        selected = self.selected_rows()
+        scans = [row for row in selected if row.kind == SCAN]
+        ui.publish.setEnabled(
+            idle and self.collection is not None and bool(self.frames_to_publish())
+        )
+        ui.upload.setEnabled(idle and self.collection is not None and bool(self.scans_to_upload()))
+        ui.cancel.setEnabled(not idle)
+        ui.apply_points.setEnabled(idle and any(os.path.exists(r.points_path) for r in scans))
+        ui.georeferencer.setEnabled(bool(scans))
+        ui.preview.setEnabled(any(row.kind == FRAME for row in selected))
+        ui.remove.setEnabled(idle and bool(selected))
+        published = int(self.info.get("FRAME_COUNT") or 0) > 0
+        ui.check.setEnabled(idle and self.collection is not None and published)
+
+    def shutdown(self):
+        """Cancel what runs and stop watching: the plugin is being unloaded."""
+        self._info_timer.stop()
+        if self._watcher.directories():
+            self._watcher.removePaths(self._watcher.directories())
+        jobs = list(self.jobs) + ([self.main_job] if self.main_job is not None else [])
+        for job in jobs:
+            job.abandon()
+        self.jobs.clear()
+        self.main_job = None
+
+
+def describe(collection):
+    """The names the grammar builds for ``collection``, as the dock shows them."""
+    lines = [
+        (tr("Collection"), collection.name),
+        (tr("In words"), collection.title),
+        (tr("Table"), collection.table),
+        (tr("Mapfile"), collection.mapfile_key),
+        (tr("Keys"), collection.prefix() + "{scanned,georef,cog}/"),
+    ]
+    return "<br>".join(f"{escape(label)}: <b>{escape(value)}</b>" for label, value in lines)
+
+
+def raster_layers():
+    """The project's raster layers that are files GDAL reads."""
+    layers = QgsProject.instance().mapLayers().values()
+    return [
+        layer
+        for layer in layers
+        if isinstance(layer, QgsRasterLayer)
+        and layer.providerType() == "gdal"
+        and is_raster_path(gdal_path(layer.source()))
+    ]
+
+
+def forget_capabilities(wms_url):
+    """Drop QGIS's cached GetCapabilities of ``wms_url``: republishing changes the extent.
+
+    QGIS's WMS provider reads capabilities from its disk cache whenever it has them, however old,
+    so a collection republished with more frames would load with its first extent.
+    """
+    cache = QgsNetworkAccessManager.instance().cache()
+    if not wms_url or cache is None:
+        return
+    # the request QGIS makes: the URL, "?" or "&", then the two parameters
+    separator = "" if wms_url.endswith(("?", "&")) else "&" if "?" in wms_url else "?"
+    cache.remove(QUrl(f"{wms_url}{separator}SERVICE=WMS&REQUEST=GetCapabilities"))
+
+
+def find_action(main_window, names):
+    """QGIS's own action of one of these object names, if this QGIS has it."""
+    for name in names:
+        action = main_window.findChild(QAction, name)
+        if action is not None:
+            return action
+    return None

@@ -1,0 +1,152 @@
+"""Processing algorithms run from the GUI as tasks of QGIS's task manager.
+
+A job is one ``QgsProcessingAlgRunnerTask``: the algorithm runs in a worker thread, its progress
+and cancel go through its feedback, and ``done`` is emitted on the main thread, after the
+algorithm's ``postProcessAlgorithm`` (which is where algorithms touch the project). Every message
+the algorithm writes goes to the log panel under the LS4 tab.
+"""
+
+from contextlib import suppress
+
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsMessageLog,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+)
+from qgis.PyQt.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
+
+LOG_TAG = "LS4"
+TR_CONTEXT = "Ls4Jobs"
+# Jobs whose task may still be running: the task holds references to their context and
+# feedback, so these must live until it has ended, whatever happens to the widget that started it.
+_ALIVE = set()
+
+
+def tr(text):
+    return QCoreApplication.translate(TR_CONTEXT, text)
+
+
+class LogFeedback(QgsProcessingFeedback):
+    """Feedback that writes the algorithm's messages to the log panel and keeps its errors.
+
+    Called from the worker thread: it only appends to lists and logs (QgsMessageLog is
+    thread-safe).
+    """
+
+    def __init__(self, title):
+        super().__init__()
+        self.title = title
+        self.errors = []
+        self.warnings = []
+
+    def _log(self, text, level):
+        QgsMessageLog.logMessage(f"{self.title}: {text}", LOG_TAG, level)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803 (QGIS's names)
+        self.errors.append(error)
+        self._log(error, Qgis.Critical)
+        super().reportError(error, fatalError)
+
+    def pushWarning(self, warning):  # noqa: N802
+        self.warnings.append(warning)
+        self._log(warning, Qgis.Warning)
+        super().pushWarning(warning)
+
+    def pushInfo(self, info):  # noqa: N802
+        self._log(info, Qgis.Info)
+        super().pushInfo(info)
+
+
+class AlgorithmJob(QObject):
+    """One run of an ``ls4:`` algorithm as a task; ``done(ok, results)`` on the main thread."""
+
+    done = pyqtSignal(bool, dict)
+    progress = pyqtSignal(float)
+
+    def __init__(self, algorithm_id, parameters, title, project=None):
+        super().__init__()
+        self.algorithm_id = algorithm_id
+        self.parameters = dict(parameters)
+        self.title = title
+        self.context = QgsProcessingContext()
+        self.context.setProject(project or QgsProject.instance())
+        self.feedback = LogFeedback(title)
+        self.feedback.progressChanged.connect(self._on_progress)
+        self.task = None
+        self.ok = None
+        self.results = {}
+
+    @property
+    def running(self):
+        return self.ok is None
+
+    @property
+    def canceled(self):
+        return self.feedback.isCanceled()
+
+    def start(self):
+        """Check the parameters and submit the task; a refusal is reported through ``done``."""
+        algorithm = QgsApplication.processingRegistry().algorithmById(self.algorithm_id)
+        if algorithm is None:
+            self.feedback.reportError(
+                tr("The algorithm {} is not available: is the LS4 plugin loaded?").format(
+                    self.algorithm_id
+                )
+            )
+            self._finish(False, {})
+            return
+        valid, message = algorithm.checkParameterValues(self.parameters, self.context)
+        if not valid:
+            self.feedback.reportError(message)
+            self._finish(False, {})
+            return
+        self.task = QgsProcessingAlgRunnerTask(
+            algorithm, self.parameters, self.context, self.feedback
+        )
+        self.task.setDescription(self.title)
+        # Also emitted for a task canceled before it ran, or one whose prepare step failed.
+        self.task.executed.connect(self._on_executed)
+        _ALIVE.add(self)
+        QgsApplication.taskManager().addTask(self.task)
+
+    def cancel(self):
+        # The feedback, not the task: the task manager deletes the task once it has ended.
+        self.feedback.cancel()
+
+    def error_text(self):
+        """What went wrong, in the algorithm's words: its last error, or that it was canceled."""
+        if self.canceled:
+            return tr("Canceled.")
+        if self.feedback.errors:
+            return self.feedback.errors[-1]
+        return tr("{} failed; the log panel (LS4) has the details.").format(self.title)
+
+    @pyqtSlot(float)
+    def _on_progress(self, value):
+        self.progress.emit(value)
+
+    @pyqtSlot(bool, "QVariantMap")
+    def _on_executed(self, ok, results):
+        self._finish(ok and not self.canceled, dict(results))
+
+    def _finish(self, ok, results):
+        if self.ok is not None:
+            return
+        self.ok, self.results = ok, results
+        self.task = None  # the task manager deletes it
+        _ALIVE.discard(self)
+        self.done.emit(ok, results)
+        # Its layers have been taken by now; a context left to the garbage collector may be
+        # deleted after QGIS has exited, which crashes.
+        self.context = None
+
+    def abandon(self):
+        """Cancel, and tell no one: for a widget that goes away before the job ends."""
+        self.cancel()
+        for signal in (self.done, self.progress):
+            with suppress(TypeError):  # nothing was connected
+                signal.disconnect()

@@ -1,0 +1,128 @@
+"""Small widgets of the dock: the file table that takes drops, and how rows are painted."""
+
+import os
+
+from qgis.core import QgsMimeDataUtils, QgsProviderRegistry
+from qgis.PyQt.QtCore import QCoreApplication, QItemSelectionModel, Qt, pyqtSignal
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from .files import FRAME, SCAN, UNREADABLE, is_raster_path, kind_label
+
+TR_CONTEXT = "Ls4FileTable"
+PROBLEM_COLOR = QColor("#b00020")
+GOOD_COLOR = QColor("#1b5e20")
+
+
+def tr(text):
+    return QCoreApplication.translate(TR_CONTEXT, text)
+
+
+def gdal_path(source):
+    """The file behind a GDAL layer source (which may carry options after a ``|``)."""
+    parts = QgsProviderRegistry.instance().decodeUri("gdal", source)
+    return parts.get("path") or source
+
+
+def dropped_paths(mime):
+    """Raster files in a drop: file URLs (file manager) or raster layers (QGIS browser)."""
+    paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+    if QgsMimeDataUtils.isUriList(mime):
+        for uri in QgsMimeDataUtils.decodeUriList(mime):
+            if uri.layerType == "raster" and uri.providerKey == "gdal":
+                paths.append(gdal_path(uri.uri))
+    return [path for path in paths if is_raster_path(path)]
+
+
+class FileTable(QTableWidget):
+    """The list of files: one row per file; files dropped on it are offered to the dock."""
+
+    files_dropped = pyqtSignal(list)
+    COLUMNS = ("File", "Kind", "CRS", "Bands", "Status")
+
+    def __init__(self, parent=None):
+        super().__init__(0, len(self.COLUMNS), parent)
+        self.setHorizontalHeaderLabels(
+            [tr("File"), tr("Kind"), tr("CRS"), tr("Bands"), tr("Status")]
+        )
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DropOnly)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.setToolTip(tr("Drop GeoTIFF files or raster layers here"))
+
+    def dragEnterEvent(self, event):  # noqa: N802 (Qt's name)
+        if dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event):  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event):  # noqa: N802
+        paths = dropped_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.files_dropped.emit(paths)
+
+    def show_rows(self, rows, collection):
+        """Fill the table from ``rows`` (FileRow), keeping the selection by path."""
+        selected = set(self.selected_paths())
+        self.clearSelection()
+        self.setRowCount(len(rows))
+        for number, row in enumerate(rows):
+            self._fill(number, row, collection)
+            if row.path in selected:
+                self._select(number)
+
+    def _fill(self, number, row, collection):
+        status = row.status(collection)
+        cells = (row.name, kind_label(row.kind), row.crs, row.bands_text(), status)
+        tip = self._tooltip(row, status)
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setData(Qt.UserRole, row.path)
+            item.setToolTip(tip)
+            self.setItem(number, column, item)
+        color = self._status_color(row, collection)
+        if color is not None:
+            self.item(number, 4).setForeground(color)
+
+    @staticmethod
+    def _tooltip(row, status):
+        return f"{row.path}\n{status}"
+
+    @staticmethod
+    def _status_color(row, collection):
+        if row.kind == UNREADABLE or row.failed or row.blocking_problems(collection):
+            return PROBLEM_COLOR
+        if row.kind == SCAN:
+            return None
+        if row.kind == FRAME:
+            return GOOD_COLOR
+        return None
+
+    def selected_paths(self):
+        rows = sorted({index.row() for index in self.selectedIndexes()})
+        return [self.item(row, 0).data(Qt.UserRole) for row in rows if self.item(row, 0)]
+
+    def _select(self, number):
+        flags = QItemSelectionModel.Select | QItemSelectionModel.Rows
+        self.selectionModel().select(self.model().index(number, 0), flags)
+
+    def select_paths(self, paths):
+        """Select the rows of ``paths`` (and only those)."""
+        wanted = {os.fspath(path) for path in paths}
+        self.clearSelection()
+        for number in range(self.rowCount()):
+            if self.item(number, 0).data(Qt.UserRole) in wanted:
+                self._select(number)

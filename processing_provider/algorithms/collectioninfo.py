@@ -1,0 +1,74 @@
+"""ls4:collectioninfo — the names a collection is published under, and what its index holds."""
+
+import json
+
+from qgis.core import (
+    QgsProcessingOutputBoolean,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+)
+
+from ...ls4_plugin import settings
+from ...ls4_plugin.core import tileindex
+from .. import params
+from ..base import Ls4Algorithm
+
+ROW_FIELDS = ("location", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
+
+
+class CollectionInfo(Ls4Algorithm):
+    NAME = "collectioninfo"
+    DISPLAY_NAME = "Collection info"
+    HELP = (
+        "Says what a collection is called (collection name, tile index table, mapfile key, WMS "
+        "URL) and whether it is already published: the number of frames in its PostGIS tile "
+        "index, and for each frame its file name, COG location and download links. A collection "
+        "whose table does not exist has no frames. Nothing is changed."
+    )
+    OUTPUTS = (
+        (QgsProcessingOutputString, "COLLECTION", "Collection"),
+        (QgsProcessingOutputString, "TABLE", "Tile index table"),
+        (QgsProcessingOutputString, "MAPFILE_KEY", "Mapfile key"),
+        (QgsProcessingOutputString, "WMS_URL", "WMS URL"),
+        (QgsProcessingOutputBoolean, "EXISTS", "Tile index table exists"),
+        (QgsProcessingOutputNumber, "FRAME_COUNT", "Frames in the tile index"),
+        (QgsProcessingOutputString, "FRAMES", "Frames (JSON)"),
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        params.add_collection_params(self, with_band=False)
+        params.add_database_param(self)
+        for output_class, name, description in self.OUTPUTS:
+            self.addOutput(output_class(name, self.tr(description)))
+
+    def execute(self, parameters, context, feedback):
+        # The table, mapfile and WMS are named without the band layout: either one names them.
+        collection = params.collection_from(self, parameters, context, band="bw")
+        dsn = params.dsn_from(self, parameters, context)
+        with tileindex.connect(dsn) as conn:
+            exists = tileindex.table_exists(conn, collection.table)
+            rows = tileindex.rows(conn, collection.table) if exists else []
+        frames = [frame_entry(row) for row in rows]
+        state = f"{len(frames)} frame(s) in the index" if exists else "no tile index table yet"
+        feedback.pushInfo(f"{collection.name}: {state}")
+        return {
+            "COLLECTION": collection.name,
+            "TABLE": collection.table,
+            "MAPFILE_KEY": collection.mapfile_key,
+            "WMS_URL": wms_url(collection.name),
+            "EXISTS": exists,
+            "FRAME_COUNT": len(frames),
+            "FRAMES": json.dumps(frames),
+        }
+
+
+def frame_entry(row):
+    """A tile index row as the frame it records: its file name and the fields people read."""
+    entry = {"file": row["location"].rsplit("/", 1)[-1]}
+    entry.update({name: row[name] for name in ROW_FIELDS})
+    return entry
+
+
+def wms_url(name):
+    template = settings.value("mapserver/wms_url_template")
+    return template.format(collection=name) if "{collection}" in template else ""

@@ -1,0 +1,272 @@
+"""The RDC dock in QGIS (pytest-qgis, offscreen) against the real stack: from scans to a WMS."""
+
+import shutil
+import threading
+
+import numpy as np
+import pytest
+from dock_support import (
+    drop_files,
+    forget_collection,
+    render_canvas,
+    set_collection,
+    spin,
+    start_plugin,
+    stop_plugin,
+    table_rows,
+    wait_idle,
+    wait_until,
+)
+from osgeo import gdal
+from publish_support import index_rows, objects, target
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QAction, QDockWidget
+
+from ls4.ls4_plugin.core import keys, storage
+from tools import qgis_env, sample_collection
+
+AGENCY, YEAR = "USGS", "2014"
+LANDSAT = "landsat_rgb_utm18n.tif"
+
+
+@pytest.fixture(scope="module")
+def configured(stack, qgis_app):
+    qgis_env.configure(stack)
+    storage.apply_public_policy(target(stack).s3)
+    return stack
+
+
+@pytest.fixture
+def real_docking(qgis_iface, monkeypatch):
+    """pytest-qgis's iface only pretends to dock: let its main window really do it."""
+    window = qgis_iface.mainWindow()
+    monkeypatch.setattr(qgis_iface, "addDockWidget", window.addDockWidget)
+    monkeypatch.setattr(qgis_iface, "removeDockWidget", window.removeDockWidget)
+    return window
+
+
+@pytest.fixture
+def plugin(qgis_iface, qgis_processing, real_docking):
+    started = start_plugin(qgis_iface)
+    yield started
+    stop_plugin(started)
+
+
+@pytest.fixture
+def dock(plugin, configured):
+    yield plugin.dock
+    wait_idle(plugin.dock)
+    QgsProject.instance().removeAllMapLayers()
+
+
+def test_dock_docks_through_the_iface_and_unload_leaves_nothing(qgis_iface, plugin):
+    window = qgis_iface.mainWindow()
+    dock = plugin.dock
+    assert window.dockWidgetArea(dock) == Qt.RightDockWidgetArea
+    assert window.findChildren(QDockWidget, "Ls4Dock") == [dock]
+    assert {action.objectName() for action in plugin.actions} == {
+        "mActionLs4Panel",
+        "mActionLs4Settings",
+    }
+    assert QgsApplication.processingRegistry().providerById("ls4") is plugin.provider
+
+    plugin.unload()
+    from dock_support import delete_later_now
+
+    delete_later_now()
+    assert window.findChildren(QDockWidget, "Ls4Dock") == []
+    assert window.findChildren(QAction, "mActionLs4Panel") == []
+    assert window.findChildren(QAction, "mActionLs4Settings") == []
+    assert QgsApplication.processingRegistry().providerById("ls4") is None
+    assert plugin.dock is None and plugin.actions == [] and plugin.translator is None
+
+
+def test_invalid_county_or_year_says_why_and_disables_publish(dock, tmp_path):
+    frames = sample_collection.cut_frames("bw", tmp_path, count=2)
+    set_collection(dock, "Weld", AGENCY, YEAR)
+    dock.add_files(frames)
+    wait_idle(dock)
+    assert dock.ui.publish.isEnabled()
+    text = dock.ui.collection.text()
+    assert "weld_usgs_2014_frames" in text
+    assert "mapfiles/weld_usgs_2014_frames.map" in text
+    assert "bw/Weld/USGS_2014/frames/" in text
+    assert "Weld County USGS 2014 frames (black and white)" in text
+
+    dock.ui.year.setText("19x2")
+    assert not dock.ui.publish.isEnabled()
+    assert "year '19x2' must be four digits" in dock.ui.collection.text()
+
+    dock.ui.year.setText("2014")
+    dock.ui.county.setText("W3ld")
+    assert not dock.ui.publish.isEnabled()
+    assert "county 'W3ld' may only contain ASCII letters" in dock.ui.collection.text()
+
+    dock.ui.county.setText("")  # a multi-county mission: the year field is its mission code
+    assert dock.ui.year_label.text() == "Mission"
+    dock.ui.year.setText("AR-1963")
+    assert "usgs_ar1963_frames" in dock.ui.collection.text()
+    assert "bw/MultiCounty/USGS_AR-1963/frames/" in dock.ui.collection.text()
+
+
+def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(dock, sample, data_dir, tmp_path):
+    set_collection(dock, "Weld", AGENCY, YEAR)
+    names = ["hro_colorado_gray.tif", "hro_colorado_rgb.tif", "hro_colorado_gray_scan.tif"]
+    paths = [sample(name) for name in names]
+    dock.add_files(paths[:2])
+    assert drop_files(dock.ui.table, paths[2:])
+    wait_idle(dock)
+    rows = table_rows(dock)
+    gray, rgb, scan = (rows[name] for name in names)
+    assert (gray["Kind"], gray["CRS"], gray["Bands"]) == (
+        "Frame",
+        "EPSG:26913",
+        "1 band(s), black and white",
+    )
+    assert (rgb["Kind"], rgb["CRS"], rgb["Bands"]) == (
+        "Frame",
+        "EPSG:26913",
+        "3 band(s), natural color",
+    )
+    assert "A natural color image in a black and white collection" in rgb["Status"]
+    assert (scan["Kind"], scan["CRS"]) == ("Scan", "")
+    assert "Not georeferenced" in scan["Status"]
+    for row in (gray, rgb, scan):  # sample names are not frame names
+        assert "Rename it like 04-15-52_12-034.tif" in row["Status"]
+    assert dock.frames_to_publish() == []
+    assert not dock.ui.publish.isEnabled()
+
+    # the scan as the scanner names it, with the Georeferencer's points saved next to it
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    raw = folder / sample_collection.frame_name(1)
+    shutil.copy(data_dir / "hro_colorado_gray_scan.tif", raw)
+    shutil.copy(data_dir / "hro_colorado_gray_scan.tif.points", f"{raw}.points")
+    dock.add_files([raw])
+    wait_idle(dock)
+    assert "its .points file is ready" in table_rows(dock)[raw.name]["Status"]
+    dock.ui.table.select_paths([raw])
+    assert dock.ui.apply_points.isEnabled()
+    dock.ui.apply_points.click()
+    wait_idle(dock)
+
+    frame = dock.row(folder / "georeferenced" / raw.name)
+    assert frame is not None and frame.kind == "frame" and frame.scan_of == str(raw)
+    assert frame.ready(dock.collection)
+    assert dock.frames_to_publish() == [frame]
+    assert dock.ui.publish.isEnabled()
+    shown = [row for row in dock.ui.table.findItems(raw.name, Qt.MatchExactly)]
+    assert len(shown) == 2  # the scan and its georeferenced frame
+    # the README: a correct georeferencing reproduces the gray aerial's geotransform
+    expected = gdal.Open(str(data_dir / "hro_colorado_gray.tif")).GetGeoTransform()
+    assert gdal.Open(frame.path).GetGeoTransform() == pytest.approx(expected, abs=1e-6)
+    assert dock.row(raw).kind == "scan" and dock.scans_to_upload() == [dock.row(raw)]
+
+
+def test_nodata_that_the_pixels_cannot_hold_is_said(dock, data_dir, tmp_path):
+    set_collection(dock, "Weld", AGENCY, YEAR)
+    path = tmp_path / sample_collection.frame_name(7)
+    gdal.Translate(str(path), str(data_dir / "hro_colorado_gray.tif"))
+    dataset = gdal.Open(str(path), gdal.GA_Update)
+    dataset.GetRasterBand(1).SetNoDataValue(256)
+    dataset = None
+    dock.add_files([path])
+    wait_idle(dock)
+    status = table_rows(dock)[path.name]["Status"]
+    assert "Its NoData value does not fit its pixels (band 1: NoData 256" in status
+
+
+def collection_of(county):
+    return keys.Collection(band="nc", type="frames", agency=AGENCY, county=county, year=YEAR)
+
+
+def add_frames(dock, stack, folder, county, count=3):
+    """Frames cut from the Landsat sample: MapServer's extents (six digits) need km, not m."""
+    forget_collection(stack, collection_of(county))
+    frames = sample_collection.cut_frames("nc", folder, count=count, source_name=LANDSAT)
+    set_collection(dock, county, AGENCY, YEAR, band="nc")
+    dock.add_files(frames)
+    wait_idle(dock)
+    assert dock.frames_to_publish() == [dock.row(frame) for frame in frames]
+    return frames
+
+
+def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, tmp_path):
+    collection = collection_of("Larimer")
+    frames = add_frames(dock, configured, tmp_path, "Larimer")
+    progress = []
+    dock.ui.progress.valueChanged.connect(progress.append)
+    dock.ui.publish.click()
+    assert dock.ui.cancel.isEnabled() and not dock.ui.publish.isEnabled()
+    wait_idle(dock)
+
+    assert dock.main_job.ok, dock.ui.message.text()
+    assert any(0 < value < 100 for value in progress) and progress[-1] == 100, progress
+    expected = {
+        collection.key(stage, frame.name) for stage in ("georef", "cog") for frame in frames
+    }
+    assert set(objects(configured, collection.prefix())) == expected
+    assert collection.mapfile_key in objects(configured, "mapfiles/")
+    rows = index_rows(configured, collection.table)
+    assert sorted(row["location"] for row in rows) == sorted(
+        storage.vsis3_path(target(configured).s3, collection.key("cog", f.name)) for f in frames
+    )
+    assert "Published 3 frame(s) to larimer_usgs_2014_frames; 0 failed." in dock.ui.message.text()
+    statuses = {name: row["Status"] for name, row in table_rows(dock).items()}
+    assert statuses == {frame.name: "Published" for frame in frames}
+    assert "Published: 3 frame(s) in the tile index." in dock.ui.exists.text()
+    assert "REQUEST=GetCapabilities" in dock.ui.capabilities.text()
+
+    dock.ui.check.click()
+    wait_idle(dock)
+    assert dock.main_job.ok, dock.ui.message.text()
+    layer = QgsProject.instance().mapLayer(dock.main_job.results["LAYER_ID"])
+    assert isinstance(layer, QgsRasterLayer) and layer.isValid()
+    assert layer.providerType() == "wms" and layer.name() == keys.words(collection.name)
+    canvas = qgis_iface.mapCanvas()
+    QgsProject.instance().layerTreeRoot().findLayer(layer.id())  # in the project's tree
+    canvas.setLayers([layer])
+    dock.zoom_to(layer)
+    pixels = render_canvas(canvas)
+    white = np.all(pixels[..., :3] == 255, axis=-1)
+    # the frames fill much of the view (their collar is transparent: the white background)
+    assert (~white).mean() > 0.3
+
+
+def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_path):
+    collection = collection_of("Boulder")
+    frames = add_frames(dock, configured, tmp_path, "Boulder")
+    reached, release = threading.Event(), threading.Event()
+
+    def hold_in_second_frame(value):
+        # in the worker thread: the second frame (30–60 %) is being made; wait for the click
+        if value > 35 and not reached.is_set():
+            reached.set()
+            release.wait(60)
+
+    dock.ui.publish.click()
+    dock.main_job.feedback.progressChanged.connect(hold_in_second_frame, Qt.DirectConnection)
+    wait_until(reached.is_set, "the second frame to start")
+    spin()
+    dock.ui.cancel.click()
+    release.set()
+    wait_idle(dock)
+
+    assert dock.main_job.ok is False and dock.main_job.canceled
+    assert "Canceled." in dock.ui.message.text()
+    first = frames[0].name
+    assert set(objects(configured, collection.prefix())) == {
+        collection.key("georef", first),
+        collection.key("cog", first),
+    }
+    assert [
+        row["location"].rsplit("/", 1)[1] for row in index_rows(configured, collection.table)
+    ] == [first]
+    assert collection.mapfile_key not in objects(configured, "mapfiles/")
+    statuses = {name: row["Status"] for name, row in table_rows(dock).items()}
+    assert statuses == {
+        first: "Published",
+        frames[1].name: "Ready to publish",
+        frames[2].name: "Ready to publish",
+    }
