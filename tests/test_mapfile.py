@@ -1,8 +1,6 @@
 """Mapfiles: built as data, validated, free of secrets, and served by the real MapServer."""
 
 import shutil
-import urllib.parse
-import urllib.request
 import uuid
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -10,8 +8,10 @@ from pathlib import Path
 import mappyfile
 import numpy as np
 import pytest
+import wms_client
 from masked_rasters import bbox, mask_array, masked_cog
 from osgeo import gdal, osr
+from wms_client import psnr, wms
 
 from ls4.ls4_plugin.core import mapfile, tileindex
 from ls4.ls4_plugin.core.errors import InputError, Ls4Error
@@ -201,37 +201,8 @@ def served(stack, data_dir):
             tileindex.drop_table(conn, collection)
 
 
-def wms(url, **query):
-    query = {"SERVICE": "WMS", "VERSION": "1.3.0", **query}
-    with urllib.request.urlopen(f"{url}?{urllib.parse.urlencode(query)}", timeout=60) as reply:
-        return reply.headers.get_content_type(), reply.read()
-
-
 def get_map(served, window, width, height):
-    content_type, body = wms(
-        served["url"],
-        REQUEST="GetMap",
-        LAYERS=served["collection"],
-        STYLES="",
-        CRS="EPSG:3857",
-        BBOX=",".join(str(value) for value in window),
-        WIDTH=width,
-        HEIGHT=height,
-        FORMAT="image/png",
-        TRANSPARENT="TRUE",
-    )
-    assert content_type == "image/png", body[:500]
-    name = f"/vsimem/{uuid.uuid4().hex}.png"
-    gdal.FileFromMemBuffer(name, body)
-    try:
-        return gdal.Open(name).ReadAsArray().astype(float)
-    finally:
-        gdal.Unlink(name)
-
-
-def psnr(image, reference, where):
-    mse = np.mean((image[:, where] - reference[:, where]) ** 2)
-    return np.inf if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    return wms_client.get_map(served["url"], served["collection"], window, width, height)
 
 
 def blocks(array, factor):
