@@ -174,3 +174,46 @@ def test_a_canceled_run_leaves_the_previous_file_in_place(previous, stack):
         compiled_index.compile_indexes(target(stack), previous[0], feedback=feedback)
     assert feedback.checks < 0
     assert_left_in_place(stack, previous)
+
+
+def child(algorithm_id, child_id, static, outputs):
+    """A model child with static parameter values and its outputs as model outputs."""
+    from qgis.core import (
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+    )
+
+    step = QgsProcessingModelChildAlgorithm(algorithm_id)
+    step.setChildId(child_id)
+    for name, value in static.items():
+        step.addParameterSources(
+            name, [QgsProcessingModelChildParameterSource.fromStaticValue(value)]
+        )
+    model_outputs = {}
+    for name, output_name in outputs.items():
+        output = QgsProcessingModelOutput(name, name)
+        output.setChildId(child_id)
+        output.setChildOutputName(output_name)
+        model_outputs[name] = output
+    step.setModelOutputs(model_outputs)
+    return step
+
+
+def test_maintenance_then_compile_run_as_one_model(published, ls4_provider, tmp_path):
+    """The nightly chain as a graphical model: check the estate, then compile the index."""
+    import processing
+    from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingModelChildDependency
+
+    model = QgsProcessingModelAlgorithm("nightly", "LS4 tests")
+    static = {"COLLECTIONS": ",".join(published), "REPAIR": False, "NOTIFY_TOPIC": ""}
+    model.addChildAlgorithm(child("ls4:maintenance", "check", static, {"report": "REPORT"}))
+    compile_step = child("ls4:compileindexes", "compile", {"UPLOAD": False}, {"index": "OUTPUT"})
+    compile_step.setDependencies([QgsProcessingModelChildDependency("check")])
+    model.addChildAlgorithm(compile_step)
+    report, index = tmp_path / "report.json", tmp_path / "index.geojson"
+    results = processing.run(model, {"check:report": str(report), "compile:index": str(index)})
+    assert json.loads(report.read_text())["findings"] == []
+    tables = {f["properties"]["table"] for f in json.loads(index.read_text())["features"]}
+    assert set(published) <= tables
+    assert results["compile:index"] == str(index)
