@@ -377,3 +377,14 @@ def test_older_qgis_header_names_pixel_columns(scan, out_dir, reference):
     edit_points(scan[1], 2, "mapX,mapY,pixelX,pixelY,enable,dX,dY,residual")
     result = georef.georeference(scan[0], scan[1], out_dir / "frame.tif")
     assert max(pixel_offsets(read_raster(result.path), reference)) < 0.1
+
+
+@pytest.mark.parametrize("transform", ["polynomial1", "polynomial2", "tps"])
+def test_a_wrong_georeferencing_in_the_scan_is_replaced(scan, out_dir, reference, transform):
+    # A scan that already carries a (wrong) geotransform: the GCPs decide, not the file.
+    wrong = scan[0].with_name("wrong.tif")
+    gdal.Translate(str(wrong), str(scan[0]), outputBounds=[0, 100, 50, 0], outputSRS="EPSG:3857")
+    result = georef.georeference(wrong, scan[1], out_dir / "frame.tif", transform=transform)
+    output = read_raster(result.path)
+    assert output.epsg == "26913"
+    assert max(pixel_offsets(output, reference)) < 1.0

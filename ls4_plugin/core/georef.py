@@ -367,10 +367,13 @@ def _vrt_with_gcps(dataset, gcps, srs):
 def _warped_vrt(base, transform, out_srs, resampling):
     options = {"format": "VRT", "dstSRS": out_srs.ExportToWkt(), "resampleAlg": resampling}
     options["dstAlpha"] = True
+    # The method is named so that a scan that already has a geotransform (a wrong one, or the
+    # one to replace) is warped by its GCPs: GDAL would otherwise prefer the geotransform.
     if transform == "tps":
-        options["tps"] = True
-    else:
+        options["transformerOptions"] = ["METHOD=GCP_TPS"]
+    elif transform != "polynomial1":  # polynomial 1 is already the base's geotransform
         options["polynomialOrder"] = ORDERS[transform]
+        options["transformerOptions"] = ["METHOD=GCP_POLYNOMIAL"]
     with gdal_errors() as messages:
         try:
             warped = gdal.Warp("", base, **options)
