@@ -5,7 +5,7 @@ import inspect
 import os
 import pkgutil
 
-from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingProvider
+from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import algorithms
@@ -52,6 +52,17 @@ class Ls4Provider(QgsProcessingProvider):
 
     def icon(self):
         return QIcon(ICON)
+
+    def load(self):
+        # The shipped models name LS4 algorithms as children, which resolve only once this
+        # provider is in the registry: load them again when it gets there.
+        QgsApplication.processingRegistry().providerAdded.connect(self._on_provider_added)
+        return super().load()
+
+    def _on_provider_added(self, provider_id):
+        if provider_id == self.id():
+            QgsApplication.processingRegistry().providerAdded.disconnect(self._on_provider_added)
+            self.refreshAlgorithms()
 
     def loadAlgorithms(self):  # noqa: N802
         for cls in algorithm_classes():

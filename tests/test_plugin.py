@@ -22,3 +22,10 @@ def test_plugin_registers_provider_and_unload_removes_everything(qgis_iface, qgi
     plugin.unload()
     assert registry.providerById("ls4") is None
     assert plugin.actions == [] and plugin.dock is None
+
+
+def test_shipped_model_in_the_registry_knows_its_children(ls4_provider):
+    model = QgsApplication.processingRegistry().algorithmById("ls4:scan_to_cog")
+    assert model is not None
+    assert "makecog:OUTPUT" in [p.name() for p in model.parameterDefinitions()]
+    assert [o.name() for o in model.outputDefinitions()] == ["makecog:OUTPUT"]
