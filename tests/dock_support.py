@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from qgis.core import QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QUrl
-from qgis.PyQt.QtGui import QDropEvent, QImage
+from qgis.PyQt.QtGui import QDropEvent, QImage, QTextDocumentFragment
 
 import ls4
 
@@ -25,12 +25,21 @@ def wait_until(predicate, what, timeout=120):
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
+            what = what() if callable(what) else what
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         spin()
 
 
 def wait_idle(dock, timeout=120):
-    wait_until(lambda: not dock.busy(), "the dock's algorithms to finish", timeout)
+    def running():
+        jobs = list(dock.jobs) + [dock.main_job]
+        tasks = QgsApplication.taskManager().tasks()
+        return (
+            f"the dock's algorithms to finish: {[j.title for j in jobs if j and j.running]}, "
+            f"tasks {[(t.description(), t.status()) for t in tasks]}"
+        )
+
+    wait_until(lambda: not dock.busy(), running, timeout)
     spin(0)
 
 
@@ -129,3 +138,8 @@ def forget_collection(stack, collection):
         tileindex.drop_table(conn, collection.table)
     map_path = Path(stack["mapserver"]["map_dir"]) / f"{collection.name}.map"
     map_path.unlink(missing_ok=True)
+
+
+def plain(label):
+    """A rich-text label's text as it reads on screen."""
+    return QTextDocumentFragment.fromHtml(label.text()).toPlainText()

@@ -8,6 +8,7 @@ import pytest
 from dock_support import (
     drop_files,
     forget_collection,
+    plain,
     render_canvas,
     set_collection,
     spin,
@@ -19,7 +20,12 @@ from dock_support import (
 )
 from osgeo import gdal
 from publish_support import index_rows, objects, target
-from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateTransform,
+    QgsProject,
+    QgsRasterLayer,
+)
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QAction, QDockWidget
 
@@ -88,7 +94,7 @@ def test_invalid_county_or_year_says_why_and_disables_publish(dock, tmp_path):
     dock.add_files(frames)
     wait_idle(dock)
     assert dock.ui.publish.isEnabled()
-    text = dock.ui.collection.text()
+    text = plain(dock.ui.collection)
     assert "weld_usgs_2014_frames" in text
     assert "mapfiles/weld_usgs_2014_frames.map" in text
     assert "bw/Weld/USGS_2014/frames/" in text
@@ -96,25 +102,30 @@ def test_invalid_county_or_year_says_why_and_disables_publish(dock, tmp_path):
 
     dock.ui.year.setText("19x2")
     assert not dock.ui.publish.isEnabled()
-    assert "year '19x2' must be four digits" in dock.ui.collection.text()
+    assert "year '19x2' must be four digits" in plain(dock.ui.collection)
 
     dock.ui.year.setText("2014")
     dock.ui.county.setText("W3ld")
     assert not dock.ui.publish.isEnabled()
-    assert "county 'W3ld' may only contain ASCII letters" in dock.ui.collection.text()
+    assert "county 'W3ld' may only contain ASCII letters" in plain(dock.ui.collection)
 
     dock.ui.county.setText("")  # a multi-county mission: the year field is its mission code
     assert dock.ui.year_label.text() == "Mission"
     dock.ui.year.setText("AR-1963")
-    assert "usgs_ar1963_frames" in dock.ui.collection.text()
-    assert "bw/MultiCounty/USGS_AR-1963/frames/" in dock.ui.collection.text()
+    assert "usgs_ar1963_frames" in plain(dock.ui.collection)
+    assert "bw/MultiCounty/USGS_AR-1963/frames/" in plain(dock.ui.collection)
 
 
 def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(dock, sample, data_dir, tmp_path):
     set_collection(dock, "Weld", AGENCY, YEAR)
     names = ["hro_colorado_gray.tif", "hro_colorado_rgb.tif", "hro_colorado_gray_scan.tif"]
     paths = [sample(name) for name in names]
-    dock.add_files(paths[:2])
+    dock.add_files(paths[:1])
+    QgsProject.instance().addMapLayer(QgsRasterLayer(str(paths[1]), "colour aerial"))
+    dock.ui.layers_menu.aboutToShow.emit()  # "From project ▾" lists the project's rasters
+    texts = [action.text() for action in dock.ui.layers_menu.actions()]
+    assert texts == ["All raster layers", "", "colour aerial"]
+    dock.ui.layers_menu.actions()[2].trigger()
     assert drop_files(dock.ui.table, paths[2:])
     wait_idle(dock)
     rows = table_rows(dock)
@@ -192,16 +203,41 @@ def add_frames(dock, stack, folder, county, count=3):
     return frames
 
 
+def preview(dock, iface, frame):
+    """Preview ``frame``: its raster and footprint in the preview group, the map zoomed to them."""
+    dock.ui.table.select_paths([frame])
+    dock.ui.preview.click()
+    wait_idle(dock)
+    assert plain(dock.ui.message).startswith(f"Preview of {frame.name}"), plain(dock.ui.message)
+    group = QgsProject.instance().layerTreeRoot().findGroup("LS4 preview")
+    raster, footprint = (node.layer() for node in group.findLayers())
+    assert raster.isValid() and footprint.isValid() and footprint.featureCount() == 1
+    outline = next(footprint.getFeatures()).geometry()
+    to_footprint = QgsCoordinateTransform(raster.crs(), footprint.crs(), QgsProject.instance())
+    box = to_footprint.transformBoundingBox(raster.extent())
+    # the valid pixels, without the Landsat collar: inside the frame, and well short of it
+    assert box.buffered(1.0).contains(outline.boundingBox())
+    assert 0.3 < outline.area() / box.area() < 0.95
+    shown = QgsCoordinateTransform(
+        iface.mapCanvas().mapSettings().destinationCrs(), footprint.crs(), QgsProject.instance()
+    ).transformBoundingBox(iface.mapCanvas().extent())
+    assert shown.contains(outline.boundingBox())
+    return raster, footprint
+
+
 def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, tmp_path):
     collection = collection_of("Larimer")
     frames = add_frames(dock, configured, tmp_path, "Larimer")
+    raster, footprint = preview(dock, qgis_iface, frames[0])
+    assert raster.source() == str(frames[0])
+
     progress = []
     dock.ui.progress.valueChanged.connect(progress.append)
     dock.ui.publish.click()
     assert dock.ui.cancel.isEnabled() and not dock.ui.publish.isEnabled()
     wait_idle(dock)
 
-    assert dock.main_job.ok, dock.ui.message.text()
+    assert dock.main_job.ok, plain(dock.ui.message)
     assert any(0 < value < 100 for value in progress) and progress[-1] == 100, progress
     expected = {
         collection.key(stage, frame.name) for stage in ("georef", "cog") for frame in frames
@@ -212,20 +248,25 @@ def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, 
     assert sorted(row["location"] for row in rows) == sorted(
         storage.vsis3_path(target(configured).s3, collection.key("cog", f.name)) for f in frames
     )
-    assert "Published 3 frame(s) to larimer_usgs_2014_frames; 0 failed." in dock.ui.message.text()
+    assert "Published 3 frame(s) to larimer_usgs_2014_frames; 0 failed." in plain(dock.ui.message)
     statuses = {name: row["Status"] for name, row in table_rows(dock).items()}
     assert statuses == {frame.name: "Published" for frame in frames}
-    assert "Published: 3 frame(s) in the tile index." in dock.ui.exists.text()
+    assert "Published: 3 frame(s) in the tile index." in plain(dock.ui.exists)
     assert "REQUEST=GetCapabilities" in dock.ui.capabilities.text()
+
+    raster, footprint = preview(dock, qgis_iface, frames[0])  # now the COG, as published
+    cog_url = storage.public_url(target(configured).s3, collection.key("cog", frames[0].name))
+    assert raster.source() == f"/vsicurl/{cog_url}"
+    assert raster.crs().authid() == "EPSG:3857"
 
     dock.ui.check.click()
     wait_idle(dock)
-    assert dock.main_job.ok, dock.ui.message.text()
+    assert dock.main_job.ok, plain(dock.ui.message)
     layer = QgsProject.instance().mapLayer(dock.main_job.results["LAYER_ID"])
     assert isinstance(layer, QgsRasterLayer) and layer.isValid()
     assert layer.providerType() == "wms" and layer.name() == keys.words(collection.name)
     canvas = qgis_iface.mapCanvas()
-    QgsProject.instance().layerTreeRoot().findLayer(layer.id())  # in the project's tree
+    assert QgsProject.instance().layerTreeRoot().findLayer(layer.id()) is not None
     canvas.setLayers([layer])
     dock.zoom_to(layer)
     pixels = render_canvas(canvas)
@@ -254,7 +295,7 @@ def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_pa
     wait_idle(dock)
 
     assert dock.main_job.ok is False and dock.main_job.canceled
-    assert "Canceled." in dock.ui.message.text()
+    assert "Canceled." in plain(dock.ui.message)
     first = frames[0].name
     assert set(objects(configured, collection.prefix())) == {
         collection.key("georef", first),

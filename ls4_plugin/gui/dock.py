@@ -7,7 +7,7 @@ only judges names (pure grammar) and, on the main thread, adds the results to th
 
 import json
 import os
-from html import escape
+from html import escape as html_escape
 
 from qgis.core import (
     QgsApplication,
@@ -35,6 +35,10 @@ GEOREFERENCED_FOLDER = "georeferenced"
 GEOREFERENCER_ACTIONS = ("mActionShowGeoreferencer", "mActionRunGeoref")
 GEOREFERENCER_DIR_SETTING = "Plugin-GeoReferencer/rasterdirectory"
 BAND_CHOICES = ("auto", "bw", "nc")  # the algorithms' BAND_LAYOUT options
+
+
+def escape(text):
+    return html_escape(str(text), quote=False)
 
 
 def tr(text):
@@ -129,7 +133,7 @@ class Ls4Dock(QgsDockWidget):
         changed = collection != self.collection
         self.collection = collection
         if collection is None:
-            self.ui.collection.setText(f"<span style='color:#b00020'>{reason}</span>")
+            self.ui.collection.setText(f"<span style='color:#b00020'>{escape(reason)}</span>")
         else:
             self.ui.collection.setText(describe(collection))
         if changed:
@@ -157,7 +161,8 @@ class Ls4Dock(QgsDockWidget):
         if self.collection is None or results.get("COLLECTION") not in (None, self.collection.name):
             return  # the form changed meanwhile; a newer look-up is on its way
         if not ok:
-            self.ui.exists.setText(tr("Cannot look the collection up: {}").format(job.error_text()))
+            reason = tr("Cannot look the collection up: {}").format(job.error_text())
+            self.ui.exists.setText(f"<span style='color:#b00020'>{escape(reason)}</span>")
             return
         self.info = results
         frames = {frame["file"]: frame for frame in json.loads(results["FRAMES"])}
@@ -179,7 +184,8 @@ class Ls4Dock(QgsDockWidget):
             self.ui.capabilities.setText("")
             return
         url = wms_url + ("&" if "?" in wms_url else "?") + "SERVICE=WMS&REQUEST=GetCapabilities"
-        self.ui.capabilities.setText(f"<a href='{url}'>{tr('WMS GetCapabilities')}</a>")
+        link = f"<a href='{html_escape(url)}'>{escape(tr('WMS GetCapabilities'))}</a>"
+        self.ui.capabilities.setText(link)
 
     # --- files -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProject,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
+from qgis.PyQt.QtCore import QCoreApplication, QObject, QTimer, pyqtSignal, pyqtSlot
 
 LOG_TAG = "LS4"
 TR_CONTEXT = "Ls4Jobs"
@@ -89,20 +89,15 @@ class AlgorithmJob(QObject):
         return self.feedback.isCanceled()
 
     def start(self):
-        """Check the parameters and submit the task; a refusal is reported through ``done``."""
+        """Check the parameters and submit the task; ``done`` comes later, even for a refusal."""
         algorithm = QgsApplication.processingRegistry().algorithmById(self.algorithm_id)
         if algorithm is None:
-            self.feedback.reportError(
-                tr("The algorithm {} is not available: is the LS4 plugin loaded?").format(
-                    self.algorithm_id
-                )
-            )
-            self._finish(False, {})
+            message = tr("The algorithm {} is not available: is the LS4 plugin loaded?")
+            self._refuse(message.format(self.algorithm_id))
             return
         valid, message = algorithm.checkParameterValues(self.parameters, self.context)
         if not valid:
-            self.feedback.reportError(message)
-            self._finish(False, {})
+            self._refuse(message)
             return
         self.task = QgsProcessingAlgRunnerTask(
             algorithm, self.parameters, self.context, self.feedback
@@ -112,6 +107,12 @@ class AlgorithmJob(QObject):
         self.task.executed.connect(self._on_executed)
         _ALIVE.add(self)
         QgsApplication.taskManager().addTask(self.task)
+
+    def _refuse(self, message):
+        self.feedback.reportError(message)
+        _ALIVE.add(self)
+        # from the event loop, as a task's end would: the caller connects to ``done`` first
+        QTimer.singleShot(0, lambda: self._finish(False, {}))
 
     def cancel(self):
         # The feedback, not the task: the task manager deletes the task once it has ended.

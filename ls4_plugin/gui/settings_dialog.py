@@ -5,7 +5,7 @@ QgsAuthManager (only its id is kept), PostgreSQL is one of QGIS's own connection
 """
 
 import json
-from html import escape
+from html import escape as html_escape
 
 from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsProviderConnectionComboBox
 from qgis.PyQt.QtCore import QCoreApplication, Qt
@@ -25,6 +25,10 @@ from .. import settings
 from .jobs import AlgorithmJob
 
 TR_CONTEXT = "Ls4SettingsDialog"
+
+
+def escape(text):
+    return html_escape(str(text), quote=False)
 
 
 def tr(text):

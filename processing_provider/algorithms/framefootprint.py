@@ -36,7 +36,8 @@ class FrameFootprint(Ls4Algorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
             QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Frame")),
-            "A georeferenced frame (a file, a project layer, or a COG anywhere GDAL reads).",
+            "A georeferenced frame: a file, a project layer, or a COG GDAL reads remotely "
+            "(/vsicurl/https://…, /vsis3/bucket/key).",
         )
         self.add(
             QgsProcessingParameterFeatureSink(
@@ -47,13 +48,14 @@ class FrameFootprint(Ls4Algorithm):
         )
         self.addOutput(QgsProcessingOutputNumber(self.AREA, self.tr("Area (EPSG:3857 units²)")))
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        # QGIS loads no layer from a GDAL virtual path (/vsicurl/, /vsis3/): GDAL reads it below
+        if is_virtual(parameters.get(self.INPUT)):
+            return True, ""
+        return super().checkParameterValues(parameters, context)
+
     def execute(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        source = (
-            layer.source()
-            if layer is not None
-            else self.parameterAsString(parameters, self.INPUT, context)
-        )
+        source = self._source(parameters, context)
         wkt, area = footprint.valid_footprint(source)
         fields = QgsFields()
         fields.append(QgsField("file", QVariant.String))
@@ -72,3 +74,16 @@ class FrameFootprint(Ls4Algorithm):
         sink.addFeature(feature, QgsFeatureSink.FastInsert)
         feedback.pushInfo(f"{source}: footprint of {area:.0f} m² (EPSG:3857)")
         return {self.OUTPUT: destination, self.AREA: area}
+
+    def _source(self, parameters, context):
+        if is_virtual(parameters.get(self.INPUT)):
+            return parameters[self.INPUT]
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is not None:
+            return layer.source()
+        return self.parameterAsString(parameters, self.INPUT, context)
+
+
+def is_virtual(value):
+    """Whether ``value`` is a GDAL virtual file system path such as /vsicurl/https://…"""
+    return isinstance(value, str) and value.startswith("/vsi")

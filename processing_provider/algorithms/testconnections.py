@@ -1,6 +1,7 @@
 """ls4:testconnections — S3, PostgreSQL and MapServer, each checked for real."""
 
 import json
+import re
 from urllib.parse import urlencode
 
 from psycopg2 import Error as PostgresError
@@ -203,5 +204,7 @@ def mapserver_verdict(url, body, collection):
     raise Ls4Error(f"{url} answers, but not as MapServer does: {summary(body)}")
 
 
-def summary(body, length=200):
-    return " ".join(body[:length].decode("utf-8", "replace").split())
+def summary(body, length=300):
+    """The words of an answer, without its markup (MapServer's errors come as HTML)."""
+    text = re.sub(r"<!--.*?-->|<[^>]*>", " ", body.decode("utf-8", "replace"), flags=re.S)
+    return " ".join(text.split())[:length]
