@@ -55,6 +55,8 @@ class Ls4Plugin:
         if self.translator is not None:
             QCoreApplication.installTranslator(self.translator)
         self.initProcessing()
+        if self.iface is None:
+            return  # started by a script without QGIS's main window: only the provider applies
         from .gui.dock import Ls4Dock
 
         self.dock = Ls4Dock(self.iface, self.iface.mainWindow())

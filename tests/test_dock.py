@@ -1,7 +1,9 @@
 """The RDC dock in QGIS (pytest-qgis, offscreen) against the real stack: from scans to a WMS."""
 
 import shutil
+import subprocess
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,13 +27,17 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsProject,
     QgsRasterLayer,
+    QgsSettings,
 )
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import QAction, QDockWidget
+from translations import read_ts, source_strings
 
+import ls4
 from ls4.ls4_plugin.core import keys, storage
 from tools import qgis_env, sample_collection
 
+REPO = Path(__file__).resolve().parents[1]
 AGENCY, YEAR = "USGS", "2014"
 LANDSAT = "landsat_rgb_utm18n.tif"
 
@@ -311,3 +317,46 @@ def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_pa
         frames[1].name: "Ready to publish",
         frames[2].name: "Ready to publish",
     }
+
+
+def test_every_gui_string_has_a_spanish_translation():
+    translated = read_ts(REPO / "i18n" / "ls4_es.ts")
+    strings = source_strings()
+    assert sum(len(texts) for texts in strings.values()) > 100
+    for context, texts in strings.items():
+        for text in texts:
+            translation = translated.get((context, text))
+            assert translation, f"{context}: {text!r} has no Spanish translation"
+            assert translation.count("{") == text.count("{"), (text, translation)
+
+
+def test_spanish_qgis_gets_a_spanish_dock_and_unload_removes_the_translation(
+    qgis_iface, qgis_processing, real_docking, tmp_path
+):
+    lrelease = shutil.which("lrelease") or shutil.which("lrelease-qt5")
+    subprocess.run(
+        [lrelease, "-silent", str(REPO / "i18n" / "ls4_es.ts"), "-qm", str(tmp_path / "ls4_es.qm")],
+        check=True,
+    )
+    qgis_settings = QgsSettings()
+    before = qgis_settings.value("locale/userLocale", "")
+    qgis_settings.setValue("locale/userLocale", "es_ES")
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("ls4") is not None:
+        registry.removeProvider(registry.providerById("ls4"))
+    plugin = ls4.classFactory(qgis_iface)
+    plugin.i18n_dir = str(tmp_path)  # where the build puts the compiled translations
+    try:
+        plugin.initGui()
+        dock = plugin.dock
+        assert dock.windowTitle() == "LS4 — publicar una colección"
+        assert (dock.ui.publish.text(), dock.ui.check.text()) == ("Publicar", "Cargar WMS")
+        assert plain(dock.ui.collection).startswith("Escriba la agencia")
+        assert [action.text() for action in plugin.actions] == [
+            "Panel LS4",
+            "Configuración de LS4…",
+        ]
+    finally:
+        stop_plugin(plugin)
+        qgis_settings.setValue("locale/userLocale", before)
+    assert QCoreApplication.translate("Ls4Dock", "Publish") == "Publish"

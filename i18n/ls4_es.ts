@@ -1,0 +1,586 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="es">
+  <context>
+    <name>Ls4Dock</name>
+    <message>
+      <source>LS4 — publish a collection</source>
+      <translation>LS4 — publicar una colección</translation>
+    </message>
+    <message>
+      <source>New collection: nothing published yet.</source>
+      <translation>Colección nueva: aún no hay nada publicado.</translation>
+    </message>
+    <message>
+      <source>Add scans or georeferenced frames</source>
+      <translation>Añadir escaneos o fotogramas georreferenciados</translation>
+    </message>
+    <message>
+      <source>GeoTIFF (*.tif *.TIF)</source>
+      <translation>GeoTIFF (*.tif *.TIF)</translation>
+    </message>
+    <message>
+      <source>All raster layers</source>
+      <translation>Todas las capas ráster</translation>
+    </message>
+    <message>
+      <source> (COG)</source>
+      <translation> (COG)</translation>
+    </message>
+    <message>
+      <source>Published</source>
+      <translation>Publicado</translation>
+    </message>
+    <message>
+      <source>Published (no change)</source>
+      <translation>Publicado (sin cambios)</translation>
+    </message>
+    <message>
+      <source>Canceled</source>
+      <translation>Cancelado</translation>
+    </message>
+    <message>
+      <source>Collection</source>
+      <translation>Colección</translation>
+    </message>
+    <message>
+      <source>In words</source>
+      <translation>En palabras</translation>
+    </message>
+    <message>
+      <source>Table</source>
+      <translation>Tabla</translation>
+    </message>
+    <message>
+      <source>Mapfile</source>
+      <translation>Mapfile</translation>
+    </message>
+    <message>
+      <source>Keys</source>
+      <translation>Claves</translation>
+    </message>
+    <message>
+      <source>Enter the agency that flew the photographs (e.g. TxDOT).</source>
+      <translation>Escriba la agencia que tomó las fotografías (p. ej. TxDOT).</translation>
+    </message>
+    <message>
+      <source>Enter the mission code of the multi-county flight (e.g. AR-1963).</source>
+      <translation>Escriba el código de misión del vuelo de varios condados (p. ej. AR-1963).</translation>
+    </message>
+    <message>
+      <source>Year</source>
+      <translation>Año</translation>
+    </message>
+    <message>
+      <source>Mission</source>
+      <translation>Misión</translation>
+    </message>
+    <message>
+      <source>Select a scan that has a .points file next to it.</source>
+      <translation>Seleccione un escaneo que tenga su archivo .points al lado.</translation>
+    </message>
+    <message>
+      <source>Select a scan first.</source>
+      <translation>Seleccione primero un escaneo.</translation>
+    </message>
+    <message>
+      <source>QGIS's Georeferencer is not available in this QGIS.</source>
+      <translation>El Georreferenciador de QGIS no está disponible en este QGIS.</translation>
+    </message>
+    <message>
+      <source>Select a georeferenced frame to preview.</source>
+      <translation>Seleccione un fotograma georreferenciado para previsualizarlo.</translation>
+    </message>
+    <message>
+      <source>LS4: upload {} scan(s) of {}</source>
+      <translation>LS4: subir {} escaneo(s) de {}</translation>
+    </message>
+    <message>
+      <source>LS4: publish {}</source>
+      <translation>LS4: publicar {}</translation>
+    </message>
+    <message>
+      <source>Publishing…</source>
+      <translation>Publicando…</translation>
+    </message>
+    <message>
+      <source>Canceling…</source>
+      <translation>Cancelando…</translation>
+    </message>
+    <message>
+      <source>(Details: View ▸ Panels ▸ Log Messages, LS4 tab.)</source>
+      <translation>(Detalles: Ver ▸ Paneles ▸ Mensajes de registro, pestaña LS4.)</translation>
+    </message>
+    <message>
+      <source>Enter the year of the flight (four digits).</source>
+      <translation>Escriba el año del vuelo (cuatro cifras).</translation>
+    </message>
+    <message>
+      <source>Looking the collection up…</source>
+      <translation>Buscando la colección…</translation>
+    </message>
+    <message>
+      <source>LS4: look up {}</source>
+      <translation>LS4: buscar {}</translation>
+    </message>
+    <message>
+      <source>Cannot look the collection up: {}</source>
+      <translation>No se puede buscar la colección: {}</translation>
+    </message>
+    <message>
+      <source>Published: {} frame(s) in the tile index.</source>
+      <translation>Publicada: {} fotograma(s) en el índice de teselas.</translation>
+    </message>
+    <message>
+      <source>WMS GetCapabilities</source>
+      <translation>WMS GetCapabilities</translation>
+    </message>
+    <message>
+      <source>LS4: inspect {}</source>
+      <translation>LS4: inspeccionar {}</translation>
+    </message>
+    <message>
+      <source>LS4: georeference {}</source>
+      <translation>LS4: georreferenciar {}</translation>
+    </message>
+    <message>
+      <source>{} georeferenced (RMS error {:.2f} px): {}</source>
+      <translation>{} georreferenciado (error RMS {:.2f} px): {}</translation>
+    </message>
+    <message>
+      <source>In the Georeferencer, open {} (its path is on the clipboard), add the points and save them next to it as {}; then come back and click Apply .points.</source>
+      <translation>En el Georreferenciador, abra {} (su ruta está en el portapapeles), añada los puntos y guárdelos a su lado como {}; después vuelva y pulse Aplicar .points.</translation>
+    </message>
+    <message>
+      <source>LS4: footprint of {}</source>
+      <translation>LS4: huella de {}</translation>
+    </message>
+    <message>
+      <source>{} footprint</source>
+      <translation>huella de {}</translation>
+    </message>
+    <message>
+      <source>Preview of {}{}</source>
+      <translation>Vista previa de {}{}</translation>
+    </message>
+    <message>
+      <source>{} scan(s) uploaded to scanned/.</source>
+      <translation>{} escaneo(s) subido(s) a scanned/.</translation>
+    </message>
+    <message>
+      <source>LS4: load WMS {}</source>
+      <translation>LS4: cargar WMS {}</translation>
+    </message>
+    <message>
+      <source>No raster file layer in the project</source>
+      <translation>No hay capas ráster de archivo en el proyecto</translation>
+    </message>
+    <message>
+      <source>{}: {}</source>
+      <translation>{}: {}</translation>
+    </message>
+    <message>
+      <source>Scan uploaded to {}</source>
+      <translation>Escaneo subido a {}</translation>
+    </message>
+    <message>
+      <source>Publishing {} frame(s); {} not ready are left out.</source>
+      <translation>Publicando {} fotograma(s); se omiten {} que no están listos.</translation>
+    </message>
+    <message>
+      <source>Published {} frame(s) to {}; {} failed.</source>
+      <translation>Publicado(s) {} fotograma(s) en {}; {} fallaron.</translation>
+    </message>
+    <message>
+      <source>WMS layer {} loaded.</source>
+      <translation>Capa WMS {} cargada.</translation>
+    </message>
+    <message>
+      <source>Wait for {} to finish, or cancel it.</source>
+      <translation>Espere a que termine {}, o cancélelo.</translation>
+    </message>
+    <message>
+      <source>Not a valid collection: {}</source>
+      <translation>No es una colección válida: {}</translation>
+    </message>
+    <message>
+      <source>Cannot write {}: {}</source>
+      <translation>No se puede escribir {}: {}</translation>
+    </message>
+    <message>
+      <source>Settings…</source>
+      <translation>Configuración…</translation>
+    </message>
+    <message>
+      <source>S3, PostgreSQL and MapServer, and a test of each</source>
+      <translation>S3, PostgreSQL y MapServer, y una prueba de cada uno</translation>
+    </message>
+    <message>
+      <source>1. Collection</source>
+      <translation>1. Colección</translation>
+    </message>
+    <message>
+      <source>e.g. Fort Bend; empty for a multi-county mission</source>
+      <translation>p. ej. Fort Bend; vacío para una misión de varios condados</translation>
+    </message>
+    <message>
+      <source>e.g. TxDOT</source>
+      <translation>p. ej. TxDOT</translation>
+    </message>
+    <message>
+      <source>e.g. 1952, or a mission code like AR-1963</source>
+      <translation>p. ej. 1952, o un código de misión como AR-1963</translation>
+    </message>
+    <message>
+      <source>Black and white (1 band)</source>
+      <translation>Blanco y negro (1 banda)</translation>
+    </message>
+    <message>
+      <source>Natural color (3 bands)</source>
+      <translation>Color natural (3 bandas)</translation>
+    </message>
+    <message>
+      <source>County</source>
+      <translation>Condado</translation>
+    </message>
+    <message>
+      <source>Agency</source>
+      <translation>Agencia</translation>
+    </message>
+    <message>
+      <source>Type</source>
+      <translation>Tipo</translation>
+    </message>
+    <message>
+      <source>Bands</source>
+      <translation>Bandas</translation>
+    </message>
+    <message>
+      <source>2. Files</source>
+      <translation>2. Archivos</translation>
+    </message>
+    <message>
+      <source>Add files…</source>
+      <translation>Añadir archivos…</translation>
+    </message>
+    <message>
+      <source>From project</source>
+      <translation>Del proyecto</translation>
+    </message>
+    <message>
+      <source>Remove</source>
+      <translation>Quitar</translation>
+    </message>
+    <message>
+      <source>Polynomial 1</source>
+      <translation>Polinómica 1</translation>
+    </message>
+    <message>
+      <source>Polynomial 2</source>
+      <translation>Polinómica 2</translation>
+    </message>
+    <message>
+      <source>Polynomial 3</source>
+      <translation>Polinómica 3</translation>
+    </message>
+    <message>
+      <source>Thin plate spline</source>
+      <translation>Spline de placa delgada</translation>
+    </message>
+    <message>
+      <source>Transformation used by Apply .points</source>
+      <translation>Transformación que usa Aplicar .points</translation>
+    </message>
+    <message>
+      <source>Apply .points</source>
+      <translation>Aplicar .points</translation>
+    </message>
+    <message>
+      <source>Georeference the selected scans with the .points next to them</source>
+      <translation>Georreferenciar los escaneos seleccionados con el .points que tienen al lado</translation>
+    </message>
+    <message>
+      <source>Georeferencer…</source>
+      <translation>Georreferenciador…</translation>
+    </message>
+    <message>
+      <source>Open QGIS's Georeferencer to place the points of a scan</source>
+      <translation>Abrir el Georreferenciador de QGIS para situar los puntos de un escaneo</translation>
+    </message>
+    <message>
+      <source>Preview</source>
+      <translation>Vista previa</translation>
+    </message>
+    <message>
+      <source>Show the selected frame and its footprint on the map</source>
+      <translation>Mostrar en el mapa el fotograma seleccionado y su huella</translation>
+    </message>
+    <message>
+      <source>3. Publish and check</source>
+      <translation>3. Publicar y comprobar</translation>
+    </message>
+    <message>
+      <source>Upload scans</source>
+      <translation>Subir escaneos</translation>
+    </message>
+    <message>
+      <source>Upload the raw scans to the collection's scanned/ folder</source>
+      <translation>Subir los escaneos originales a la carpeta scanned/ de la colección</translation>
+    </message>
+    <message>
+      <source>Publish</source>
+      <translation>Publicar</translation>
+    </message>
+    <message>
+      <source>COGs, tile index and mapfile for every frame ready to publish</source>
+      <translation>COG, índice de teselas y mapfile de cada fotograma listo para publicar</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>Cancelar</translation>
+    </message>
+    <message>
+      <source>Load WMS</source>
+      <translation>Cargar WMS</translation>
+    </message>
+    <message>
+      <source>Add the collection's live WMS to the map and zoom to it</source>
+      <translation>Añadir al mapa el WMS en vivo de la colección y hacer zoom a él</translation>
+    </message>
+    <message>
+      <source>Frames</source>
+      <translation>Fotogramas</translation>
+    </message>
+    <message>
+      <source>Index sheets</source>
+      <translation>Hojas índice</translation>
+    </message>
+    <message>
+      <source>Mosaic</source>
+      <translation>Mosaico</translation>
+    </message>
+  </context>
+  <context>
+    <name>Ls4FileTable</name>
+    <message>
+      <source>Drop GeoTIFF files or raster layers here</source>
+      <translation>Suelte aquí archivos GeoTIFF o capas ráster</translation>
+    </message>
+    <message>
+      <source>File</source>
+      <translation>Archivo</translation>
+    </message>
+    <message>
+      <source>Kind</source>
+      <translation>Clase</translation>
+    </message>
+    <message>
+      <source>CRS</source>
+      <translation>SRC</translation>
+    </message>
+    <message>
+      <source>Bands</source>
+      <translation>Bandas</translation>
+    </message>
+    <message>
+      <source>Status</source>
+      <translation>Estado</translation>
+    </message>
+  </context>
+  <context>
+    <name>Ls4Files</name>
+    <message>
+      <source>Scan</source>
+      <translation>Escaneo</translation>
+    </message>
+    <message>
+      <source>Frame</source>
+      <translation>Fotograma</translation>
+    </message>
+    <message>
+      <source>Checking…</source>
+      <translation>Comprobando…</translation>
+    </message>
+    <message>
+      <source>Unreadable</source>
+      <translation>Ilegible</translation>
+    </message>
+    <message>
+      <source>black and white</source>
+      <translation>blanco y negro</translation>
+    </message>
+    <message>
+      <source>natural color</source>
+      <translation>color natural</translation>
+    </message>
+    <message>
+      <source>{} band(s)</source>
+      <translation>{} banda(s)</translation>
+    </message>
+    <message>
+      <source>No coordinate system: set it (Layer Properties ▸ Source) and save a copy</source>
+      <translation>Sin sistema de coordenadas: asígnelo (Propiedades de la capa ▸ Fuente) y guarde una copia</translation>
+    </message>
+    <message>
+      <source>Published</source>
+      <translation>Publicado</translation>
+    </message>
+    <message>
+      <source>Ready to publish</source>
+      <translation>Listo para publicar</translation>
+    </message>
+    <message>
+      <source>Not georeferenced yet; its .points file is ready: Apply .points</source>
+      <translation>Aún sin georreferenciar; su archivo .points está listo: Aplicar .points</translation>
+    </message>
+    <message>
+      <source>Cannot be read: {}</source>
+      <translation>No se puede leer: {}</translation>
+    </message>
+    <message>
+      <source>Neither grayscale (1 band) nor colour (3 bands): {}</source>
+      <translation>Ni escala de grises (1 banda) ni color (3 bandas): {}</translation>
+    </message>
+    <message>
+      <source>Its NoData value does not fit its pixels ({}): the collar may not be clear</source>
+      <translation>Su valor NoData no cabe en sus píxeles ({}): el marco puede no quedar transparente</translation>
+    </message>
+    <message>
+      <source>Rename it like {} ({})</source>
+      <translation>Renómbrelo como {} ({})</translation>
+    </message>
+    <message>
+      <source>A {} image in a {} collection: choose the other band layout</source>
+      <translation>Una imagen en {} en una colección en {}: elija la otra disposición de bandas</translation>
+    </message>
+    <message>
+      <source>Not georeferenced: open it in the Georeferencer and save the points next to it ({})</source>
+      <translation>Sin georreferenciar: ábralo en el Georreferenciador y guarde los puntos a su lado ({})</translation>
+    </message>
+  </context>
+  <context>
+    <name>Ls4Jobs</name>
+    <message>
+      <source>The algorithm {} is not available: is the LS4 plugin loaded?</source>
+      <translation>El algoritmo {} no está disponible: ¿está cargado el complemento LS4?</translation>
+    </message>
+    <message>
+      <source>Canceled.</source>
+      <translation>Cancelado.</translation>
+    </message>
+    <message>
+      <source>{} failed; the log panel (LS4) has the details.</source>
+      <translation>{} falló; el panel de registro (LS4) tiene los detalles.</translation>
+    </message>
+  </context>
+  <context>
+    <name>Ls4Plugin</name>
+    <message>
+      <source>LS4 panel</source>
+      <translation>Panel LS4</translation>
+    </message>
+    <message>
+      <source>LS4 settings…</source>
+      <translation>Configuración de LS4…</translation>
+    </message>
+  </context>
+  <context>
+    <name>Ls4SettingsDialog</name>
+    <message>
+      <source>LS4 settings</source>
+      <translation>Configuración de LS4</translation>
+    </message>
+    <message>
+      <source>Test connections</source>
+      <translation>Probar conexiones</translation>
+    </message>
+    <message>
+      <source>S3</source>
+      <translation>S3</translation>
+    </message>
+    <message>
+      <source>empty for AWS; e.g. https://s3.example.org</source>
+      <translation>vacío para AWS; p. ej. https://s3.example.org</translation>
+    </message>
+    <message>
+      <source>A Basic configuration: user name = access key id, password = secret key</source>
+      <translation>Una configuración Básica: usuario = id de la clave de acceso, contraseña = clave secreta</translation>
+    </message>
+    <message>
+      <source>Also send a public-read ACL (buckets that use ACLs)</source>
+      <translation>Enviar también una ACL public-read (buckets que usan ACL)</translation>
+    </message>
+    <message>
+      <source>e.g. https://data.example.org (optional)</source>
+      <translation>p. ej. https://data.example.org (opcional)</translation>
+    </message>
+    <message>
+      <source>Endpoint URL</source>
+      <translation>URL del endpoint</translation>
+    </message>
+    <message>
+      <source>Region</source>
+      <translation>Región</translation>
+    </message>
+    <message>
+      <source>Bucket</source>
+      <translation>Bucket</translation>
+    </message>
+    <message>
+      <source>Keys</source>
+      <translation>Claves</translation>
+    </message>
+    <message>
+      <source>Public URL base</source>
+      <translation>Base de las URL públicas</translation>
+    </message>
+    <message>
+      <source>PostgreSQL (tile index)</source>
+      <translation>PostgreSQL (índice de teselas)</translation>
+    </message>
+    <message>
+      <source>How MapServer connects: a PostgreSQL service name, never a password</source>
+      <translation>Cómo se conecta MapServer: un nombre de servicio de PostgreSQL, nunca una contraseña</translation>
+    </message>
+    <message>
+      <source>Connection</source>
+      <translation>Conexión</translation>
+    </message>
+    <message>
+      <source>MapServer connects with</source>
+      <translation>MapServer se conecta con</translation>
+    </message>
+    <message>
+      <source>MapServer</source>
+      <translation>MapServer</translation>
+    </message>
+    <message>
+      <source>WMS URL</source>
+      <translation>URL del WMS</translation>
+    </message>
+    <message>
+      <source>Map folder</source>
+      <translation>Carpeta de mapas</translation>
+    </message>
+    <message>
+      <source>The WMS URL must contain {collection} where the collection's name goes.</source>
+      <translation>La URL del WMS debe contener {collection} donde va el nombre de la colección.</translation>
+    </message>
+    <message>
+      <source>Testing S3, PostgreSQL and MapServer…</source>
+      <translation>Probando S3, PostgreSQL y MapServer…</translation>
+    </message>
+    <message>
+      <source>LS4: test connections</source>
+      <translation>LS4: probar conexiones</translation>
+    </message>
+    <message>
+      <source>All three work.</source>
+      <translation>Los tres funcionan.</translation>
+    </message>
+    <message>
+      <source>Failed: {}</source>
+      <translation>Fallaron: {}</translation>
+    </message>
+  </context>
+</TS>
