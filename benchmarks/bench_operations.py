@@ -14,7 +14,9 @@ memory is that step's own):
 
 * ``check``: ``maintenance.check`` of the estate (must find nothing);
 * ``check+1``: the same after one row's COG is deleted (must find exactly that row);
-* ``compile``: ``compile.compile_indexes`` to a local file and the public upload.
+* ``compile``: ``compile.compile_indexes`` to a local file and the public upload;
+* with ``--compile-rows N``: ``compile`` again after a table of N more rows (inserted by PostGIS,
+  without objects) is added, to show that memory does not grow with the estate.
 
 Without ``--stack-dir`` a throwaway stack is started in a temporary folder and purged at the end;
 with it, a running stack (``make stack-up``) is used and the bench collections are removed after.
@@ -31,6 +33,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 from pathlib import Path
+
+from psycopg2 import sql
 
 import tools  # noqa: F401  (the repository as the package ``ls4``)
 from ls4.ls4_plugin.core import keys, publish, storage, tileindex
@@ -101,6 +105,43 @@ def build_estate(target, collections, frames, workers):
     return made, time.perf_counter() - started
 
 
+def add_big_table(target, rows):
+    """One more collection of ``rows`` rows, inserted by PostGIS in one statement (no objects):
+    the compiled index's memory must not grow with it."""
+    collection = keys.Collection(
+        band="bw", type="frames", agency="USGS", county="Benchzz", year=2014
+    )
+    base = storage.public_url(target.s3, collection.prefix())
+    with tileindex.connect(target.dsn) as conn:
+        tileindex.ensure_table(conn, collection.table)
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {} (location, src_srs, date, roll, frame_num, "
+                    "dl_orig, dl_georef, dl_index, geom) "
+                ).format(sql.Identifier(collection.table))
+                + sql.SQL(
+                    "SELECT %s || 'cog/f' || g || '.tif', 'EPSG:3857', '04-15-14', '1', g::text, "
+                    "%s || 'scanned/f' || g || '.tif', %s || 'cog/f' || g || '.tif', %s, "
+                    "ST_Multi(ST_MakeEnvelope(x, y, x + 100, y + 100, 3857)) "
+                    "FROM generate_series(1, %s) AS g, "
+                    "LATERAL (SELECT %s + mod(g, 1000) * 100.0 AS x, "
+                    "%s - (g / 1000) * 100.0 AS y) AS p"
+                ),
+                (
+                    f"/vsis3/{target.s3.bucket}/{collection.prefix()}",
+                    base,
+                    base,
+                    base,
+                    rows,
+                    ORIGIN_X,
+                    ORIGIN_Y,
+                ),
+            )
+        conn.commit()
+    return collection
+
+
 def remove_estate(target, collections):
     for collection in collections:
         storage.delete_keys(target.s3, list(storage.list_keys(target.s3, collection.prefix())))
@@ -149,7 +190,7 @@ def timed(name, endpoints_file, output):
     return json.loads(reply.stdout.strip().splitlines()[-1])
 
 
-def measure(endpoints_file, target, collections, folder):
+def measure(endpoints_file, target, collections, folder, big_rows=0):
     output = Path(folder) / "compiled.geojson"
     results = {"check": timed("check", endpoints_file, output)}
     first = collections[0].key("cog", "04-15-14_1-001.tif")
@@ -157,6 +198,9 @@ def measure(endpoints_file, target, collections, folder):
     results["check+1"] = timed("check+1", endpoints_file, output)
     storage.put_bytes(target.s3, first, PLACEHOLDER)
     results["compile"] = timed("compile", endpoints_file, output)
+    if big_rows:
+        collections.append(add_big_table(target, big_rows))
+        results[f"compile+{big_rows}"] = timed("compile", endpoints_file, output)
     return results
 
 
@@ -173,7 +217,7 @@ def run(args):
             collections, build_seconds = build_estate(
                 target, args.collections, args.frames, args.workers
             )
-            results = measure(stack.endpoints_file, target, collections, folder)
+            results = measure(stack.endpoints_file, target, collections, folder, args.compile_rows)
         finally:
             if args.stack_dir:
                 remove_estate(target, collections)
@@ -193,6 +237,9 @@ def main(argv=None):
     parser.add_argument("--collections", type=int, default=50)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--workers", type=int, default=16, help="parallel uploads while building")
+    parser.add_argument(
+        "--compile-rows", type=int, default=0, help="then compile again with a table this big"
+    )
     parser.add_argument("--stack-dir", help="use this running stack instead of a throwaway one")
     parser.add_argument("--step", choices=("check", "check+1", "compile"), help=argparse.SUPPRESS)
     parser.add_argument("--endpoints", help=argparse.SUPPRESS)
