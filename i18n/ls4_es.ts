@@ -40,26 +40,6 @@
       <translation>Cancelado</translation>
     </message>
     <message>
-      <source>Collection</source>
-      <translation>Colección</translation>
-    </message>
-    <message>
-      <source>In words</source>
-      <translation>En palabras</translation>
-    </message>
-    <message>
-      <source>Table</source>
-      <translation>Tabla</translation>
-    </message>
-    <message>
-      <source>Mapfile</source>
-      <translation>Mapfile</translation>
-    </message>
-    <message>
-      <source>Keys</source>
-      <translation>Claves</translation>
-    </message>
-    <message>
       <source>Enter the agency that flew the photographs (e.g. TxDOT).</source>
       <translation>Escriba la agencia que tomó las fotografías (p. ej. TxDOT).</translation>
     </message>
@@ -198,6 +178,18 @@
     <message>
       <source>Wait for {} to finish, or cancel it.</source>
       <translation>Espere a que termine {}, o cancélelo.</translation>
+    </message>
+    <message>
+      <source>Table</source>
+      <translation>Tabla</translation>
+    </message>
+    <message>
+      <source>Mapfile</source>
+      <translation>Mapfile</translation>
+    </message>
+    <message>
+      <source>Keys</source>
+      <translation>Claves</translation>
     </message>
     <message>
       <source>Not a valid collection: {}</source>
@@ -412,10 +404,6 @@
     <message>
       <source>natural color</source>
       <translation>color natural</translation>
-    </message>
-    <message>
-      <source>{} band(s)</source>
-      <translation>{} banda(s)</translation>
     </message>
     <message>
       <source>No coordinate system: set it (Layer Properties ▸ Source) and save a copy</source>

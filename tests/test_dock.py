@@ -139,12 +139,12 @@ def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(dock, sample, dat
     assert (gray["Kind"], gray["CRS"], gray["Bands"]) == (
         "Frame",
         "EPSG:26913",
-        "1 band(s), black and white",
+        "1 (bw)",
     )
     assert (rgb["Kind"], rgb["CRS"], rgb["Bands"]) == (
         "Frame",
         "EPSG:26913",
-        "3 band(s), natural color",
+        "3 (nc)",
     )
     assert "A natural color image in a black and white collection" in rgb["Status"]
     assert (scan["Kind"], scan["CRS"]) == ("Scan", "")

@@ -587,14 +587,14 @@ class Ls4Dock(QgsDockWidget):
 
 def describe(collection):
     """The names the grammar builds for ``collection``, as the dock shows them."""
-    lines = [
-        (tr("Collection"), collection.name),
-        (tr("In words"), collection.title),
-        (tr("Table"), collection.table),
-        (tr("Mapfile"), collection.mapfile_key),
-        (tr("Keys"), collection.prefix() + "{scanned,georef,cog}/"),
-    ]
-    return "<br>".join(f"{escape(label)}: <b>{escape(value)}</b>" for label, value in lines)
+    return "<br>".join(
+        [
+            f"<b>{escape(collection.name)}</b> — {escape(collection.title)}",
+            f"{escape(tr('Table'))}: {escape(collection.table)} · "
+            f"{escape(tr('Mapfile'))}: {escape(collection.mapfile_key)}",
+            f"{escape(tr('Keys'))}: {escape(collection.prefix())}{{scanned,georef,cog}}/",
+        ]
+    )
 
 
 def raster_layers():

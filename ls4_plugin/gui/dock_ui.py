@@ -112,8 +112,7 @@ def _files_group(ui):
     ui.georeferencer.setToolTip(tr("Open QGIS's Georeferencer to place the points of a scan"))
     ui.preview = QPushButton(tr("Preview"))
     ui.preview.setToolTip(tr("Show the selected frame and its footprint on the map"))
-    box.addLayout(_row(ui.transform, ui.apply_points, ui.georeferencer))
-    box.addLayout(_row(ui.preview))
+    box.addLayout(_row(ui.transform, ui.apply_points, ui.georeferencer, ui.preview))
     return group
 
 

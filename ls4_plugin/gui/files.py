@@ -78,8 +78,7 @@ class FileRow:
             return ""
         count = self.report["band_count"]
         layout = self.report.get("band_layout")
-        text = tr("{} band(s)").format(count)
-        return f"{text}, {band_label(layout)}" if layout else text
+        return f"{count} ({layout})" if layout else str(count)
 
     def blocking_problems(self, collection):
         """What keeps this file from being published (a frame) or uploaded (a scan)."""
