@@ -34,6 +34,7 @@ from qgis.PyQt.QtWidgets import QAction, QDockWidget
 from translations import read_ts, source_strings
 
 import ls4
+from ls4.ls4_plugin import settings
 from ls4.ls4_plugin.core import keys, storage
 from tools import qgis_env, sample_collection
 
@@ -192,6 +193,78 @@ def test_nodata_that_the_pixels_cannot_hold_is_said(dock, data_dir, tmp_path):
     wait_idle(dock)
     status = table_rows(dock)[path.name]["Status"]
     assert "Its NoData value does not fit its pixels (band 1: NoData 256" in status
+
+
+def test_georeferencer_then_points_then_upload_the_scan(dock, configured, data_dir, tmp_path):
+    weld = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Weld", year=YEAR)
+    forget_collection(configured, weld)
+    set_collection(dock, "Weld", AGENCY, YEAR)
+    scan = tmp_path / sample_collection.frame_name(1)
+    shutil.copy(data_dir / "hro_colorado_gray_scan.tif", scan)
+    dock.add_files([scan])
+    wait_idle(dock)
+    status = table_rows(dock)[scan.name]["Status"]
+    assert status == (
+        "Not georeferenced: open it in the Georeferencer and save the points next to it "
+        f"({scan.name}.points)"
+    )
+    dock.ui.table.select_paths([scan])
+    assert not dock.ui.apply_points.isEnabled()
+
+    # QGIS's own action (pytest-qgis's main window has none): the dock finds it by name
+    georeferencer = QAction("Georeferencer…", dock.iface.mainWindow())
+    georeferencer.setObjectName("mActionShowGeoreferencer")
+    opened = []
+    georeferencer.triggered.connect(lambda: opened.append(True))
+    dock.ui.georeferencer.click()
+    assert opened == [True]
+    assert QgsApplication.clipboard().text() == str(scan)
+    assert f"open {scan.name} (its path is on the clipboard)" in plain(dock.ui.message)
+    georeferencer.deleteLater()
+
+    # the Georeferencer saves the points: the dock notices the new file by itself
+    shutil.copy(data_dir / "hro_colorado_gray_scan.tif.points", f"{scan}.points")
+    wait_until(
+        lambda: "its .points file is ready" in table_rows(dock)[scan.name]["Status"],
+        "the dock to see the .points file",
+    )
+    assert dock.ui.apply_points.isEnabled()
+
+    dock.ui.upload.click()
+    wait_idle(dock)
+    key = weld.key("scanned", scan.name)
+    assert set(objects(configured, weld.prefix())) == {key}
+    assert table_rows(dock)[scan.name]["Status"].startswith(f"Scan uploaded to {key}")
+
+
+def test_a_failed_publish_says_why_in_the_dock_and_details_in_the_log(dock, configured, tmp_path):
+    logged = []
+
+    def log(message, tag, level):
+        logged.append((tag, message))
+
+    QgsApplication.messageLog().messageReceived.connect(log)
+    good = settings.value("s3/authcfg")
+    s3 = configured["s3"]
+    settings.set_value(
+        "s3/authcfg", qgis_env.basic_authcfg("LS4 bad", s3["access_key"], "wrong-secret")
+    )
+    try:
+        add_frames(dock, configured, tmp_path, "Gilpin", count=2)
+        dock.ui.publish.click()
+        wait_idle(dock)
+    finally:
+        settings.set_value("s3/authcfg", good)
+        QgsApplication.messageLog().messageReceived.disconnect(log)
+    message = plain(dock.ui.message)
+    assert message.startswith("S3 refused bucket 'ls4'") and "403" in message
+    assert message.endswith("(Details: View ▸ Panels ▸ Log Messages, LS4 tab.)")
+    assert any(
+        tag == "LS4" and "LS4: publish gilpin_usgs_2014_frames: S3 refused" in text
+        for tag, text in logged
+    )
+    assert objects(configured, collection_of("Gilpin").prefix()) == {}
+    assert dock.ui.publish.isEnabled()  # nothing is stuck: the user can try again
 
 
 def collection_of(county):

@@ -1,0 +1,77 @@
+"""The algorithms made for the dock, run as the modeler and qgis_process run them."""
+
+import json
+
+import pytest
+from dock_support import forget_collection
+from osgeo import gdal
+from publish_support import target
+from qgis.core import QgsProcessingException
+
+from ls4.ls4_plugin.core import keys, publish, storage
+from tools import qgis_env, sample_collection
+
+PARK = {"COUNTY": "Park", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0}
+
+
+@pytest.fixture(scope="module")
+def configured(stack, qgis_app):
+    qgis_env.configure(stack)
+    return stack
+
+
+def test_collectioninfo_names_a_new_collection_and_counts_a_published_one(
+    run_alg, configured, tmp_path
+):
+    collection = keys.Collection(
+        band="bw", type="frames", agency="USGS", county="Park", year="2014"
+    )
+    forget_collection(configured, collection)
+    results = run_alg("collectioninfo", PARK)
+    assert results["COLLECTION"] == results["TABLE"] == "park_usgs_2014_frames"
+    assert results["MAPFILE_KEY"] == "mapfiles/park_usgs_2014_frames.map"
+    assert results["WMS_URL"] == configured["mapserver"]["wms_url_template"].format(
+        collection="park_usgs_2014_frames"
+    )
+    assert (results["EXISTS"], results["FRAME_COUNT"], results["FRAMES"]) == (False, 0, "[]")
+
+    frames = sample_collection.cut_frames("bw", tmp_path, count=2)
+    publish.publish_collection(target(configured), collection, [str(f) for f in frames])
+    results = run_alg("collectioninfo", PARK)
+    assert (results["EXISTS"], results["FRAME_COUNT"]) == (True, 2)
+    listed = {frame["file"]: frame for frame in json.loads(results["FRAMES"])}
+    assert sorted(listed) == [frame.name for frame in frames]
+    config = target(configured).s3
+    first = listed[frames[0].name]
+    assert first["dl_georef"] == storage.public_url(config, collection.key("cog", frames[0].name))
+    assert (first["date"], first["roll"], first["frame_num"]) == ("04-15-14", "1", "002")
+
+
+def test_collectioninfo_refuses_a_name_breaking_the_rules(run_alg, configured):
+    with pytest.raises(QgsProcessingException, match="year '52' must be four digits"):
+        run_alg("collectioninfo", dict(PARK, YEAR="52"))
+
+
+def test_framefootprint_outlines_the_valid_pixels_in_3857(run_alg, sample):
+    path = sample("hro_colorado_rgb_nodata.tif")
+    results = run_alg("framefootprint", {"INPUT": str(path), "OUTPUT": "memory:"})
+    layer = results["OUTPUT"]  # processing.run gives the layer itself
+    assert layer.crs().authid() == "EPSG:3857" and layer.featureCount() == 1
+    feature = next(layer.getFeatures())
+    assert feature["file"] == path.name
+    assert feature["area"] == pytest.approx(results["AREA"])
+    assert feature.geometry().area() == pytest.approx(results["AREA"], rel=1e-6)
+    # NoData=0 pixels are outside: the footprint is smaller than the image, and inside it
+    warped = gdal.Warp("", str(path), format="VRT", dstSRS="EPSG:3857")
+    x0, dx, _, y0, _, dy = warped.GetGeoTransform()
+    width, height = warped.RasterXSize * dx, -warped.RasterYSize * dy
+    warped = None
+    box = feature.geometry().boundingBox()
+    assert x0 - dx <= box.xMinimum() and box.xMaximum() <= x0 + width + dx
+    assert 0.2 < results["AREA"] / (width * height) < 1.0
+
+
+def test_framefootprint_of_a_scan_says_it_is_not_georeferenced(run_alg, sample):
+    path = sample("hro_colorado_gray_scan.tif")
+    with pytest.raises(QgsProcessingException, match="has no georeferencing"):
+        run_alg("framefootprint", {"INPUT": str(path), "OUTPUT": "memory:"})
