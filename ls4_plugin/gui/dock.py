@@ -152,13 +152,14 @@ class Ls4Dock(QgsDockWidget):
             return
         params = dict(self.collection_fields())
         params.pop("BAND_LAYOUT")
+        asked = self.collection
         job = self._background(
-            "ls4:collectioninfo", params, tr("LS4: look up {}").format(self.collection.name)
+            "ls4:collectioninfo", params, tr("LS4: look up {}").format(asked.name)
         )
-        job.done.connect(lambda ok, results: self._info_done(job, ok, results))
+        job.done.connect(lambda ok, results: self._info_done(asked, job, ok, results))
 
-    def _info_done(self, job, ok, results):
-        if self.collection is None or results.get("COLLECTION") not in (None, self.collection.name):
+    def _info_done(self, asked, job, ok, results):
+        if asked != self.collection:
             return  # the form changed meanwhile; a newer look-up is on its way
         if not ok:
             reason = tr("Cannot look the collection up: {}").format(job.error_text())
