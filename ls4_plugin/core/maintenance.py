@@ -104,6 +104,13 @@ class Report:
             counts[finding.kind] = counts.get(finding.kind, 0) + 1
         return counts
 
+    def subject(self):
+        """A one-line title for a notification."""
+        if not self.findings:
+            return f"LS4 maintenance of {self.bucket}: no findings"
+        state = "repaired" if self.repaired else "found"
+        return f"LS4 maintenance of {self.bucket}: {len(self.findings)} finding(s) {state}"
+
     def summary(self, max_lines=200):
         """The report as plain text: what was checked, counts by kind, then one line a finding."""
         scope = ", ".join(self.scope) if self.scope else "everything"

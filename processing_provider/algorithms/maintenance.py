@@ -99,7 +99,7 @@ class Maintenance(Ls4Algorithm):
         summary = report.summary()
         QgsMessageLog.logMessage(summary, "LS4", Qgis.Info)
         topic = self.parameterAsString(parameters, self.TOPIC, context)
-        report.notification = notify.deliver(topic, _subject(report), summary, feedback)
+        report.notification = notify.deliver(topic, report.subject(), summary, feedback)
         sink_id = self._write_sink(report, parameters, context)
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         with open(report_path, "w", encoding="utf-8") as handle:
@@ -126,10 +126,3 @@ class Maintenance(Ls4Algorithm):
             feature.setAttributes([getattr(finding, name) for name in FIELDS])
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         return sink_id
-
-
-def _subject(report):
-    state = "repaired" if report.repaired else "found"
-    if not report.findings:
-        return f"LS4 maintenance of {report.bucket}: no findings"
-    return f"LS4 maintenance of {report.bucket}: {len(report.findings)} finding(s) {state}"
