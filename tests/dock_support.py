@@ -98,17 +98,27 @@ def table_rows(dock):
 
 def render_canvas(canvas, timeout=60):
     """Render the canvas as QGIS does and return what it shows as an RGBA array."""
-    rendered = []
+    events = []
 
-    def done():
-        rendered.append(True)
+    def started():
+        events.append("start")
 
-    canvas.mapCanvasRefreshed.connect(done)
+    def finished():
+        events.append("done")
+
+    canvas.renderStarting.connect(started)
+    canvas.mapCanvasRefreshed.connect(finished)
     canvas.refreshAllLayers()
     try:
-        wait_until(lambda: rendered and not canvas.isDrawing(), "the canvas to render", timeout)
+        # a render asked for earlier may end first: wait for the end of the last one to start
+        wait_until(
+            lambda: "start" in events and events[-1] == "done" and not canvas.isDrawing(),
+            "the canvas to render",
+            timeout,
+        )
     finally:
-        canvas.mapCanvasRefreshed.disconnect(done)
+        canvas.renderStarting.disconnect(started)
+        canvas.mapCanvasRefreshed.disconnect(finished)
     return image_array(canvas.grab().toImage())
 
 
@@ -143,3 +153,26 @@ def forget_collection(stack, collection):
 def plain(label):
     """A rich-text label's text as it reads on screen."""
     return QTextDocumentFragment.fromHtml(label.text()).toPlainText()
+
+
+def private_canvas(iface, monkeypatch):
+    """A map canvas of the test's own, as ``iface.mapCanvas()``.
+
+    pytest-qgis shares one canvas with every test of the session: a test that zooms it to its
+    own collection leaves it rendering over there when the next test adds and removes layers.
+    """
+    from qgis.core import QgsCoordinateReferenceSystem
+    from qgis.gui import QgsMapCanvas
+
+    canvas = QgsMapCanvas()
+    canvas.resize(600, 400)
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    monkeypatch.setattr(iface, "mapCanvas", lambda: canvas)
+    return canvas
+
+
+def drop_canvas(canvas):
+    canvas.stopRendering()
+    canvas.setLayers([])
+    canvas.deleteLater()
+    delete_later_now()

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dock_support import (
+    drop_canvas,
     drop_files,
     forget_collection,
     plain,
+    private_canvas,
     render_canvas,
     set_collection,
     spin,
@@ -56,7 +58,9 @@ def real_docking(qgis_iface, monkeypatch):
     window = qgis_iface.mainWindow()
     monkeypatch.setattr(qgis_iface, "addDockWidget", window.addDockWidget)
     monkeypatch.setattr(qgis_iface, "removeDockWidget", window.removeDockWidget)
-    return window
+    canvas = private_canvas(qgis_iface, monkeypatch)
+    yield window
+    drop_canvas(canvas)
 
 
 @pytest.fixture

@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dock_support import (
+    drop_canvas,
     forget_collection,
     image_array,
+    private_canvas,
+    render_canvas,
     set_collection,
     spin,
     start_plugin,
     stop_plugin,
     wait_idle,
-    wait_until,
 )
 from publish_support import target
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
@@ -41,11 +43,13 @@ def plugin(stack, qgis_iface, qgis_processing, monkeypatch):
     window = qgis_iface.mainWindow()
     monkeypatch.setattr(qgis_iface, "addDockWidget", window.addDockWidget)
     monkeypatch.setattr(qgis_iface, "removeDockWidget", window.removeDockWidget)
+    zoomed = private_canvas(qgis_iface, monkeypatch)
     started = start_plugin(qgis_iface)
     yield started
     wait_idle(started.dock)
     stop_plugin(started)
     QgsProject.instance().removeAllMapLayers()
+    drop_canvas(zoomed)
 
 
 def publish_sample(dock, stack, folder, data_dir):
@@ -93,19 +97,6 @@ def map_next_to_dock(dock, layers):
     return window, canvas
 
 
-def render(canvas, extent):
-    rendered = []
-
-    def done():
-        rendered.append(True)
-
-    canvas.mapCanvasRefreshed.connect(done)
-    canvas.setExtent(extent)
-    canvas.refresh()
-    wait_until(lambda: rendered and not canvas.isDrawing(), "the map to render", 60)
-    spin()
-
-
 def test_screenshot_of_the_dock_next_to_a_published_collection(plugin, stack, data_dir, tmp_path):
     dock = plugin.dock
     wms = publish_sample(dock, stack, tmp_path, data_dir)
@@ -117,7 +108,9 @@ def test_screenshot_of_the_dock_next_to_a_published_collection(plugin, stack, da
         wms.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance()
     ).transformBoundingBox(wms.extent())
     extent.scale(1.05)
-    render(canvas, extent)
+    canvas.setExtent(extent)
+    render_canvas(canvas)
+    spin()
     image = window.grab().toImage()
     folder = Path(os.environ.get("LS4_SCREENSHOT_DIR") or tmp_path)
     path = folder / "dock.png"
