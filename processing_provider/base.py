@@ -1,9 +1,14 @@
 """What every LS4 algorithm shares: names, translated help, and core errors as Processing errors."""
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import (
+    QgsMapLayer,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingUtils,
+)
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..ls4_plugin.core.errors import Ls4Error
+from ..ls4_plugin.core.errors import InputError, Ls4Error
 
 
 class Ls4Algorithm(QgsProcessingAlgorithm):
@@ -20,6 +25,10 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
     GROUP = "Publishing"
     GROUP_ID = "publishing"
     HELP = ""
+    # Raster inputs handed to the core as paths even when QGIS cannot load them as layers, so
+    # that GDAL says what is wrong with a file ("truncated", "not a raster") rather than QGIS's
+    # bare "Incorrect parameter value".
+    FILE_INPUTS = ()
 
     def __init__(self):
         super().__init__()
@@ -53,6 +62,36 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
     def shortHelpString(self):  # noqa: N802
         items = "".join(f"<dt><b>{name}</b></dt><dd>{text}</dd>" for name, text in self._param_help)
         return f"<p>{self.tr(self.HELP)}</p><h3>{self.tr('Parameters')}</h3><dl>{items}</dl>"
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        for definition in self.parameterDefinitions():
+            value = parameters.get(definition.name())
+            if definition.name() in self.FILE_INPUTS and value not in (None, "", []):
+                continue
+            if not definition.checkValueIsAcceptable(value, context):
+                message = self.tr("Incorrect parameter value for {}")
+                return False, message.format(definition.description())
+        return True, ""
+
+    def raster_paths(self, parameters, name, context):
+        """The files of a raster or multiple-raster parameter: a project layer's source, or the
+        value as given (a path, a GDAL virtual path), without loading a new layer."""
+        value = parameters.get(name)
+        paths = []
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, QgsMapLayer):
+                item = item.id()
+            layer = QgsProcessingUtils.mapLayerFromString(
+                str(item), context, allowLoadingNewLayers=False
+            )
+            if layer is None:
+                paths.append(str(item))
+            elif layer.providerType() != "gdal":
+                kind = layer.providerType()
+                raise InputError(f"{layer.name()}: a {kind} layer, not a raster file")
+            else:
+                paths.append(layer.source())
+        return paths
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         try:

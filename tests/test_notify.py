@@ -220,3 +220,26 @@ def test_a_failed_publish_run_sends_its_summary(stack, topic, sns_emulator, tmp_
     assert outcome.startswith("sent to")
     assert note["Subject"] == "LS4 publish of lincoln_usgs_2015_frames: 1 of 1 failed"
     assert f"- failed {broken}: {broken}: not a raster file GDAL can read" in note["Message"]
+
+
+def test_publishcollection_with_a_failed_frame_sends_one_message(
+    stack, topic, aws_environment, run_alg, tmp_path, qgis_app
+):
+    from ls4.ls4_plugin import settings
+    from tools import sample_collection
+
+    qgis_env.configure(stack)
+    fresh(stack, frames_collection("Lincoln", year="2016"))
+    (good,) = sample_collection.cut_frames("bw", tmp_path, count=1)
+    broken = tmp_path / "04-15-14_1-009.tif"
+    broken.write_bytes(b"not a TIFF: the scanner stopped mid-file")
+    fields = {"COUNTY": "Lincoln", "AGENCY": "USGS", "YEAR": "2016", "TYPE": 0, "BAND_LAYOUT": 1}
+    settings.set_value("sns/topic_arn", topic.arn)
+    try:
+        results = run_alg("publishcollection", {"INPUT": [str(good), str(broken)], **fields})
+    finally:
+        settings.set_value("sns/topic_arn", "")
+    (note,) = topic.received()
+    assert note["Subject"] == "LS4 publish of lincoln_usgs_2016_frames: 1 of 2 failed"
+    assert str(broken) in note["Message"] and str(good) not in note["Message"]
+    assert results["MAPFILE_KEY"] == "mapfiles/lincoln_usgs_2016_frames.map"

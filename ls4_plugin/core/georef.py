@@ -174,8 +174,8 @@ def georeference(
     """
     feedback = ensure(feedback)
     _check_choices(transform, resampling)
-    points = points if isinstance(points, GcpSet) else read_points(points)
     dataset = open_source(src)
+    points = points if isinstance(points, GcpSet) else read_points(points)
     _check_gcps(points, transform, dataset, src)
     gcp_srs, out_srs = _crs_pair(points, target_crs)
     if transform == "polynomial1":

@@ -24,14 +24,11 @@ COG of this bucket.
 """
 
 import fnmatch
-import functools
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 
 import psycopg2
-from mappyfile.parser import Parser
-from mappyfile.transformer import MapfileToDict
 from psycopg2 import sql
 
 from . import keys, mapfile, publish, storage, tileindex
@@ -281,25 +278,9 @@ def _mapfile_contents(target, estate, feedback):
     return findings
 
 
-@functools.cache
-def _mapfile_parser():
-    # mappyfile builds its grammar for every loads() (about a second): here once per process.
-    # INCLUDE is not expanded: a mapfile from the bucket must not make this machine read files.
-    return Parser(expand_includes=False)
-
-
-def _parse_mapfile(text):
-    try:
-        return MapfileToDict().transform(_mapfile_parser().parse(text))
-    except Exception as error:  # mappyfile raises lark's and its own errors
-        # lark lists every token it expected: the first line says where the text breaks
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise InputError(f"it cannot be read as a mapfile: {first_line}") from error
-
-
 def _mapfile_problems(name, key, text):
     try:
-        mapdict = _parse_mapfile(text)
+        mapdict = mapfile.parse(text)
     except InputError as error:
         return [Finding(MAPFILE_INVALID, key, str(error), name)]
     problems = mapfile.validate(mapdict)

@@ -6,9 +6,12 @@ GetFeatureInfo. No password, key or secret is ever written: the server's Postgre
 and MapServer's config file carry them.
 """
 
+import functools
 import re
 
 import mappyfile
+from mappyfile.parser import Parser
+from mappyfile.transformer import MapfileToDict
 
 from .errors import InputError, Ls4Error
 from .tileindex import check_table_name
@@ -191,12 +194,21 @@ def contains_secret(text, secrets=()):
     return any(pattern.search(text) for pattern in SECRET_PATTERNS)
 
 
+@functools.cache
+def _parser():
+    # mappyfile builds its grammar for every loads() (about a second): here once per process.
+    # INCLUDE is not expanded: a mapfile from the bucket must not make this machine read files.
+    return Parser(expand_includes=False)
+
+
 def parse(text):
     """The mappyfile dict of a mapfile's text; raises ``InputError`` when it does not parse."""
     try:
-        return mappyfile.loads(text)
+        return MapfileToDict().transform(_parser().parse(text))
     except Exception as error:  # mappyfile raises lark's and its own errors
-        raise InputError(f"Mapfile cannot be read: {error}") from error
+        # lark lists every token it expected: the first line says where the text breaks
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise InputError(f"Mapfile cannot be read: {first_line}") from error
 
 
 def index_table(mapdict):

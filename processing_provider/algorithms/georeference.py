@@ -1,6 +1,5 @@
 """ls4:georeference — a scan and its Georeferencer GCPs to a georeferenced GeoTIFF."""
 
-import os
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -13,7 +12,6 @@ from qgis.core import (
 )
 
 from ...ls4_plugin.core import georef
-from ...ls4_plugin.core.errors import Ls4Error
 from ..base import Ls4Algorithm
 
 TRANSFORMS = [
@@ -43,6 +41,7 @@ class Georeference(Ls4Algorithm):
     )
 
     INPUT = "INPUT"
+    FILE_INPUTS = (INPUT,)
     GCP_POINTS = "GCP_POINTS"
     TRANSFORM = "TRANSFORM"
     TARGET_CRS = "TARGET_CRS"
@@ -98,23 +97,8 @@ class Georeference(Ls4Algorithm):
         )
         self.addOutput(QgsProcessingOutputNumber(self.RMS_PX, self.tr("RMS error (pixels)")))
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        # QGIS says only "not found" for a file it cannot load as a layer: let the core say why.
-        value = parameters.get(self.INPUT)
-        if isinstance(value, str) and os.path.isfile(value):
-            try:
-                georef.open_source(value)
-            except Ls4Error as error:
-                return False, str(error)
-        return super().checkParameterValues(parameters, context)
-
     def execute(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        source = (
-            layer.source()
-            if layer is not None
-            else self.parameterAsString(parameters, self.INPUT, context)
-        )
+        (source,) = self.raster_paths(parameters, self.INPUT, context)
         points = self.parameterAsFile(parameters, self.GCP_POINTS, context) or f"{source}.points"
         crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
         result = georef.georeference(

@@ -6,10 +6,8 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingUtils,
 )
 
-from ...ls4_plugin.core.errors import InputError
 from ...ls4_plugin.core.rasterinfo import inspect_raster
 from ..base import Ls4Algorithm
 
@@ -28,6 +26,7 @@ class InspectRaster(Ls4Algorithm):
     )
 
     INPUT = "INPUT"
+    FILE_INPUTS = (INPUT,)
     OUTPUT_REPORT = "OUTPUT_REPORT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
@@ -60,20 +59,6 @@ class InspectRaster(Ls4Algorithm):
     def execute(self, parameters, context, feedback):
         return self.inspect(parameters, context, feedback)
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        """As QGIS's, except that a file QGIS cannot load as a layer reaches the core.
-
-        QGIS would only say "Could not load source layer ... not found" for a text file or a
-        truncated TIFF; the core says what is wrong with it.
-        """
-        for definition in self.parameterDefinitions():
-            value = parameters.get(definition.name())
-            if definition.name() == self.INPUT and isinstance(value, str) and value.strip():
-                continue
-            if not definition.checkValueIsAcceptable(value, context):
-                return False, self.tr("Incorrect parameter value for {}").format(definition.name())
-        return True, ""
-
     def inspect(self, parameters, context, feedback):
         report = inspect_raster(self._source(parameters, context))
         feedback.pushInfo(report.to_text())
@@ -92,17 +77,4 @@ class InspectRaster(Ls4Algorithm):
         return results
 
     def _source(self, parameters, context):
-        """The raster's file, also when QGIS cannot load it, so that the core says what is wrong."""
-        value = parameters.get(self.INPUT)
-        if isinstance(value, str) and not QgsProcessingUtils.mapLayerFromString(
-            value, context, allowLoadingNewLayers=False
-        ):
-            # a file: GDAL reads it as it is, with no QGIS layer loaded (which would compute
-            # statistics and write them to a .aux.xml beside the file)
-            return value
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is not None and layer.providerType() != "gdal":
-            raise InputError(f"{layer.name()}: a {layer.providerType()} layer, not a raster file")
-        if layer is not None:
-            return layer.source()
-        return self.parameterAsString(parameters, self.INPUT, context)
+        return self.raster_paths(parameters, self.INPUT, context)[0]

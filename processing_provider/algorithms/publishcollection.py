@@ -12,7 +12,8 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ...ls4_plugin.core import publish
+from ...ls4_plugin import settings
+from ...ls4_plugin.core import notify, publish
 from ...ls4_plugin.core.errors import InputError
 from .. import params
 from ..base import Ls4Algorithm
@@ -31,6 +32,7 @@ class PublishCollection(Ls4Algorithm):
         "LS4 settings."
     )
     INPUT, WORKERS, LOAD_RESULT, REPORT = "INPUT", "WORKERS", "LOAD_RESULT", "REPORT"
+    FILE_INPUTS = (INPUT,)
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
@@ -75,14 +77,16 @@ class PublishCollection(Ls4Algorithm):
             self.addOutput(QgsProcessingOutputString(name, self.tr(description)))
 
     def execute(self, parameters, context, feedback):
-        layers = self.parameterAsLayerList(parameters, self.INPUT, context)
-        sources = [layer.source() for layer in layers]
+        sources = self.raster_paths(parameters, self.INPUT, context)
         if not sources:
             raise InputError("No frames given")
         collection = params.collection_from(self, parameters, context, sources)
         target = params.target_from(self, parameters, context)
         workers = self.parameterAsInt(parameters, self.WORKERS, context)
         result = publish.publish_collection(target, collection, sources, workers, feedback)
+        failure = notify.publish_failure_message(result)
+        if failure:
+            notify.deliver(settings.value("sns/topic_arn"), *failure, feedback)
         self._report(result, feedback)
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         if report_path:

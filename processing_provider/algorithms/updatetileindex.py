@@ -17,6 +17,7 @@ class UpdateTileIndex(Ls4Algorithm):
         "other frames are never touched, and adding the same COG again changes nothing."
     )
     INPUT = "INPUT"
+    FILE_INPUTS = (INPUT,)
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
@@ -31,9 +32,7 @@ class UpdateTileIndex(Ls4Algorithm):
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(f"Rows {name.lower()}")))
 
     def execute(self, parameters, context, feedback):
-        paths = [
-            layer.source() for layer in self.parameterAsLayerList(parameters, self.INPUT, context)
-        ]
+        paths = self.raster_paths(parameters, self.INPUT, context)
         collection = params.collection_from(self, parameters, context, paths)
         target = params.target_from(self, parameters, context)
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}
