@@ -5,8 +5,7 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 export QT_QPA_PLATFORM=offscreen
-# A throwaway QGIS profile: the tests write LS4 settings, connections and auth configurations.
-profile=$(mktemp -d -t ls4-qgis-profile-XXXX)
-trap 'rm -rf "$profile"' EXIT
-export XDG_DATA_HOME="$profile/data" XDG_CONFIG_HOME="$profile/config"
+# pytest-qgis keeps the QGIS profile in .qgis-settings; the tests write LS4 settings, connections
+# and auth configurations there: start each run from a clean one.
+rm -rf .qgis-settings
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
