@@ -1,6 +1,7 @@
 """The WMS of a collection as a QGIS raster layer (created on the main thread only)."""
 
-from qgis.core import QgsDataSourceUri, QgsRasterLayer
+from qgis.core import QgsDataSourceUri, QgsNetworkAccessManager, QgsRasterLayer
+from qgis.PyQt.QtCore import QUrl
 
 
 def wms_uri(wms_url, layer_name, crs="EPSG:3857"):
@@ -16,5 +17,21 @@ def wms_uri(wms_url, layer_name, crs="EPSG:3857"):
 
 
 def wms_layer(wms_url, layer_name, title=None):
-    """A WMS raster layer; ``isValid()`` is False when the service does not answer for it."""
+    """A WMS raster layer from fresh capabilities; ``isValid()`` is False when the service does
+    not answer for it."""
+    forget_capabilities(wms_url)
     return QgsRasterLayer(wms_uri(wms_url, layer_name), title or layer_name, "wms")
+
+
+def forget_capabilities(wms_url):
+    """Drop QGIS's cached GetCapabilities of ``wms_url``: republishing changes the extent.
+
+    QGIS's WMS provider reads capabilities from its disk cache whenever it has them, however old,
+    so a collection republished with more frames would load with its first extent.
+    """
+    cache = QgsNetworkAccessManager.instance().cache()
+    if not wms_url or cache is None:
+        return
+    # the request QGIS makes: the URL, "?" or "&", then the two parameters
+    separator = "" if wms_url.endswith(("?", "&")) else "&" if "?" in wms_url else "?"
+    cache.remove(QUrl(f"{wms_url}{separator}SERVICE=WMS&REQUEST=GetCapabilities"))

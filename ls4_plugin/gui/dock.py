@@ -13,13 +13,12 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateTransform,
     QgsFillSymbol,
-    QgsNetworkAccessManager,
     QgsProject,
     QgsRasterLayer,
     QgsSettings,
 )
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, QTimer, QUrl
+from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, QTimer
 from qgis.PyQt.QtWidgets import QAction, QFileDialog
 
 from ..core import keys
@@ -485,7 +484,6 @@ class Ls4Dock(QgsDockWidget):
         if self.collection is None:
             return
         params = {"COLLECTION": self.collection.name}
-        forget_capabilities(self.info.get("WMS_URL", ""))
         job = self._main("ls4:loadwms", params, tr("LS4: load WMS {}").format(params["COLLECTION"]))
         if job is not None:
             job.done.connect(lambda ok, results: self._checked(job, ok, results))
@@ -608,20 +606,6 @@ def raster_layers():
         and layer.providerType() == "gdal"
         and is_raster_path(gdal_path(layer.source()))
     ]
-
-
-def forget_capabilities(wms_url):
-    """Drop QGIS's cached GetCapabilities of ``wms_url``: republishing changes the extent.
-
-    QGIS's WMS provider reads capabilities from its disk cache whenever it has them, however old,
-    so a collection republished with more frames would load with its first extent.
-    """
-    cache = QgsNetworkAccessManager.instance().cache()
-    if not wms_url or cache is None:
-        return
-    # the request QGIS makes: the URL, "?" or "&", then the two parameters
-    separator = "" if wms_url.endswith(("?", "&")) else "&" if "?" in wms_url else "?"
-    cache.remove(QUrl(f"{wms_url}{separator}SERVICE=WMS&REQUEST=GetCapabilities"))
 
 
 def find_action(main_window, names):
