@@ -32,6 +32,7 @@ class FrameFootprint(Ls4Algorithm):
         "Use it to check a frame before publishing it."
     )
     INPUT, OUTPUT, AREA = "INPUT", "OUTPUT", "AREA"
+    FILE_INPUTS = (INPUT,)  # also GDAL virtual paths (/vsicurl/, /vsis3/), which QGIS won't load
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
@@ -48,14 +49,8 @@ class FrameFootprint(Ls4Algorithm):
         )
         self.addOutput(QgsProcessingOutputNumber(self.AREA, self.tr("Area (EPSG:3857 units²)")))
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        # QGIS loads no layer from a GDAL virtual path (/vsicurl/, /vsis3/): GDAL reads it below
-        if is_virtual(parameters.get(self.INPUT)):
-            return True, ""
-        return super().checkParameterValues(parameters, context)
-
     def execute(self, parameters, context, feedback):
-        source = self._source(parameters, context)
+        (source,) = self.raster_paths(parameters, self.INPUT, context)
         wkt, area = footprint.valid_footprint(source)
         fields = QgsFields()
         fields.append(QgsField("file", QVariant.String))
@@ -74,16 +69,3 @@ class FrameFootprint(Ls4Algorithm):
         sink.addFeature(feature, QgsFeatureSink.FastInsert)
         feedback.pushInfo(f"{source}: footprint of {area:.0f} m² (EPSG:3857)")
         return {self.OUTPUT: destination, self.AREA: area}
-
-    def _source(self, parameters, context):
-        if is_virtual(parameters.get(self.INPUT)):
-            return parameters[self.INPUT]
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is not None:
-            return layer.source()
-        return self.parameterAsString(parameters, self.INPUT, context)
-
-
-def is_virtual(value):
-    """Whether ``value`` is a GDAL virtual file system path such as /vsicurl/https://…"""
-    return isinstance(value, str) and value.startswith("/vsi")
