@@ -1,6 +1,5 @@
 """ls4:georeference — a scan and its Georeferencer GCPs to a georeferenced GeoTIFF."""
 
-
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessingOutputNumber,
