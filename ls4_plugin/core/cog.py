@@ -1,8 +1,10 @@
 """A georeferenced image to an EPSG:3857 Cloud Optimized GeoTIFF, in one pass.
 
 The input is warped once, on every core, into memory (gdalwarp's own warp: the same pixels) and
-handed through a VRT to GDAL's COG driver: no intermediate file is written. A raster too large
-for memory is warped block by block as the COG driver reads it (a warped VRT). The warp's alpha
+handed through a VRT to GDAL's COG driver: no full-size intermediate file is written (the
+driver's own temporary overview files, a third of the size, sit next to the output and go with
+it). A raster too large for memory is warped block by block as the COG driver reads it (a
+warped VRT). The output is written under a temporary name and renamed when done. The warp's alpha
 band becomes a 1-bit internal mask, so the collar (outside the image, and the input's NoData or
 alpha) is transparent. The COG driver builds the overviews (averaging, down to one tile of 512)
 and writes the full-resolution image. An input already in EPSG:3857 (north up) is not warped.
