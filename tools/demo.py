@@ -49,7 +49,8 @@ class Printer:
 
         class _Printer(QgsProcessingFeedback):
             def pushInfo(self, text):  # noqa: N802
-                print(f"    {text}")
+                if not text.startswith("Results: {"):  # processing.run's dump of the outputs
+                    print(f"    {text}")
 
             def pushWarning(self, text):  # noqa: N802
                 print(f"    warning: {text}")
