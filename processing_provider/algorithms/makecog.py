@@ -1,7 +1,6 @@
 """ls4:makecog — a georeferenced image to an EPSG:3857 Cloud Optimized GeoTIFF."""
 
 import json
-import os
 
 from qgis.core import (
     QgsProcessingOutputBoolean,
@@ -13,8 +12,6 @@ from qgis.core import (
 )
 
 from ...ls4_plugin.core import cog
-from ...ls4_plugin.core.errors import Ls4Error
-from ...ls4_plugin.core.rasterinfo import inspect_raster
 from ..base import Ls4Algorithm
 
 BAND_LAYOUTS = [
@@ -55,6 +52,7 @@ class MakeCog(Ls4Algorithm):
     )
 
     INPUT = "INPUT"
+    FILE_INPUTS = (INPUT,)
     BAND_LAYOUT = "BAND_LAYOUT"
     COMPRESSION = "COMPRESSION"
     QUALITY = "QUALITY"
@@ -110,17 +108,8 @@ class MakeCog(Ls4Algorithm):
         self.addOutput(QgsProcessingOutputBoolean(self.VALID, self.tr("Valid LS4 COG")))
         self.addOutput(QgsProcessingOutputString(self.VALIDATION, self.tr("Validation (JSON)")))
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        problem = input_file_problem(parameters.get(self.INPUT))
-        if problem:
-            return False, problem
-        return super().checkParameterValues(parameters, context)
-
     def execute(self, parameters, context, feedback):
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        source = (
-            layer.source() if layer else self.parameterAsString(parameters, self.INPUT, context)
-        )
+        (source,) = self.raster_paths(parameters, self.INPUT, context)
         result = cog.make_cog(
             source,
             self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
@@ -140,25 +129,6 @@ class MakeCog(Ls4Algorithm):
             self.VALID: validation.valid,
             self.VALIDATION: json.dumps(report, default=str),
         }
-
-
-def input_path(algorithm, parameters, context):
-    """The file of the INPUT layer (or the path given, when QGIS cannot load it)."""
-    layer = algorithm.parameterAsRasterLayer(parameters, algorithm.INPUT, context)
-    if layer is not None:
-        return layer.source()
-    return algorithm.parameterAsString(parameters, algorithm.INPUT, context)
-
-
-def input_file_problem(value):
-    """What is wrong with the input file, or "": QGIS only says "not found" for a file it
-    cannot load as a layer (a truncated TIFF, a text file), the core says why."""
-    if isinstance(value, str) and os.path.isfile(value):
-        try:
-            inspect_raster(value)
-        except Ls4Error as error:
-            return str(error)
-    return ""
 
 
 def _enum(algorithm, name, description, choices):

@@ -10,7 +10,7 @@ from qgis.core import (
 
 from ...ls4_plugin.core.validate import validate_cog
 from ..base import Ls4Algorithm
-from .makecog import BAND_LAYOUTS, COMPRESSIONS, _choice, _enum, input_file_problem, input_path
+from .makecog import BAND_LAYOUTS, COMPRESSIONS, _choice, _enum
 
 
 class ValidateCog(Ls4Algorithm):
@@ -28,6 +28,7 @@ class ValidateCog(Ls4Algorithm):
     )
 
     INPUT = "INPUT"
+    FILE_INPUTS = (INPUT,)
     BAND_LAYOUT = "BAND_LAYOUT"
     COMPRESSION = "COMPRESSION"
     VALID = "VALID"
@@ -52,15 +53,9 @@ class ValidateCog(Ls4Algorithm):
         self.addOutput(QgsProcessingOutputString(self.ERRORS, self.tr("Errors")))
         self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Report (JSON)")))
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        problem = input_file_problem(parameters.get(self.INPUT))
-        if problem:
-            return False, problem
-        return super().checkParameterValues(parameters, context)
-
     def execute(self, parameters, context, feedback):
         result = validate_cog(
-            input_path(self, parameters, context),
+            self.raster_paths(parameters, self.INPUT, context)[0],
             band_layout=_choice(self, parameters, self.BAND_LAYOUT, context, BAND_LAYOUTS),
             compression=_choice(self, parameters, self.COMPRESSION, context, COMPRESSIONS),
         )
