@@ -1,13 +1,14 @@
 """A georeferenced image to an EPSG:3857 Cloud Optimized GeoTIFF, in one pass.
 
 The input is warped once, on every core, into memory (gdalwarp's own warp: the same pixels) and
-handed through a VRT to GDAL's COG driver: no full-size intermediate file is written (the
-driver's own temporary overview files, a third of the size, sit next to the output and go with
-it). A raster too large for memory is warped block by block as the COG driver reads it (a
-warped VRT). The output is written under a temporary name and renamed when done. The warp's alpha
-band becomes a 1-bit internal mask, so the collar (outside the image, and the input's NoData or
-alpha) is transparent. The COG driver builds the overviews (averaging, down to one tile of 512)
-and writes the full-resolution image. An input already in EPSG:3857 (north up) is not warped.
+handed through a VRT with blocks of 512 (the COG driver reads those faster than the memory's
+lines) to GDAL's COG driver: no full-size intermediate file is written (the driver's own temporary
+overview files, a third of the size, sit next to the output and go with it). A raster too large
+for memory is warped block by block as the COG driver reads it (a warped VRT). The output is
+written under a temporary name and renamed when done. The warp's alpha band becomes a 1-bit
+internal mask, so the collar (outside the image, and the input's NoData or alpha) is transparent.
+The COG driver builds the overviews (averaging, down to one tile of 512) and writes the
+full-resolution image. An input already in EPSG:3857 (north up) is not warped.
 
 Measured choices (benchmarks/README.md): DEFLATE level 1 (libdeflate) is both faster and smaller
 than the default level 6 on aerial imagery; nearest neighbour is the default warp resampling, as
@@ -17,8 +18,10 @@ in the old chain, because it keeps the scan's pixels and costs a third of biline
 import os
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from xml.etree import ElementTree
 
-from osgeo import gdal
+import numpy as np
+from osgeo import gdal, gdal_array
 
 from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
@@ -292,11 +295,34 @@ def _warped(dataset, plan, resampling, threads, feedback):
     streamed = _bytes(warped) > _memory() * MEMORY_SHARE
     if not streamed:
         options.update(multithread=True, warpOptions=[f"NUM_THREADS={threads}"])
-        warped = _vrt(gdal.Warp, base, format="MEM", callback=gdal_progress(feedback), **options)
+        warped = _warp_in_memory(base, warped, options, feedback)
         if warped is None:  # canceled, or GDAL failed and said why to ``_gdal``
             return None
     count = len(plan.bands)
-    return _final(warped, plan, list(range(1, count + 1)), count + 1), streamed
+    final = _final(warped, plan, list(range(1, count + 1)), count + 1)
+    return (final if streamed else _tiled(final)), streamed
+
+
+def _warp_in_memory(base, grid, options, feedback):
+    """gdalwarp's warp of ``base`` on the grid of the warped VRT ``grid``, into a buffer that GDAL
+    sees as a MEM dataset opened by name, so that a VRT can refer to it (see ``_tiled``)."""
+    count = grid.RasterCount
+    width, height = grid.RasterXSize, grid.RasterYSize
+    data_type = grid.GetRasterBand(1).DataType
+    pixels = np.zeros((count, height, width), gdal_array.GDALTypeCodeToNumericTypeCode(data_type))
+    size = pixels.itemsize
+    name = (
+        f"MEM:::DATAPOINTER={pixels.ctypes.data},PIXELS={width},LINES={height},BANDS={count},"
+        f"DATATYPE={gdal.GetDataTypeName(data_type)},PIXELOFFSET={size},"
+        f"LINEOFFSET={width * size},BANDOFFSET={width * height * size}"
+    )
+    memory = _open_memory(name, gdal.GA_Update)
+    memory.ls4_source = pixels
+    memory.SetGeoTransform(grid.GetGeoTransform())
+    memory.SetSpatialRef(grid.GetSpatialRef())
+    memory.GetRasterBand(count).SetColorInterpretation(gdal.GCI_AlphaBand)
+    done = gdal.Warp(memory, base, callback=gdal_progress(feedback), **options)
+    return memory if done else None  # 1 on success when the destination is a dataset
 
 
 @contextmanager
@@ -350,6 +376,30 @@ def _final(dataset, plan, bands, mask):
     for index, colour in enumerate(COLOURS[plan.band_layout], start=1):
         final.GetRasterBand(index).SetColorInterpretation(colour)
     return final
+
+
+def _tiled(vrt):
+    """``vrt`` with blocks of BLOCK_SIZE, its mask's too: the COG driver computes overviews from a
+    source of line-high blocks (a MEM dataset's, which a VRT inherits) a third more slowly
+    (measured, benchmarks/README.md)."""
+    tree = ElementTree.fromstring(vrt.GetMetadata("xml:VRT")[0])
+    for band in tree.iter("VRTRasterBand"):
+        band.set("blockXSize", str(BLOCK_SIZE))
+        band.set("blockYSize", str(BLOCK_SIZE))
+    tiled = _open_memory(ElementTree.tostring(tree, encoding="unicode"))
+    tiled.ls4_source = vrt
+    return tiled
+
+
+def _open_memory(name, access=gdal.GA_ReadOnly):
+    """``gdal.Open`` of a ``MEM:::`` name, or of a VRT that refers to one; GDAL 3.10 and later
+    open such names only when told to (measured on GDAL 3.6 only)."""
+    before = gdal.GetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", None)
+    gdal.SetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", "YES")
+    try:
+        return gdal.Open(name, access)
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", before)
 
 
 def _vrt(function, source, **options):
