@@ -26,7 +26,7 @@ from osgeo import gdal, gdal_array
 from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure, gdal_progress
-from .georef import _partial_output as partial_output
+from .outputs import partial_output
 from .rasterinfo import inspect_raster
 from .validate import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, TARGET_EPSG, validate_cog
 

@@ -13,7 +13,6 @@ collar the warp creates becomes an internal mask, so a 1-band scan stays 1 band 
 
 import math
 import os
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from osgeo import gdal, osr
 from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import check_canceled, ensure, gdal_progress
+from .outputs import partial_output
 
 ORDERS = {"polynomial1": 1, "polynomial2": 2, "polynomial3": 3, "tps": None}
 MIN_GCPS = {"polynomial1": 3, "polynomial2": 6, "polynomial3": 10, "tps": 3}
@@ -31,7 +31,6 @@ HEADER = "mapX,mapY,sourceX,sourceY,enable,dX,dY,residual"
 COLUMN_ALIASES = {"pixelX": "sourceX", "pixelY": "sourceY"}
 REQUIRED_COLUMNS = ("mapX", "mapY", "sourceX", "sourceY")
 CREATION_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
-SIDE_FILES = (".aux.xml", ".msk", ".ovr")
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,7 @@ def georeference(
     if warped:
         base = _warped_vrt(base, transform, out_srs, resampling)
     feedback.pushInfo(f"Georeferencing {src} ({transform}, {len(points.gcps)} GCPs)")
-    with _partial_output(dst, src) as partial:
+    with partial_output(dst, src) as partial:
         _write(base, partial, warped, feedback, dst)
     rms = math.sqrt(sum(r.residual**2 for r in residuals) / len(residuals))
     return GeorefResult(str(dst), out_srs.ExportToWkt(), transform, residuals, rms, warped)
@@ -383,59 +382,6 @@ def _warped_vrt(base, transform, out_srs, resampling):
         reason = messages[-1] if messages else "GDAL refused the transform"
         raise Ls4Error(f"cannot set up the {transform} warp: {reason}")
     return warped
-
-
-@contextmanager
-def _partial_output(dst, src):
-    """A temporary name next to ``dst``, renamed to ``dst`` on success, removed on failure."""
-    dst = os.path.abspath(str(dst))
-    if os.path.splitext(dst)[1].lower() not in (".tif", ".tiff"):
-        raise InputError(f"{dst}: the output is a GeoTIFF: give it a .tif name")
-    if os.path.exists(str(src)) and os.path.abspath(str(src)) == dst:
-        raise InputError(f"{dst}: the output would overwrite the input scan")
-    folder = os.path.dirname(dst)
-    created = _make_folder(folder)
-    partial = os.path.join(folder, f".{os.path.basename(dst)}.{uuid.uuid4().hex[:8]}.partial.tif")
-    try:
-        _touch(partial, folder)
-        yield partial
-        for suffix in SIDE_FILES:
-            if os.path.exists(partial + suffix):
-                os.replace(partial + suffix, dst + suffix)
-        os.replace(partial, dst)
-    except BaseException:
-        for path in [partial] + [partial + suffix for suffix in SIDE_FILES]:
-            if os.path.exists(path):
-                os.remove(path)
-        for path in reversed(created):
-            os.rmdir(path)
-        raise
-
-
-def _make_folder(folder):
-    """Create ``folder`` if needed; the folders created, outermost first."""
-    missing = []
-    path = folder
-    while path and not os.path.lexists(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    for path in reversed(missing):
-        try:
-            os.mkdir(path)
-        except OSError as error:
-            for made in missing[missing.index(path) + 1 :]:  # innermost first
-                os.rmdir(made)
-            reason = error.strerror
-            raise InputError(f"{folder}: cannot create the output folder: {reason}") from None
-    return list(reversed(missing))
-
-
-def _touch(partial, folder):
-    try:
-        with open(partial, "wb"):
-            pass
-    except OSError as error:
-        raise InputError(f"{folder}: cannot write in the output folder: {error.strerror}") from None
 
 
 def _write(dataset, partial, warped, feedback, dst):
