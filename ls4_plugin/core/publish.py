@@ -82,8 +82,10 @@ def publish_collection(target, collection, sources, workers=1, feedback=None):
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             result.frames = list(pool.map(run, enumerate(sources)))
-    check_canceled(feedback)
+    # Also after a cancel: the frames that finished are in the index, and the mapfile must show
+    # exactly them, or the estate would hold a table without its mapfile.
     result.mapfile_key = publish_mapfile(target, collection)
+    check_canceled(feedback)
     feedback.setProgress(100)
     return result
 
