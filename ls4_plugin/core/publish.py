@@ -229,6 +229,8 @@ def index_row(target, collection, name, location):
 def publish_mapfile(target, collection):
     """Write the collection's mapfile from its index; returns its key, or "" for an empty index."""
     with tileindex.connect(target.dsn) as conn:
+        if not tileindex.table_exists(conn, collection.table):
+            return ""
         if tileindex.count(conn, collection.table) == 0:
             return ""
         extent = tileindex.extent(conn, collection.table)
