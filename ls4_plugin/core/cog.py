@@ -23,6 +23,7 @@ from xml.etree import ElementTree
 import numpy as np
 from osgeo import gdal, gdal_array
 
+from . import overviews
 from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure, gdal_progress
@@ -37,7 +38,11 @@ WITH_QUALITY = ("JPEG", "WEBP")
 DEFLATE_LEVEL = "1"
 COG_TEMP_FILES = (".ovr.tmp", ".msk.ovr.tmp")
 MEMORY_SHARE = 0.25  # of the machine's memory, at most, for the warped pixels
-WARP_SHARE = 30  # per cent of the progress for an in-memory warp (measured: about a third)
+OVERVIEW_FACTOR = 1.5  # the warped pixels with their overviews (a third more) and validity
+# Per cent of the progress at the end of an in-memory warp and of its overviews (measured on
+# 6000² frames: the warp about half of the time, the overviews a tenth, the COG driver the rest).
+WARP_SHARE = 50
+OVERVIEWS_SHARE = 60
 COLOURS = {
     "bw": [gdal.GCI_GrayIndex],
     "nc": [gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand],
@@ -106,9 +111,8 @@ def make_cog(
     check_canceled(feedback)
     options = creation_options(plan.compression, quality, threads)
     with partial_output(dst, src) as partial, _cleaned(partial):
-        warp_feedback = SubFeedback(feedback, 0, WARP_SHARE)
-        source, streamed = _prepared(dataset, plan, resampling, _threads(threads), warp_feedback)
-        write_feedback = SubFeedback(feedback, 0 if streamed or not plan.warp else WARP_SHARE, 100)
+        source, streamed = _prepared(dataset, plan, resampling, threads, feedback)
+        write_feedback = SubFeedback(feedback, _write_start(source, plan, streamed), 100)
         with _block_cache(source, dataset) if streamed else nullcontext():
             _write(source, partial, options, write_feedback, dst)
     validation = validate_cog(dst, plan.band_layout, plan.compression)
@@ -243,7 +247,8 @@ def _threads(threads):
 
 
 def _prepared(dataset, plan, resampling, threads, feedback):
-    """The COG's pixels as a VRT: the layout's bands, in EPSG:3857, the collar as a mask.
+    """The COG's pixels as a VRT: the layout's bands, in EPSG:3857, the collar as a mask, and
+    the overviews when they were computed here (an in-memory warp of 8-bit bands).
 
     Returns ``(vrt, streamed)``: ``streamed`` when the warp happens as the COG driver reads.
     """
@@ -273,10 +278,11 @@ def _gdal(function, *args, **kwargs):
 def _warped(dataset, plan, resampling, threads, feedback):
     """Warp into memory on every core when the result fits, else stream through a warped VRT.
 
-    The in-memory warp is gdalwarp's own (same pixels) and runs on all threads. A warped VRT
-    warps each block in the thread that reads it (its NUM_THREADS only adds overhead in GDAL
-    3.6) and rounds its approximate transform differently, by up to 0.125 pixel; it is the
-    fallback for rasters too large for memory.
+    The in-memory warp is gdalwarp's own (same pixels) and runs on all threads; its overviews
+    are then computed here (``overviews.py``), also on all threads. A warped VRT warps each block
+    in the thread that reads it (its NUM_THREADS only adds overhead in GDAL 3.6) and rounds its
+    approximate transform differently, by up to 0.125 pixel; it is the fallback for rasters too
+    large for memory, and the COG driver computes its overviews.
     """
     keep = plan.bands + ([plan.alpha] if plan.alpha else [])
     base = dataset
@@ -292,15 +298,40 @@ def _warped(dataset, plan, resampling, threads, feedback):
         options["srcNodata"] = "None"
     blocks = [f"BLOCKXSIZE={BLOCK_SIZE}", f"BLOCKYSIZE={BLOCK_SIZE}"]
     warped = _vrt(gdal.Warp, base, format="VRT", creationOptions=blocks, **options)
-    streamed = _bytes(warped) > _memory() * MEMORY_SHARE
-    if not streamed:
-        options.update(multithread=True, warpOptions=[f"NUM_THREADS={threads}"])
-        warped = _warp_in_memory(base, warped, options, feedback)
-        if warped is None:  # canceled, or GDAL failed and said why to ``_gdal``
-            return None
+    streamed = _bytes(warped) * OVERVIEW_FACTOR > _memory() * MEMORY_SHARE
     count = len(plan.bands)
+    if streamed:
+        return _final(warped, plan, list(range(1, count + 1)), count + 1), True
+    options.update(multithread=True, warpOptions=[f"NUM_THREADS={_threads(threads)}"])
+    warp_feedback = SubFeedback(feedback, 0, WARP_SHARE)
+    warped = _warp_in_memory(base, warped, options, warp_feedback)
+    if warped is None:  # canceled, or GDAL failed and said why to ``_gdal``
+        return None
+    levels = []
+    if not plan.scale:  # the COG's bands are the warped ones (no stretch to 8 bits on the way)
+        overview_feedback = SubFeedback(feedback, WARP_SHARE, OVERVIEWS_SHARE)
+        levels = _overview_levels(warped.ls4_source, plan, resampling, threads, overview_feedback)
     final = _final(warped, plan, list(range(1, count + 1)), count + 1)
-    return (final if streamed else _tiled(final)), streamed
+    return _tiled(final, levels), False
+
+
+def _overview_levels(pixels, plan, resampling, threads, feedback):
+    """The overviews of the warped ``pixels`` (the layout's bands, then the warp's alpha).
+
+    For JPEG and WEBP, the masked pixels next to the image's edge then take the colour of the
+    image around them (``overviews.fill_masked_blocks``): fewer bytes, nothing visible changes.
+    """
+    image = pixels[:-1]
+    valid = (pixels[-1] > 0).view(np.uint8)  # as GDAL writes a mask: any alpha is opaque
+    if resampling != "nearest":
+        image *= valid  # a pixel with a sliver of alpha may hold a value; it must not count
+    levels = overviews.pyramid(image, valid, threads, feedback)
+    check_canceled(feedback)
+    if plan.compression in WITH_QUALITY:
+        overviews.fill_masked_blocks(image, valid)
+        for level in levels:
+            overviews.fill_masked_blocks(level[:-1], level[-1])
+    return levels
 
 
 def _warp_in_memory(base, grid, options, feedback):
@@ -310,13 +341,7 @@ def _warp_in_memory(base, grid, options, feedback):
     width, height = grid.RasterXSize, grid.RasterYSize
     data_type = grid.GetRasterBand(1).DataType
     pixels = np.zeros((count, height, width), gdal_array.GDALTypeCodeToNumericTypeCode(data_type))
-    size = pixels.itemsize
-    name = (
-        f"MEM:::DATAPOINTER={pixels.ctypes.data},PIXELS={width},LINES={height},BANDS={count},"
-        f"DATATYPE={gdal.GetDataTypeName(data_type)},PIXELOFFSET={size},"
-        f"LINEOFFSET={width * size},BANDOFFSET={width * height * size}"
-    )
-    memory = _open_memory(name, gdal.GA_Update)
+    memory = _open_memory(_memory_name(pixels), gdal.GA_Update)
     memory.ls4_source = pixels
     memory.SetGeoTransform(grid.GetGeoTransform())
     memory.SetSpatialRef(grid.GetSpatialRef())
@@ -378,26 +403,78 @@ def _final(dataset, plan, bands, mask):
     return final
 
 
-def _tiled(vrt):
-    """``vrt`` with blocks of BLOCK_SIZE, its mask's too: the COG driver computes overviews from a
-    source of line-high blocks (a MEM dataset's, which a VRT inherits) a third more slowly
-    (measured, benchmarks/README.md)."""
+def _tiled(vrt, levels=()):
+    """``vrt`` with blocks of BLOCK_SIZE, its mask's too, and the overview ``levels`` (arrays of
+    the bands then the validity of each level): the COG driver computes overviews from a source
+    of line-high blocks (a MEM dataset's, which a VRT inherits) a third more slowly (measured,
+    benchmarks/README.md), and copies a source's overviews when every band and the mask have
+    them, each overview with its own mask."""
     tree = ElementTree.fromstring(vrt.GetMetadata("xml:VRT")[0])
     for band in tree.iter("VRTRasterBand"):
         band.set("blockXSize", str(BLOCK_SIZE))
         band.set("blockYSize", str(BLOCK_SIZE))
+    for level in levels:
+        name = _level_vrt(level)
+        for index, band in enumerate(tree.findall("VRTRasterBand"), start=1):
+            _source(band, "Overview", name, index)
+        _source(tree.find("MaskBand/VRTRasterBand"), "Overview", name, "mask,1")
     tiled = _open_memory(ElementTree.tostring(tree, encoding="unicode"))
     tiled.ls4_source = vrt
+    tiled.ls4_levels = levels
     return tiled
 
 
+def _level_vrt(level):
+    """A VRT (as XML text, which GDAL opens as a file name) of an overview level held in memory:
+    its bands, and its validity (0 or 1) as a 0-or-255 mask."""
+    count, height, width = level.shape
+    name = _memory_name(level)
+    root = ElementTree.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
+    blocks = {"blockXSize": str(BLOCK_SIZE), "blockYSize": str(BLOCK_SIZE)}
+    for index in range(1, count):
+        band = ElementTree.SubElement(root, "VRTRasterBand", dataType="Byte", band=str(index))
+        band.attrib.update(blocks)
+        _source(band, "SimpleSource", name, index)
+    mask = ElementTree.SubElement(root, "MaskBand")
+    band = ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
+    source = _source(band, "ComplexSource", name, count)
+    ElementTree.SubElement(source, "ScaleRatio").text = "255"
+    return ElementTree.tostring(root, encoding="unicode")
+
+
+def _source(parent, tag, name, band):
+    element = ElementTree.SubElement(parent, tag)
+    ElementTree.SubElement(element, "SourceFilename", relativeToVRT="0").text = name
+    ElementTree.SubElement(element, "SourceBand").text = str(band)
+    return element
+
+
+def _memory_name(pixels):
+    """The ``MEM:::`` name of a NumPy array (bands, rows, columns) of one GDAL data type."""
+    count, height, width = pixels.shape
+    size = pixels.itemsize
+    data_type = gdal_array.NumericTypeCodeToGDALTypeCode(pixels.dtype.type)
+    return (
+        f"MEM:::DATAPOINTER={pixels.ctypes.data},PIXELS={width},LINES={height},BANDS={count},"
+        f"DATATYPE={gdal.GetDataTypeName(data_type)},PIXELOFFSET={size},"
+        f"LINEOFFSET={width * size},BANDOFFSET={width * height * size}"
+    )
+
+
 def _open_memory(name, access=gdal.GA_ReadOnly):
-    """``gdal.Open`` of a ``MEM:::`` name, or of a VRT that refers to one; GDAL 3.10 and later
-    open such names only when told to (measured on GDAL 3.6 only)."""
+    """``gdal.Open`` of a ``MEM:::`` name, or of a VRT that refers to one."""
+    with _memory_names():
+        return gdal.Open(name, access)
+
+
+@contextmanager
+def _memory_names():
+    """GDAL 3.10 and later open ``MEM:::`` names only when told to, and a VRT opens its sources
+    when it first reads them (measured on GDAL 3.6 only)."""
     before = gdal.GetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", None)
     gdal.SetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", "YES")
     try:
-        return gdal.Open(name, access)
+        yield
     finally:
         gdal.SetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", before)
 
@@ -416,7 +493,7 @@ def cog_source(src, band_layout="auto", compression="auto", resampling="nearest"
     ``(dataset, plan)``."""
     _check_choices(band_layout, compression, 85, resampling)
     plan, dataset = _plan(str(src), band_layout, compression)
-    source, _ = _prepared(dataset, plan, resampling, "ALL_CPUS", ensure(None))
+    source, _ = _prepared(dataset, plan, resampling, None, ensure(None))
     return source, plan
 
 
@@ -450,15 +527,23 @@ def _cleaned(partial):
                 os.remove(partial + suffix)
 
 
+def _write_start(source, plan, streamed):
+    """Where the COG driver's share of the progress starts."""
+    if streamed or not plan.warp:
+        return 0
+    return OVERVIEWS_SHARE if getattr(source, "ls4_levels", None) else WARP_SHARE
+
+
 def _write(source, partial, options, feedback, dst):
-    written, reason = _gdal(
-        gdal.Translate,
-        partial,
-        source,
-        format="COG",
-        creationOptions=options,
-        callback=gdal_progress(feedback),
-    )
+    with _memory_names():
+        written, reason = _gdal(
+            gdal.Translate,
+            partial,
+            source,
+            format="COG",
+            creationOptions=options,
+            callback=gdal_progress(feedback),
+        )
     written = None  # noqa: F841 (closes the file before it is renamed)
     check_canceled(feedback)
     if reason:

@@ -1,0 +1,166 @@
+"""Overviews of a masked 8-bit image in memory: averaging, in parallel, down to one tile.
+
+GDAL 3.6 computes a COG's overviews in one thread, and with a mask on its slowest path: on a
+6000² colour frame that was 1.8 s of a 4.4 s ``make_cog``. Here each level is the average of
+the level above it, as GDAL's ``AVERAGE`` computes it: a level is half the size of the one above,
+rounded down (the COG driver's sizes), so each of its pixels covers a little more than 2 × 2
+pixels when a size is odd, and pixels that are cut by its edges count for the part they cover.
+Masked pixels don't count, so the collar never darkens the image's edge; a pixel of a level is
+valid when any valid pixel falls under it. Rows are done in chunks on a pool of threads (NumPy
+lets go of the GIL). ``fill_masked_blocks`` then gives the masked pixels of the 16 × 16 blocks
+that straddle the edge of the image the mean of the block's valid pixels: they are transparent
+either way, and a JPEG block without a hard edge costs fewer bytes (−0.3 % on a frame).
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+
+from .feedback import check_canceled, ensure
+
+TILE = 512
+CHUNK_ROWS = 32  # output rows per task: small enough to stay in the CPU's cache
+JPEG_BLOCK = 16  # a JPEG MCU with 2 × 2 chroma subsampling (and a WEBP macroblock)
+
+
+def pyramid(pixels, valid, threads=None, feedback=None, tile=TILE):
+    """The overview levels of ``pixels`` (bands, rows, columns; uint8, 0 where not ``valid``).
+
+    ``valid`` (rows, columns) is 1 where the image is and 0 in the collar. Returns one array per
+    level, halving until the level fits in one ``tile``: the level's bands, then its ``valid``.
+    """
+    feedback = ensure(feedback)
+    levels = []
+    workers = int(threads) if threads else os.cpu_count() or 1
+    total = _pyramid_pixels(valid.shape, tile)
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while max(valid.shape) > tile:
+            level = halve(pixels, valid, pool, feedback)
+            pixels, valid = level[:-1], level[-1]
+            levels.append(level)
+            done += valid.size
+            feedback.setProgress(100 * done / total)
+    return levels
+
+
+def _pyramid_pixels(shape, tile):
+    rows, columns = shape
+    total = 0
+    while max(rows, columns) > tile:
+        rows, columns = max(1, rows // 2), max(1, columns // 2)
+        total += rows * columns
+    return max(total, 1)
+
+
+def halve(pixels, valid, pool=None, feedback=None):
+    """One level down: the masked average of ``pixels`` on a grid half as large (rounded down),
+    as one array: its bands, then which of its pixels are valid (1) or not (0)."""
+    bands, rows, columns = pixels.shape
+    row_taps, column_taps = _taps(rows), _taps(columns)
+    level = np.empty((bands + 1, row_taps.count, column_taps.count), np.uint8)
+
+    def chunk(start):
+        check_canceled(feedback)
+        stop = min(start + CHUNK_ROWS, row_taps.count)
+        _average_rows(pixels, valid, row_taps, column_taps, level, start, stop)
+
+    starts = range(0, row_taps.count, CHUNK_ROWS)
+    for _ in pool.map(chunk, starts) if pool else map(chunk, starts):
+        pass
+    return level
+
+
+class _Taps(NamedTuple):
+    """Along one axis: the output's length and, unless every output pixel is an exact pair of
+    input pixels, the input indices under each output pixel and how much of each lies under it
+    (one row per tap)."""
+
+    count: int
+    indices: np.ndarray | None = None
+    weights: np.ndarray | None = None
+
+
+def _taps(size):
+    count = max(1, size // 2)
+    if size == 2 * count:
+        return _Taps(count)
+    ratio = size / count
+    start = np.arange(count) * ratio
+    end = start + ratio
+    first = np.floor(start + 1e-9).astype(np.int64)
+    indices = first[None] + np.arange(int(np.ceil(ratio)) + 1)[:, None]
+    weights = np.clip(np.minimum(indices + 1, end) - np.maximum(indices, start), 0, None)
+    weights[indices >= size] = 0
+    return _Taps(count, np.minimum(indices, size - 1), weights.astype(np.float32))
+
+
+def _average_rows(pixels, valid, row_taps, column_taps, level, start, stop):
+    sums, weights = _sum_rows(pixels, valid, row_taps, start, stop)
+    sums, weights = _sum_columns(sums, column_taps), _sum_columns(weights, column_taps)
+    has_data = weights > 0
+    np.divide(sums, weights, out=sums, where=has_data)
+    sums += 0.5  # rounded to nearest by the truncation below
+    level[:-1, start:stop] = sums
+    level[-1, start:stop] = has_data
+
+
+def _sum_rows(pixels, valid, taps, start, stop):
+    if taps.indices is None:
+        rows = pixels[:, 2 * start : 2 * stop]
+        mask = valid[2 * start : 2 * stop]
+        return (
+            np.add(rows[:, 0::2], rows[:, 1::2], dtype=np.float32),
+            np.add(mask[0::2], mask[1::2], dtype=np.float32),
+        )
+    sums = np.zeros((pixels.shape[0], stop - start, pixels.shape[2]), np.float32)
+    counts = np.zeros((stop - start, pixels.shape[2]), np.float32)
+    indices, weights = taps.indices[:, start:stop], taps.weights[:, start:stop]
+    for tap_indices, tap_weights in zip(indices, weights, strict=True):
+        if tap_weights.any():
+            sums += pixels[:, tap_indices] * tap_weights[:, None]
+            counts += valid[tap_indices] * tap_weights[:, None]
+    return sums, counts
+
+
+def _sum_columns(values, taps):
+    if taps.indices is None:
+        return values[..., 0::2] + values[..., 1::2]
+    total = np.zeros((*values.shape[:-1], taps.count), np.float32)
+    for tap_indices, tap_weights in zip(taps.indices, taps.weights, strict=True):
+        if tap_weights.any():
+            total += values[..., tap_indices] * tap_weights
+    return total
+
+
+def fill_masked_blocks(pixels, valid, block=JPEG_BLOCK):
+    """Masked pixels of each ``block`` × ``block`` block that also holds valid ones take the mean
+    of those, band by band; valid pixels and wholly masked blocks are left as they are."""
+    rows, columns = valid.shape
+    counts = _block_sums(_block_sums(valid, block).T, block).T
+    full = np.minimum(block, rows - np.arange(0, rows, block))[:, None] * np.minimum(
+        block, columns - np.arange(0, columns, block)
+    )
+    for row, column in zip(*np.nonzero((counts > 0) & (counts < full)), strict=True):
+        window = np.s_[row * block : (row + 1) * block, column * block : (column + 1) * block]
+        keep = valid[window].astype(bool)
+        values = pixels[(slice(None), *window)]
+        count = int(keep.sum())
+        means = (values[:, keep].sum(axis=1, dtype=np.int64) + count // 2) // count
+        values[:, ~keep] = means.astype(np.uint8)[:, None]
+
+
+def _block_sums(values, block):
+    """Sums of each run of ``block`` rows (the last run may be shorter), as uint16."""
+    rows = values.shape[0]
+    runs = -(-rows // block)
+    if runs * block != rows:
+        padding = np.zeros((runs * block - rows, *values.shape[1:]), values.dtype)
+        values = np.concatenate([values, padding])
+    stacked = values.reshape(runs, block, *values.shape[1:])
+    sums = stacked[:, 0].astype(np.uint16)
+    for index in range(1, block):
+        sums += stacked[:, index]
+    return sums

@@ -1,0 +1,167 @@
+"""core/overviews.py: the overviews ``make_cog`` computes are GDAL's own AVERAGE, collar aside.
+
+The reference is GDAL's COG driver computing the overviews itself from the same pixels and mask.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from osgeo import gdal
+from test_makecog import read_cog, rotated_frame
+
+from ls4.ls4_plugin.core import cog, overviews
+from ls4.ls4_plugin.core.errors import Canceled
+from ls4.ls4_plugin.core.feedback import Feedback
+
+
+def masked_image(bands=3, rows=1283, columns=1201, seed=0):
+    """Random 8-bit pixels (odd sizes) and a slanted collar, as the warp leaves them: 0 under it."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(1, 256, (bands, rows, columns)).astype(np.uint8)
+    y, x = np.mgrid[:rows, :columns]
+    valid = ((x + 0.3 * y > 300) & (y - 0.2 * x < 1000)).astype(np.uint8)
+    pixels[:, valid == 0] = 0
+    return pixels, valid
+
+
+def gdal_overviews(pixels, valid, path, block=512):
+    """The overviews (bands then mask, per level) of GDAL's COG driver for the same pixels."""
+    bands, rows, columns = pixels.shape
+    memory = gdal.GetDriverByName("MEM").Create("", columns, rows, bands, gdal.GDT_Byte)
+    for index in range(bands):
+        memory.GetRasterBand(index + 1).WriteArray(pixels[index])
+    memory.CreateMaskBand(gdal.GMF_PER_DATASET)
+    memory.GetRasterBand(1).GetMaskBand().WriteArray(valid * 255)
+    options = [f"BLOCKSIZE={block}", "COMPRESS=DEFLATE", "OVERVIEW_RESAMPLING=AVERAGE"]
+    gdal.Translate(str(path), memory, format="COG", creationOptions=options)
+    memory = None
+    dataset = gdal.Open(str(path))
+    levels = []
+    for level in range(dataset.GetRasterBand(1).GetOverviewCount()):
+        image = [band_overview(dataset, index, level) for index in range(1, bands + 1)]
+        mask = dataset.GetRasterBand(1).GetMaskBand().GetOverview(level).ReadAsArray()
+        levels.append((np.stack(image), mask))
+    return levels
+
+
+def band_overview(dataset, index, level):
+    return dataset.GetRasterBand(index).GetOverview(level).ReadAsArray()
+
+
+def test_levels_are_gdals_average_with_the_collar_left_out(tmp_path):
+    pixels, valid = masked_image()
+    ours = overviews.pyramid(pixels, valid, threads=2, tile=128)
+    theirs = gdal_overviews(pixels, valid, tmp_path / "gdal.tif", block=128)
+    assert [level.shape[1:] for level in ours] == [mask.shape for _, mask in theirs]
+    assert len(ours) == 4  # 641x600, 320x300, 160x150, then 80x75 fits in a tile of 128
+    for level, (image, mask) in zip(ours, theirs, strict=True):
+        assert ((level[-1] > 0) == (mask > 0)).all()
+        assert_same_values(level[:-1], image, mask > 0)
+
+
+def assert_same_values(ours, theirs, inside):
+    """Equal but for the rounding of a few ties (float32 here, double in GDAL)."""
+    difference = np.abs(ours[:, inside].astype(int) - theirs[:, inside])
+    assert difference.max() <= 1 and (difference == 0).mean() > 0.995
+
+
+def assert_same_mask(ours, theirs):
+    """The same mask, but for a few pixels on its edge that only a sliver of the image reaches:
+    GDAL drops some of those from an overview computed from another overview."""
+    extra = (ours > 0) & (theirs == 0)
+    assert not ((theirs > 0) & (ours == 0)).any()
+    assert extra.sum() <= 0.001 * (theirs > 0).sum()
+    grown = np.pad(theirs > 0, 1)
+    near = np.zeros_like(extra)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            near |= grown[dy : dy + extra.shape[0], dx : dx + extra.shape[1]]
+    assert near[extra].all()
+
+
+def test_the_collar_never_darkens_the_edge():
+    pixels, valid = masked_image(bands=1)
+    pixels[:, valid > 0] = 200
+    for level in overviews.pyramid(pixels, valid, threads=1, tile=64):
+        image, level_valid = level[0], level[1]
+        assert level_valid.any() and not level_valid.all()
+        assert (image[level_valid > 0] == 200).all()
+        assert (image[level_valid == 0] == 0).all()
+
+
+def test_one_thread_and_many_give_the_same_levels():
+    pixels, valid = masked_image(seed=3)
+    one = overviews.pyramid(pixels, valid, threads=1, tile=256)
+    many = overviews.pyramid(pixels, valid, threads=4, tile=256)
+    assert all((a == b).all() for a, b in zip(one, many, strict=True))
+
+
+def test_fill_changes_only_masked_pixels_of_blocks_on_the_edge():
+    pixels, valid = masked_image(seed=5)
+    before = pixels.copy()
+    overviews.fill_masked_blocks(pixels, valid)
+    assert (pixels[:, valid > 0] == before[:, valid > 0]).all()
+    rows, columns = valid.shape
+    changed = touched = 0
+    for top in range(0, rows, 16):
+        for left in range(0, columns, 16):
+            block = np.s_[top : top + 16, left : left + 16]
+            keep = valid[block] > 0
+            values = pixels[(slice(None), *block)]
+            if keep.all() or not keep.any():
+                assert (values == before[(slice(None), *block)]).all()
+                continue
+            touched += 1
+            means = np.round(before[(slice(None), *block)][:, keep].mean(axis=1))
+            assert (np.abs(values[:, ~keep] - means[:, None]) <= 1).all()
+            changed += int((values[:, ~keep] != 0).any())
+    assert touched > 100 and changed == touched
+
+
+def test_cancel_stops_the_pyramid():
+    pixels, valid = masked_image(bands=1)
+    feedback = Feedback()
+    feedback.cancel()
+    with pytest.raises(Canceled):
+        overviews.pyramid(pixels, valid, threads=2, tile=128, feedback=feedback)
+
+
+@pytest.mark.parametrize("compression", ["DEFLATE", "JPEG"])
+def test_make_cog_overviews_are_the_cog_drivers(data_dir, tmp_path, compression):
+    """The overviews ``make_cog`` writes are those GDAL's COG driver would compute from the same
+    warped pixels (with JPEG, to within its loss)."""
+    src = rotated_frame(data_dir, tmp_path / "frame.tif", size=1400)
+    result = cog.make_cog(src, tmp_path / "ours.tif", compression=compression)
+    ours = gdal.Open(result.path)
+    warped, _ = cog.cog_source(src)
+    pixels = warped.ReadAsArray()[None]
+    valid = (warped.GetRasterBand(1).GetMaskBand().ReadAsArray() > 0).astype(np.uint8)
+    pixels[:, valid == 0] = 0
+    theirs = gdal_overviews(pixels, valid, tmp_path / "theirs.tif")
+    band = ours.GetRasterBand(1)
+    assert band.GetOverviewCount() == len(theirs) == 2
+    for level, (image, mask) in enumerate(theirs):
+        assert_same_mask(band.GetMaskBand().GetOverview(level).ReadAsArray(), mask)
+        our_image = band.GetOverview(level).ReadAsArray()
+        inside = mask > 0
+        if compression == "DEFLATE":
+            assert_same_values(our_image[None], image, inside)
+        else:
+            error = our_image[inside].astype(float) - image[0][inside]
+            assert 10 * np.log10(255**2 / np.mean(error**2)) > 35
+    out = read_cog(result.path)
+    assert out.gdal_errors == [] and result.validation.valid
+
+
+def test_filled_edge_blocks_make_a_smaller_jpeg_looking_the_same(data_dir, tmp_path, monkeypatch):
+    src = rotated_frame(data_dir, tmp_path / "frame.tif", size=1400)
+    filled = cog.make_cog(src, tmp_path / "filled.tif", compression="JPEG")
+    monkeypatch.setattr(overviews, "fill_masked_blocks", lambda pixels, valid: None)
+    black = cog.make_cog(src, tmp_path / "black.tif", compression="JPEG")
+    assert os.path.getsize(filled.path) < 0.995 * os.path.getsize(black.path)
+    filled, black = read_cog(filled.path), read_cog(black.path)
+    assert (filled.mask == black.mask).all()
+    inside = filled.mask > 0
+    error = filled.pixels[inside].astype(float) - black.pixels[inside]
+    assert 10 * np.log10(255**2 / np.mean(error**2)) > 40
