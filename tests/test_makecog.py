@@ -463,7 +463,7 @@ class CancelAt(Feedback):
             self.cancel()
 
 
-@pytest.mark.parametrize("percent", [5, 60])
+@pytest.mark.parametrize("percent", [5, 55, 80])
 def test_cancel_mid_run_leaves_nothing(data_dir, tmp_path, out_dir, percent):
     src = rotated_frame(data_dir, tmp_path / "frame.tif")
     feedback = CancelAt(percent)
