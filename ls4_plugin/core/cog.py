@@ -1,14 +1,15 @@
 """A georeferenced image to an EPSG:3857 Cloud Optimized GeoTIFF, in one pass.
 
-The input is warped once, on every core, into memory (gdalwarp's own warp: the same pixels) and
-handed through a VRT with blocks of 512 (the COG driver reads those faster than the memory's
-lines) to GDAL's COG driver: no full-size intermediate file is written (the driver's own temporary
-overview files, a third of the size, sit next to the output and go with it). A raster too large
-for memory is warped block by block as the COG driver reads it (a warped VRT). The output is
-written under a temporary name and renamed when done. The warp's alpha band becomes a 1-bit
-internal mask, so the collar (outside the image, and the input's NoData or alpha) is transparent.
-The COG driver builds the overviews (averaging, down to one tile of 512) and writes the
-full-resolution image. An input already in EPSG:3857 (north up) is not warped.
+The input is warped once, on every core, into memory (gdalwarp's own warp: the same pixels). The
+overviews are computed from that memory on every core too (``overviews.py``: GDAL's own
+averaging, which GDAL 3.6 runs in one thread), and the whole is handed through a VRT with blocks
+of 512 (the COG driver reads those faster than the memory's lines) to GDAL's COG driver, which
+only encodes and writes: no full-size intermediate file, no temporary overview file. A raster too
+large for memory is warped block by block as the COG driver reads it (a warped VRT), and the COG
+driver builds its overviews, as it does for an input already in EPSG:3857 (north up), which is
+not warped. The output is written under a temporary name and renamed when done. The warp's alpha
+band becomes a 1-bit internal mask, so the collar (outside the image, and the input's NoData or
+alpha) is transparent; overviews go down to one tile of 512.
 
 Measured choices (benchmarks/README.md): DEFLATE level 1 (libdeflate) is both faster and smaller
 than the default level 6 on aerial imagery; nearest neighbour is the default warp resampling, as
@@ -325,12 +326,13 @@ def _overview_levels(pixels, plan, resampling, threads, feedback):
     valid = (pixels[-1] > 0).view(np.uint8)  # as GDAL writes a mask: any alpha is opaque
     if resampling != "nearest":
         image *= valid  # a pixel with a sliver of alpha may hold a value; it must not count
-    levels = overviews.pyramid(image, valid, threads, feedback)
+    levels = overviews.pyramid(image, valid, threads, SubFeedback(feedback, 0, 80))
     check_canceled(feedback)
     if plan.compression in WITH_QUALITY:
         overviews.fill_masked_blocks(image, valid)
         for level in levels:
             overviews.fill_masked_blocks(level[:-1], level[-1])
+    feedback.setProgress(100)
     return levels
 
 
@@ -347,7 +349,10 @@ def _warp_in_memory(base, grid, options, feedback):
     memory.SetSpatialRef(grid.GetSpatialRef())
     memory.GetRasterBand(count).SetColorInterpretation(gdal.GCI_AlphaBand)
     done = gdal.Warp(memory, base, callback=gdal_progress(feedback), **options)
-    return memory if done else None  # 1 on success when the destination is a dataset
+    if not done:  # 1 on success when the destination is a dataset
+        return None
+    feedback.setProgress(100)  # the multi-threaded warp does not always report its end
+    return memory
 
 
 @contextmanager
