@@ -98,7 +98,7 @@ class MakeCog(Ls4Algorithm):
             QgsProcessingParameterNumber(
                 self.THREADS, self.tr("Threads"), defaultValue=0, minValue=0, maxValue=256
             ),
-            "Threads for the warp and the compression; 0 uses every CPU.",
+            "Threads for the warp, the overviews and the compression; 0 uses every CPU.",
             advanced=True,
         )
         self.add(
