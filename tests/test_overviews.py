@@ -165,3 +165,19 @@ def test_filled_edge_blocks_make_a_smaller_jpeg_looking_the_same(data_dir, tmp_p
     inside = filled.mask > 0
     error = filled.pixels[inside].astype(float) - black.pixels[inside]
     assert 10 * np.log10(255**2 / np.mean(error**2)) > 40
+
+
+@pytest.mark.parametrize("shape", [(3, 1300), (1500, 5), (1, 2100), (513, 513), (1025, 700)])
+def test_thin_and_odd_shapes_get_gdals_levels(shape, tmp_path):
+    rows, columns = shape
+    pixels = np.random.default_rng(1).integers(1, 256, (2, rows, columns)).astype(np.uint8)
+    valid = np.ones(shape, np.uint8)
+    valid[:, : columns // 3] = 0
+    pixels[:, valid == 0] = 0
+    ours = overviews.pyramid(pixels, valid, threads=2)
+    theirs = gdal_overviews(pixels, valid, tmp_path / "gdal.tif")
+    assert [level.shape[1:] for level in ours] == [mask.shape for _, mask in theirs]
+    for level, (image, mask) in zip(ours, theirs, strict=True):
+        assert ((level[-1] > 0) == (mask > 0)).all()
+        difference = np.abs(level[:-1][:, mask > 0].astype(int) - image[:, mask > 0])
+        assert difference.max(initial=0) <= 1

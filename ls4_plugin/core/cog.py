@@ -9,7 +9,9 @@ large for memory is warped block by block as the COG driver reads it (a warped V
 driver builds its overviews, as it does for an input already in EPSG:3857 (north up), which is
 not warped. The output is written under a temporary name and renamed when done. The warp's alpha
 band becomes a 1-bit internal mask, so the collar (outside the image, and the input's NoData or
-alpha) is transparent; overviews go down to one tile of 512.
+alpha) is transparent; overviews go down to one tile of 512. For JPEG and WEBP, the masked pixels
+of the compression blocks cut by the image's edge take the colour of the image in the block:
+transparent either way, and fewer bytes than a hard step to black.
 
 Measured choices (benchmarks/README.md): DEFLATE level 1 (libdeflate) is both faster and smaller
 than the default level 6 on aerial imagery; nearest neighbour is the default warp resampling, as
