@@ -8,6 +8,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from ..processing_provider.provider import ICON, Ls4Provider
+from .core import storage
 
 TR_CONTEXT = "Ls4Plugin"
 I18N_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "i18n")
@@ -93,3 +94,4 @@ class Ls4Plugin:
         if self.translator is not None:
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None
+        storage.close_clients()

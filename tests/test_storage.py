@@ -102,3 +102,16 @@ def test_public_urls_and_gdal_paths(stack):
         storage.public_url(aws, KEY) == f"https://ls4-historical.s3.us-west-2.amazonaws.com/{KEY}"
     )
     assert storage.is_public_key(KEY) and not storage.is_public_key("mapfiles/x.map")
+
+
+def test_closed_clients_are_replaced_by_working_ones(stack, tmp_path):
+    config = s3_config(stack)
+    before = storage.client(config)
+    storage.close_clients()
+    after = storage.client(config)
+    assert after is not before
+    small = tmp_path / "small.txt"
+    small.write_text("after close")
+    assert storage.upload_file(config, small, "scratch/after-close.txt") == "uploaded"
+    assert storage.get_bytes(config, "scratch/after-close.txt") == b"after close"
+    storage.delete_keys(config, ["scratch/after-close.txt"])

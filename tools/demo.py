@@ -144,6 +144,9 @@ def main():
     picture = DEMO_DIR / f"{result['COLLECTION']}.png"
     save_getmap(endpoints, result["COLLECTION"], picture)
     report(endpoints, result, picture, time.monotonic() - started)
+    from ls4.ls4_plugin.core import storage
+
+    storage.close_clients()  # its connections would outlive QGIS and be reported at exit
     app.exitQgis()
 
 

@@ -60,6 +60,14 @@ def client(config):
         return _CLIENTS[config]
 
 
+def close_clients():
+    """Close the shared clients and their connections (the plugin's unload, a script's end)."""
+    with _CLIENTS_LOCK:
+        for shared in _CLIENTS.values():
+            shared.close()
+        _CLIENTS.clear()
+
+
 def _new_client(config):
     botocore_config = Config(
         region_name=config.region,
