@@ -185,15 +185,24 @@ def luma(pixels):
     return 0.299 * pixels[0] + 0.587 * pixels[1] + 0.114 * pixels[2]
 
 
-def jpeg_of(pixels, path):
-    """``pixels`` (bands first) written by GDAL as make_cog's nc JPEG is written, and read back."""
+def write_cog(pixels, path, options, valid=None):
+    """``pixels`` (8-bit, bands first) written by GDAL's COG driver with ``options``; ``valid``
+    (0 or 1 per pixel) becomes its mask."""
     bands, height, width = pixels.shape
     memory = gdal.GetDriverByName("MEM").Create("", width, height, bands, gdal.GDT_Byte)
     for index in range(bands):
         memory.GetRasterBand(index + 1).WriteArray(pixels[index])
-    options = ["BLOCKSIZE=512", "COMPRESS=JPEG", "QUALITY=85"]
+    if valid is not None:
+        memory.CreateMaskBand(gdal.GMF_PER_DATASET)
+        memory.GetRasterBand(1).GetMaskBand().WriteArray(valid * 255)
     gdal.Translate(str(path), memory, format="COG", creationOptions=options)
     memory = None
+    return path
+
+
+def jpeg_of(pixels, path):
+    """``pixels`` (bands first) written by GDAL as make_cog's nc JPEG is written, and read back."""
+    write_cog(pixels, path, ["BLOCKSIZE=512", "COMPRESS=JPEG", "QUALITY=85"])
     return gdal.Open(str(path)).ReadAsArray()
 
 

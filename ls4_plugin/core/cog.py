@@ -538,7 +538,7 @@ def _write_start(source, plan, streamed):
     """Where the COG driver's share of the progress starts."""
     if streamed or not plan.warp:
         return 0
-    return OVERVIEWS_SHARE if getattr(source, "ls4_levels", None) else WARP_SHARE
+    return OVERVIEWS_SHARE if source.ls4_levels else WARP_SHARE  # an in-memory warp
 
 
 def _write(source, partial, options, feedback, dst):
