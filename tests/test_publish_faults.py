@@ -4,7 +4,9 @@ import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import mappyfile
 import pytest
 from publish_support import fresh, index_rows, objects, target
 from qgis.core import QgsProcessingException
@@ -39,6 +41,45 @@ def test_two_runs_adding_different_frames_at_once_lose_nothing(stack, frames):
     rows = index_rows(stack, baca.table)
     locations = sorted(row["location"] for row in rows)
     assert locations == sorted(f"/vsis3/ls4/{baca.key('cog', f.name)}" for f in frames)
+    assert mapfile_extents(stack, baca) == [index_extent(stack, baca)] * 2
+
+
+def mapfile_extents(stack, collection):
+    """The map EXTENT of the collection's mapfile on S3 and of the one MapServer reads."""
+    on_s3 = storage.get_bytes(target(stack).s3, collection.mapfile_key).decode()
+    served = Path(stack["mapserver"]["map_dir"], f"{collection.name}.map").read_text()
+    return [mappyfile.loads(text)["extent"] for text in (on_s3, served)]
+
+
+def index_extent(stack, collection):
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        return pytest.approx(list(tileindex.extent(conn, collection.table)), abs=1e-6)
+
+
+def test_many_writers_of_one_mapfile_at_once_leave_one_whole_file(stack, frames):
+    baca = collection(stack, "1986")
+    publish.publish_collection(target(stack), baca, frames[:1])
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        keys_written = list(
+            pool.map(lambda _: publish.publish_mapfile(target(stack), baca), range(12))
+        )
+    assert keys_written == [baca.mapfile_key] * 12
+    assert mapfile_extents(stack, baca) == [index_extent(stack, baca)] * 2
+    map_dir = Path(stack["mapserver"]["map_dir"])
+    assert not [path.name for path in map_dir.iterdir() if path.name.endswith(".tmp")]
+
+
+def test_a_mapfile_writer_waits_for_the_one_holding_the_collection(stack, frames):
+    baca = collection(stack, "1987")
+    publish.publish_collection(target(stack), baca, frames[:1])
+    storage.delete_keys(target(stack).s3, [baca.mapfile_key])
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn, ThreadPoolExecutor(1) as pool:
+        with tileindex.derived_lock(conn, baca.table):
+            writer = pool.submit(publish.publish_mapfile, target(stack), baca)
+            time.sleep(1)
+            assert not writer.done()
+            assert not storage.exists(target(stack).s3, baca.mapfile_key)
+        assert writer.result() == baca.mapfile_key
     assert storage.exists(target(stack).s3, baca.mapfile_key)
 
 

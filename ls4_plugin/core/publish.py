@@ -6,7 +6,6 @@ missing COG. Reruns are cheap: a frame whose COG on S3 was made from the same so
 same options, and whose row is in the index, is left alone.
 """
 
-import hashlib
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -227,17 +226,21 @@ def index_row(target, collection, name, location):
 
 
 def publish_mapfile(target, collection):
-    """Write the collection's mapfile from its index; returns its key, or "" for an empty index."""
+    """Write the collection's mapfile from its index; returns its key, or "" for an empty index.
+
+    Writers of one collection take turns (``tileindex.derived_lock``), so the last mapfile
+    written holds the extent of every row committed before it.
+    """
     with tileindex.connect(target.dsn) as conn:
         if not tileindex.table_exists(conn, collection.table):
             return ""
-        if tileindex.count(conn, collection.table) == 0:
-            return ""
-        extent = tileindex.extent(conn, collection.table)
-    text = render_mapfile(target, collection, extent)
-    storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
-    if target.map_dir:
-        _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
+        with tileindex.derived_lock(conn, collection.table):
+            if tileindex.count(conn, collection.table) == 0:
+                return ""
+            text = render_mapfile(target, collection, tileindex.extent(conn, collection.table))
+            storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
+            if target.map_dir:
+                _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
     return collection.mapfile_key
 
 
@@ -260,7 +263,16 @@ def render_mapfile(target, collection, extent):
 
 
 def _write_atomically(path, text):
-    temporary = f"{path}.{hashlib.sha1(text.encode()).hexdigest()[:8]}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    """Replace ``path`` by ``text`` so that MapServer never reads half a mapfile."""
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path)
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise

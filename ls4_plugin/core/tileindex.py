@@ -19,6 +19,8 @@ INDEX_COLUMNS = ("id",) + FIELDS + ("geom",)
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Serializes CREATE TABLE between processes: a transaction-scoped advisory lock in this class.
 LOCK_CLASS = 0x4C5334  # "LS4"
+# Serializes the writers of what is derived from a table (its mapfile): a session lock.
+DERIVED_LOCK_CLASS = LOCK_CLASS + 1
 
 
 def check_table_name(table):
@@ -92,6 +94,27 @@ def ensure_table(conn, table):
             f"Table {table} exists but is not an LS4 tile index: it has no column "
             + ", ".join(sorted(missing))
         )
+
+
+@contextmanager
+def derived_lock(conn, table):
+    """Hold, for the ``with`` block, the lock on what is derived from ``table``.
+
+    Two runs that add frames to one collection at once each write the mapfile after their rows
+    are committed; taking turns means the one that writes last reads every row of both, so the
+    mapfile never ends with an extent older than the index.
+    """
+    check_table_name(table)
+    with _transaction(conn) as cur:
+        cur.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (DERIVED_LOCK_CLASS, table))
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            with _transaction(conn) as cur:
+                cur.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", (DERIVED_LOCK_CLASS, table)
+                )
 
 
 def _create(cur, table):
