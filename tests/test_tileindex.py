@@ -242,3 +242,36 @@ def test_upsert_runs_in_its_own_transaction(dsn, conn, table):
             assert cur.fetchall() == [("3",)]
     finally:
         other.close()
+
+
+def holds_derived_lock(conn, table):
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+            "AND objid = hashtext(%s)::oid AND granted",
+            (tileindex.DERIVED_LOCK_CLASS, table),
+        )
+        held = cur.fetchone()[0] > 0
+    conn.commit()
+    return held
+
+
+def test_derived_lock_is_held_for_the_block_and_released_after_an_error(dsn, conn, table):
+    with tileindex.connect(dsn) as holder:
+        with pytest.raises(RuntimeError, match="inside"), tileindex.derived_lock(holder, table):
+            assert holds_derived_lock(conn, table)
+            raise RuntimeError("inside")
+        assert not holds_derived_lock(conn, table)
+
+
+def test_a_lost_connection_does_not_hide_the_error_inside_the_lock(dsn, conn, table):
+    with (
+        pytest.raises(RuntimeError, match="inside"),
+        tileindex.connect(dsn) as holder,
+        tileindex.derived_lock(holder, table),
+    ):
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(%s)", (holder.get_backend_pid(),))
+        conn.commit()
+        raise RuntimeError("inside")
+    assert not holds_derived_lock(conn, table)

@@ -6,7 +6,7 @@ by psycopg2 (``sql.Identifier``) and values are passed as parameters, never form
 """
 
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import psycopg2
 import psycopg2.extensions
@@ -38,7 +38,11 @@ class Connection(psycopg2.extensions.connection):
 
     def __exit__(self, exc_type, exc_value, traceback):
         try:
-            return super().__exit__(exc_type, exc_value, traceback)
+            # A connection the server dropped has nothing to commit or roll back, and its
+            # "connection already closed" must not replace the error that ended the block.
+            if not self.closed:
+                return super().__exit__(exc_type, exc_value, traceback)
+            return None
         finally:
             self.close()
 
@@ -110,11 +114,9 @@ def derived_lock(conn, table):
     try:
         yield
     finally:
-        if not conn.closed:
-            with _transaction(conn) as cur:
-                cur.execute(
-                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", (DERIVED_LOCK_CLASS, table)
-                )
+        # A lost connection has released the lock already; its error must not hide the first.
+        with suppress(psycopg2.Error), _transaction(conn) as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (DERIVED_LOCK_CLASS, table))
 
 
 def _create(cur, table):
