@@ -10,14 +10,13 @@ previous public file stays in place (an S3 PUT replaces an object atomically).
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 
 import psycopg2
 from osgeo import gdal
 from psycopg2 import sql
 
-from . import keys, storage, tileindex
+from . import keys, outputs, storage, tileindex
 from .cogcheck import gdal_errors
 from .errors import Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure
@@ -51,14 +50,9 @@ def compile_indexes(target, output_path, upload=True, feedback=None):
     output_path = os.fspath(output_path)
     with tileindex.connect(target.dsn) as conn:
         tables = collection_tables(conn, feedback)
-        temporary = _temporary_path(output_path)
-        try:
+        with outputs.replaced_whole(output_path) as temporary:
             expected = _write(conn, tables, temporary, SubFeedback(feedback, 0, 80))
             _check_complete(temporary, expected)
-            os.replace(temporary, output_path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
     feedback.pushInfo(f"{expected} footprints of {len(tables)} collections in {output_path}")
     result = CompileResult(output_path, len(tables), expected)
     if upload:
@@ -83,13 +77,6 @@ def collection_tables(conn, feedback):
             continue
         tables.append(table)
     return tables
-
-
-def _temporary_path(output_path):
-    folder = os.path.dirname(os.path.abspath(output_path))
-    handle, path = tempfile.mkstemp(prefix=".compiling-", suffix=".geojson", dir=folder)
-    os.close(handle)
-    return path
 
 
 def _write(conn, tables, path, feedback):

@@ -2,12 +2,30 @@
 success and removed (with any folder made for it) on failure or cancel."""
 
 import os
+import tempfile
 import uuid
 from contextlib import contextmanager
 
 from .errors import InputError
 
 SIDE_FILES = (".aux.xml", ".msk", ".ovr")
+
+
+@contextmanager
+def replaced_whole(dst):
+    """A hidden temporary file beside ``dst`` (an existing folder) for the caller to write; it
+    replaces ``dst`` on success and is removed on failure, so a reader of ``dst`` (MapServer, a
+    download) never sees half a file. Unique per call: writers of one ``dst`` never share it."""
+    folder, name = os.path.split(os.path.abspath(os.fspath(dst)))
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(handle)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide the result from other users
+        os.replace(temporary, dst)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from . import cog, footprint, keys, mapfile, rasterinfo, storage, tileindex
+from . import cog, footprint, keys, mapfile, outputs, rasterinfo, storage, tileindex
 from .errors import Canceled, InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure
 
@@ -263,16 +263,5 @@ def render_mapfile(target, collection, extent):
 
 
 def _write_atomically(path, text):
-    """Replace ``path`` by ``text`` so that MapServer never reads half a mapfile."""
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path)
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with outputs.replaced_whole(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        out.write(text)
