@@ -4,12 +4,17 @@ Frames are independent: a failed frame is reported and the others go on; the map
 from the index, which only ever holds rows whose COG was uploaded first, so it never points at a
 missing COG. Reruns are cheap: a frame whose COG on S3 was made from the same source with the
 same options, and whose row is in the index, is left alone.
+
+Where the frames run is the executor's business (``FrameExecutor``): a thread pool in this
+process by default, or a distributed engine (``engines.DaskExecutor``); the collection's
+finishing step (``finish_collection``) always runs here, after the frames.
 """
 
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from . import cog, footprint, keys, mapfile, outputs, rasterinfo, storage, tileindex
 from .errors import Canceled, InputError, Ls4Error
@@ -40,6 +45,7 @@ class FrameResult:
     georef_key: str = ""
     cog_key: str = ""
     warnings: list = field(default_factory=list)
+    worker: str = ""  # where the frame ran: "local", or a Dask worker's tcp:// address
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -63,30 +69,80 @@ class CollectionResult:
         return data
 
 
-def publish_collection(target, collection, sources, workers=1, feedback=None):
-    """Publish ``sources`` (georeferenced images) into ``collection``; returns the report."""
+class FrameExecutor(Protocol):
+    """Runs the frames of one collection somewhere; ``publish_collection`` does the rest.
+
+    Entering it connects to the engine (an engine that does not answer raises ``Ls4Error``
+    before anything is published); ``run_frames`` returns one ``FrameResult`` per source, in
+    order, follows ``feedback`` for progress (0–100 %) and cancel, and on cancel returns only
+    once no frame is still running (finished frames stay published, the others are
+    "canceled").
+    """
+
+    def __enter__(self): ...
+
+    def __exit__(self, *exc_info): ...
+
+    def run_frames(self, target, collection, sources, feedback): ...
+
+
+class LocalExecutor:
+    """The frames in a thread pool of this process (``workers`` at once)."""
+
+    def __init__(self, workers=1):
+        self.workers = max(1, workers)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+    def run_frames(self, target, collection, sources, feedback):
+        step = 100.0 / max(len(sources), 1)
+        with tempfile.TemporaryDirectory(prefix="ls4-publish-") as work_dir:
+
+            def run(numbered):
+                number, source = numbered
+                sub = SubFeedback(feedback, number * step, (number + 1) * step)
+                frame = publish_frame(target, collection, source, work_dir, sub)
+                frame.worker = "local"
+                return frame
+
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                return list(pool.map(run, enumerate(sources)))
+
+
+def publish_collection(target, collection, sources, workers=1, feedback=None, executor=None):
+    """Publish ``sources`` (georeferenced images) into ``collection``; returns the report.
+
+    ``executor`` runs the frames (default: ``LocalExecutor(workers)``).
+    """
     feedback = ensure(feedback)
     check_names(collection, sources)
     storage.check_connection(target.s3)
+    executor = executor if executor is not None else LocalExecutor(workers)
     result = CollectionResult(collection.name, collection.table, target.wms_url(collection))
-    with tileindex.connect(target.dsn) as conn:
-        tileindex.ensure_table(conn, collection.table)
-    step = 90.0 / max(len(sources), 1)
-    with tempfile.TemporaryDirectory(prefix="ls4-publish-") as work_dir:
-
-        def run(numbered):
-            number, source = numbered
-            sub = SubFeedback(feedback, number * step, (number + 1) * step)
-            return publish_frame(target, collection, source, work_dir, sub)
-
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            result.frames = list(pool.map(run, enumerate(sources)))
+    with executor:
+        with tileindex.connect(target.dsn) as conn:
+            tileindex.ensure_table(conn, collection.table)
+        result.frames = executor.run_frames(
+            target, collection, sources, SubFeedback(feedback, 0, 90)
+        )
     # Also after a cancel: the frames that finished are in the index, and the mapfile must show
     # exactly them, or the estate would hold a table without its mapfile.
-    result.mapfile_key = publish_mapfile(target, collection)
+    result.mapfile_key = finish_collection(target, collection)
     check_canceled(feedback)
     feedback.setProgress(100)
     return result
+
+
+def finish_collection(target, collection):
+    """The collection's finishing step, once after its frames (wherever they ran): the mapfile.
+
+    Returns the mapfile key ("" for an empty index). Array jobs call it from their finish step.
+    """
+    return publish_mapfile(target, collection)
 
 
 def check_names(collection, sources):
