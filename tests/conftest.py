@@ -39,6 +39,24 @@ def sample(data_dir, tmp_path):
     return copy
 
 
+# Tiers. A test using one of these fixtures, directly or through another fixture, gets the mark:
+# ``stack``: it starts or needs services (the stack, or a service process of a module's own);
+# ``slow``: it builds the plugin ZIP and runs QGIS in another process (tens of seconds).
+# The fast tier, ``make unit``, is ``-m "not stack and not slow"``.
+TIER_FIXTURES = {
+    "stack": {"stack", "sns_emulator"},
+    "slow": {"plugin_zip"},
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for mark, fixtures in TIER_FIXTURES.items():
+            if fixtures & used:
+                item.add_marker(getattr(pytest.mark, mark))
+
+
 _KEEP_ALIVE = []
 
 

@@ -17,7 +17,11 @@ def test_plugin_registers_provider_and_unload_removes_everything(qgis_iface, qgi
     names = {alg.id() for alg in provider.algorithms()}
     assert "ls4:inspectraster" in names
     for alg in provider.algorithms():
-        assert alg.shortHelpString(), alg.id()
+        # The help always has its "Parameters" heading: the description paragraph must not be
+        # empty, and every parameter must carry its own help.
+        assert "<p></p>" not in alg.shortHelpString(), f"{alg.id()}: no description"
+        missing = [p.name() for p in alg.parameterDefinitions() if not p.help().strip()]
+        assert missing == [], f"{alg.id()}: parameters without help"
 
     plugin.unload()
     assert registry.providerById("ls4") is None

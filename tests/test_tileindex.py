@@ -177,9 +177,12 @@ def test_connection_error_names_the_server_but_not_the_password():
     assert "port=1" in str(caught.value)
 
 
-def test_connect_closes_the_connection_on_exit(dsn):
+def test_connect_closes_the_connection_on_exit(stack, dsn):
     with tileindex.connect(dsn) as connection:
-        assert tileindex.list_tables(connection) is not None
+        assert not connection.closed
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            assert cursor.fetchone() == (stack["postgres"]["dbname"],)
     assert connection.closed
 
 
