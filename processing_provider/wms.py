@@ -16,11 +16,11 @@ def wms_uri(wms_url, layer_name, crs="EPSG:3857"):
     return bytes(uri.encodedUri()).decode()
 
 
-def wms_layer(wms_url, layer_name, title=None):
+def wms_layer(wms_url, layer_name, title=None, crs="EPSG:3857"):
     """A WMS raster layer from fresh capabilities; ``isValid()`` is False when the service does
     not answer for it."""
     forget_capabilities(wms_url)
-    return QgsRasterLayer(wms_uri(wms_url, layer_name), title or layer_name, "wms")
+    return QgsRasterLayer(wms_uri(wms_url, layer_name, crs), title or layer_name, "wms")
 
 
 def forget_capabilities(wms_url):

@@ -53,7 +53,9 @@ def test_mapfile_follows_the_guide():
     assert index["connectiontype"] == "POSTGIS"
     assert index["connection"] == "service=ls4"
     assert index["data"] == ("geom from adams_usda_1950_frames using unique id using srid=3857")
-    assert mapdict["extent"] == list(EXTENT)
+    assert raster["extent"] == index["extent"] == list(EXTENT)
+    # the map is in degrees so that MapServer prints its BoundingBox with 6 decimals
+    assert mapdict["extent"] == pytest.approx(mapfile.geographic_extent(EXTENT), abs=1e-12)
     metadata = mapdict["web"]["metadata"]
     assert metadata["wms_title"] == "Adams County USDA 1950 frames"
     assert metadata["wms_onlineresource"] == WMS_URL + "?"
@@ -221,14 +223,16 @@ def test_capabilities_list_the_layers_with_the_index_extent(served):
     assert {collection, f"{collection}_index"} <= set(layers)
     assert layers[collection].findtext(f"{WMS}Title") == "Test collection 1950 frames"
     assert layers[f"{collection}_index"].get("queryable") == "1"
-    (box,) = [
-        item
-        for item in layers[collection].findall(f"{WMS}BoundingBox")
-        if item.get("CRS") == "EPSG:3857"
-    ]
-    found = [float(box.get(key)) for key in ("minx", "miny", "maxx", "maxy")]
-    # MapServer prints six significant digits.
-    assert found == pytest.approx(served["extent"], rel=1e-5)
+    # One geographic box (latitude first in 1.3.0): MapServer 8.0 prints projected ones with
+    # six significant digits, geographic ones with six decimals.
+    (box,) = layers[collection].findall(f"{WMS}BoundingBox")
+    assert box.get("CRS") == "EPSG:4326"
+    south, west, north, east = (float(box.get(key)) for key in ("minx", "miny", "maxx", "maxy"))
+    expected_west, expected_south = to_lon_lat(served["extent"][0], served["extent"][1])
+    expected_east, expected_north = to_lon_lat(served["extent"][2], served["extent"][3])
+    assert (west, south, east, north) == pytest.approx(
+        (expected_west, expected_south, expected_east, expected_north), abs=1e-6
+    )
     geographic = layers[collection].find(f"{WMS}EX_GeographicBoundingBox")
     west = float(geographic.findtext(f"{WMS}westBoundLongitude"))
     north = float(geographic.findtext(f"{WMS}northBoundLatitude"))

@@ -7,6 +7,8 @@ and MapServer's config file carry them.
 """
 
 import functools
+import math
+import os
 import re
 
 import mappyfile
@@ -17,7 +19,32 @@ from .errors import InputError, Ls4Error
 from .tileindex import check_table_name
 
 MAPSERVER_VERSION = 8.0
-DEFAULT_SRS = ("EPSG:3857", "EPSG:4326", "EPSG:4269", "EPSG:26913")
+# EPSG:4326 first: MapServer 8.0 prints a layer's one BoundingBox in the first CRS of its
+# wms_srs, and prints projected coordinates with 6 significant digits (%g: tens of metres in
+# EPSG:3857) but geographic ones with 6 decimals (about 0.1 m). So every BoundingBox of the
+# capabilities is geographic and exact to a decimetre; clients reproject it for EPSG:3857.
+DEFAULT_SRS = ("EPSG:4326", "EPSG:3857", "EPSG:4269", "EPSG:26913")
+EARTH_RADIUS = 6378137.0  # the sphere of EPSG:3857
+# GetFeatureInfo answers, one MIME type each: the HTML template below, MapServer's own GML and
+# text, and GeoJSON through OGR. QGIS's Identify asks for a feature format (GML) by default.
+FEATURE_INFO_FORMATS = ("text/html", "application/vnd.ogc.gml", "text/plain", "application/json")
+# The HTML GetFeatureInfo templates, written beside the mapfiles (MapServer reads templates from
+# files only; the paths in the mapfile are relative to it).
+TEMPLATE_DIR = "templates"
+QUERY_TEMPLATES = {
+    "template": "ls4_frame.html",
+    "header": "ls4_frame_header.html",
+    "footer": "ls4_frame_footer.html",
+}
+# The tile index fields shown in the HTML answer, with their labels; links are clickable.
+HTML_FIELDS = (
+    ("date", "Date", False),
+    ("roll", "Roll", False),
+    ("frame_num", "Frame", False),
+    ("dl_orig", "Scan", True),
+    ("dl_georef", "Georeferenced COG", True),
+    ("dl_index", "Index", True),
+)
 OUTLINE_RGB = [255, 0, 0]
 SECRET_PATTERNS = (
     re.compile(r"password\s*=", re.IGNORECASE),
@@ -69,22 +96,45 @@ def build_mapfile(
             "use a service name (service=ls4) whose service file is on the server"
         )
     extent = [float(value) for value in extent]
+    srs = " ".join(_geographic_first(srs_list))
+    # The map (the root layer of the capabilities) is in EPSG:4326 for the same reason as
+    # DEFAULT_SRS: its BoundingBox is printed in the map's projection. Every request names its
+    # own CRS, so this changes no answer; the layers stay in EPSG:3857.
     return {
         "__type__": "map",
         "name": f"{collection}_map",
         "status": "ON",
-        "extent": extent,
+        "extent": geographic_extent(extent),
         "size": [512, 512],
-        "units": "meters",
+        "units": "dd",
         "imagetype": "png",
-        "projection": ["init=epsg:3857"],
-        "outputformats": [_png_format()],
-        "web": {"__type__": "web", "metadata": _web_metadata(title, wms_url, srs_list)},
+        "projection": ["init=epsg:4326"],
+        "outputformats": [_png_format(), _geojson_format()],
+        "web": {"__type__": "web", "metadata": _web_metadata(title, wms_url, srs)},
         "layers": [
-            _raster_layer(collection, title, extent),
-            _index_layer(collection, title, table, extent, pg_connection),
+            _raster_layer(collection, title, extent, srs),
+            _index_layer(collection, title, table, extent, pg_connection, srs),
         ],
     }
+
+
+def _geographic_first(srs_list):
+    srs_list = list(dict.fromkeys(srs_list))
+    return ["EPSG:4326"] + [srs for srs in srs_list if srs != "EPSG:4326"]
+
+
+def geographic_extent(extent):
+    """An EPSG:3857 ``(minx, miny, maxx, maxy)`` in degrees (EPSG:4326, longitude first).
+
+    Web Mercator maps x to longitude and y to latitude separately, so the corners suffice.
+    """
+    minx, miny, maxx, maxy = extent
+    return [
+        math.degrees(minx / EARTH_RADIUS),
+        math.degrees(math.atan(math.sinh(miny / EARTH_RADIUS))),
+        math.degrees(maxx / EARTH_RADIUS),
+        math.degrees(math.atan(math.sinh(maxy / EARTH_RADIUS))),
+    ]
 
 
 def _png_format():
@@ -100,20 +150,34 @@ def _png_format():
     }
 
 
-def _web_metadata(title, wms_url, srs_list):
+def _geojson_format():
+    # GetFeatureInfo as GeoJSON (wms_getfeatureinfo_formatlist names it by its MIME type).
+    return {
+        "__type__": "outputformat",
+        "name": "geojson",
+        "driver": "OGR/GEOJSON",
+        "mimetype": "application/json",
+        "formatoption": ["STORAGE=memory", "FORM=SIMPLE", "FILENAME=features.json"],
+    }
+
+
+def _web_metadata(title, wms_url, srs):
     separator = "" if wms_url.endswith(("?", "&")) else "?"
     return {
         "wms_title": title,
         "wms_abstract": f"Historical aerial photographs: {title}",
         "wms_onlineresource": f"{wms_url}{separator}",
-        "wms_srs": " ".join(srs_list),
+        "wms_srs": srs,
         "wms_enable_request": "GetCapabilities GetMap GetFeatureInfo GetLegendGraphic",
-        "wms_feature_info_mime_type": "text/plain application/vnd.ogc.gml",
+        # One MIME type: the one the HTML template answers (wms_feature_info_mime_type is a
+        # single format, not a list); the list clients see is the formatlist.
+        "wms_feature_info_mime_type": "text/html",
+        "wms_getfeatureinfo_formatlist": ",".join(FEATURE_INFO_FORMATS),
         "wms_allow_getmap_without_styles": "true",
     }
 
 
-def _raster_layer(collection, title, extent):
+def _raster_layer(collection, title, extent, srs):
     return {
         "__type__": "layer",
         "name": collection,
@@ -125,11 +189,11 @@ def _raster_layer(collection, title, extent):
         "processing": ["RESAMPLE=AVERAGE"],
         "extent": extent,
         "projection": ["init=epsg:3857"],
-        "metadata": {"wms_title": title},
+        "metadata": {"wms_title": title, "wms_srs": srs},
     }
 
 
-def _index_layer(collection, title, table, extent, pg_connection):
+def _index_layer(collection, title, table, extent, pg_connection, srs):
     return {
         "__type__": "layer",
         "name": index_layer_name(collection),
@@ -140,10 +204,11 @@ def _index_layer(collection, title, table, extent, pg_connection):
         "data": f"geom from {table} using unique id using srid=3857",
         "extent": extent,
         "projection": ["init=epsg:3857"],
-        # Any TEMPLATE makes the layer queryable; GML and text/plain need no template file.
-        "template": "query",
+        # The TEMPLATE makes the layer queryable and writes the text/html answer.
+        **{part: f"{TEMPLATE_DIR}/{name}" for part, name in QUERY_TEMPLATES.items()},
         "metadata": {
             "wms_title": f"{title} (frame outlines)",
+            "wms_srs": srs,
             "wms_include_items": "all",
             "gml_include_items": "all",
             "gml_featureid": "id",
@@ -156,6 +221,48 @@ def _index_layer(collection, title, table, extent, pg_connection):
             }
         ],
     }
+
+
+def query_templates():
+    """{file name: text} of the HTML GetFeatureInfo templates, rendered with jinja2.
+
+    MapServer fills ``[item]`` with the frame's fields; it only reads a template whose first
+    line says ``MapServer Template``.
+    """
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(__file__), "templates")),
+        # The fields are MapServer tags ([item ... escape="html"]): they must reach it unescaped.
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    return {
+        name: environment.get_template(f"{part}.html.j2").render(fields=HTML_FIELDS)
+        for part, name in QUERY_TEMPLATES.items()
+    }
+
+
+def write_templates(map_dir):
+    """Write the GetFeatureInfo templates into ``<map_dir>/templates/`` (whole files)."""
+    from .outputs import replaced_whole
+
+    folder = os.path.join(map_dir, TEMPLATE_DIR)
+    os.makedirs(folder, exist_ok=True)
+    for name, text in query_templates().items():
+        path = os.path.join(folder, name)
+        if _read_text(path) == text:
+            continue
+        with replaced_whole(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
+            out.write(text)
+
+
+def _read_text(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 def validate(mapdict):

@@ -296,6 +296,7 @@ def publish_mapfile(target, collection):
             text = render_mapfile(target, collection, tileindex.extent(conn, collection.table))
             storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
             if target.map_dir:
+                mapfile.write_templates(target.map_dir)
                 _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
     return collection.mapfile_key
 

@@ -3,6 +3,7 @@
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputString,
+    QgsProcessingParameterCrs,
     QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QCoreApplication
@@ -22,7 +23,7 @@ class LoadWms(Ls4Algorithm):
         "name (the WMS URL is then built from LS4 settings) or a WMS URL. The layer is added on "
         "the main thread when the algorithm finishes."
     )
-    COLLECTION, WMS_URL = "COLLECTION", "WMS_URL"
+    COLLECTION, WMS_URL, CRS = "COLLECTION", "WMS_URL", "CRS"
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
@@ -32,6 +33,13 @@ class LoadWms(Ls4Algorithm):
         self.add(
             QgsProcessingParameterString(self.WMS_URL, self.tr("WMS URL"), optional=True),
             "The WMS URL; empty: built from the collection name and LS4 settings.",
+        )
+        self.add(
+            QgsProcessingParameterCrs(
+                self.CRS, self.tr("CRS"), defaultValue="EPSG:3857", optional=True
+            ),
+            "The CRS the layer asks the WMS for (the collection offers EPSG:3857 and EPSG:4326).",
+            advanced=True,
         )
         self.addOutput(QgsProcessingOutputString("LAYER_ID", self.tr("Layer id")))
         self.addOutput(QgsProcessingOutputString("URI", self.tr("Layer source")))
@@ -45,7 +53,9 @@ class LoadWms(Ls4Algorithm):
             keys.check_identifier(name)
         url = url or settings.value("mapserver/wms_url_template").format(collection=name)
         name = name or url.rstrip("/?").rsplit("/", 1)[-1]
-        layer = wms_layer(url, name, title(name))
+        crs = self.parameterAsCrs(parameters, self.CRS, context)
+        crs = crs.authid() if crs.isValid() else "EPSG:3857"
+        layer = wms_layer(url, name, title(name), crs=crs)
         if not layer.isValid():
             raise QgsProcessingException(
                 f"The WMS at {url} did not load layer {name}: {layer.error().summary()}"

@@ -1,0 +1,246 @@
+"""The published service as clients nobody here wrote use it: QGIS's WMS provider and Identify,
+every GetFeatureInfo format the capabilities list, WMS 1.1.1 and 1.3.0 capabilities."""
+
+import json
+import math
+import xml.etree.ElementTree as ET
+
+import pytest
+from osgeo import gdal, ogr
+from publish_support import fresh, target
+from wms_client import wms
+
+from ls4.ls4_plugin.core import keys, storage, tileindex
+from tools import qgis_env, sample_collection
+
+pytestmark = pytest.mark.stack
+
+DEMO = keys.Collection(band="bw", type="frames", agency="USGS", county="Denver", year="2014")
+# One frame 9 m wide: MapServer's 6 significant digits gave it a zero-width EPSG:3857 box.
+SMALL = keys.Collection(band="bw", type="frames", agency="USGS", county="Tiny", year="2001")
+WMS13 = "{http://www.opengis.net/wms}"
+
+
+def params(collection):
+    return {
+        "COUNTY": collection.county,
+        "AGENCY": collection.agency,
+        "YEAR": collection.year,
+        "TYPE": 0,
+        "BAND_LAYOUT": 0,
+    }
+
+
+@pytest.fixture(scope="module")
+def configured(stack, qgis_app):
+    qgis_env.configure(stack)
+    storage.apply_public_policy(target(stack).s3)
+    return stack
+
+
+@pytest.fixture(scope="module")
+def collections(configured, tmp_path_factory):
+    """The demo collection (the scan georeferenced plus four cut frames) and a one-frame one."""
+    import processing
+    from conftest import ensure_provider
+
+    ensure_provider()
+    demo_dir = tmp_path_factory.mktemp("demo")
+    small_dir = tmp_path_factory.mktemp("small")
+    small = small_dir / sample_collection.frame_name(1)
+    source = sample_collection.DATA / sample_collection.SOURCES["bw"]
+    gdal.Translate(str(small), str(source), srcWin=[100, 50, 60, 60])
+    sources = {DEMO: sample_collection.build("bw", demo_dir, count=4), SMALL: [small]}
+    for collection, frames in sources.items():
+        fresh(configured, collection)
+        processing.run(
+            "ls4:uploadtos3",
+            {"INPUT": [str(f) for f in frames], "STAGE": 0, **params(collection)},
+        )
+        processing.run(
+            "ls4:publishcollection", {"INPUT": [str(f) for f in frames], **params(collection)}
+        )
+    return list(sources)
+
+
+def wms_url(stack, collection):
+    return stack["mapserver"]["wms_url_template"].format(collection=collection.name)
+
+
+def index_extent(stack, collection):
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        return tileindex.extent(conn, collection.table)
+
+
+def to_mercator(lon, lat):
+    radius = 6378137.0
+    y = radius * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    return radius * math.radians(lon), y
+
+
+def capabilities(stack, collection, version):
+    content_type, body = wms(wms_url(stack, collection), REQUEST="GetCapabilities", VERSION=version)
+    assert content_type in ("text/xml", "application/vnd.ogc.wms_xml"), body[:300]
+    return ET.fromstring(body)
+
+
+def boxes_in_metres(root, version):
+    """Every BoundingBox and LatLonBoundingBox of the document as EPSG:3857 (name, box)."""
+    found = []
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag not in ("BoundingBox", "LatLonBoundingBox"):
+            continue
+        crs = element.get("CRS") or element.get("SRS") or "CRS:84"
+        values = [float(element.get(key)) for key in ("minx", "miny", "maxx", "maxy")]
+        if crs == "EPSG:4326" and version == "1.3.0":  # latitude first
+            values = [values[1], values[0], values[3], values[2]]
+        assert crs in ("EPSG:4326", "CRS:84"), f"a projected box MapServer rounds: {crs}"
+        found.append((crs, (*to_mercator(*values[:2]), *to_mercator(*values[2:]))))
+    return found
+
+
+@pytest.mark.parametrize("version", ["1.3.0", "1.1.1"])
+def test_every_bounding_box_is_within_a_metre_of_the_index_extent(collections, configured, version):
+    for collection in collections:
+        expected = index_extent(configured, collection)
+        found = boxes_in_metres(capabilities(configured, collection, version), version)
+        assert len(found) >= 3  # the map and both layers
+        for _crs, box in found:
+            assert box == pytest.approx(expected, abs=1.0)
+
+
+@pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:4326"])
+def test_loadwms_loads_each_collection_with_its_extent(collections, configured, run_alg, crs):
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
+        QgsProject,
+    )
+
+    for collection in collections:
+        results = run_alg("loadwms", {"COLLECTION": collection.name, "CRS": crs})
+        layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
+        assert layer is not None and layer.isValid()
+        assert layer.crs().authid() == crs
+        transform = QgsCoordinateTransform(
+            layer.crs(), QgsCoordinateReferenceSystem("EPSG:3857"), QgsProject.instance()
+        )
+        extent = transform.transformBoundingBox(layer.extent())
+        found = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+        expected = index_extent(configured, collection)
+        assert found == pytest.approx(expected, abs=1.0), (collection.name, crs)
+        assert extent.width() > 5  # the small collection is 9 m wide, not zero
+        QgsProject.instance().removeMapLayer(layer.id())
+
+
+def default_identify_format(provider):
+    """The format QgsMapToolIdentify asks for when the user picked none (QGIS's own order)."""
+    from qgis.core import QgsRaster, QgsRasterDataProvider
+
+    capabilities = provider.capabilities()
+    for capability, format_ in (
+        (QgsRasterDataProvider.IdentifyFeature, QgsRaster.IdentifyFormatFeature),
+        (QgsRasterDataProvider.IdentifyValue, QgsRaster.IdentifyFormatValue),
+        (QgsRasterDataProvider.IdentifyHtml, QgsRaster.IdentifyFormatHtml),
+        (QgsRasterDataProvider.IdentifyText, QgsRaster.IdentifyFormatText),
+    ):
+        if capabilities & capability:
+            return format_
+    raise AssertionError("the WMS layer offers no identify format")
+
+
+def a_frame(stack, collection):
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        rows = tileindex.rows(conn, collection.table)
+    return sorted(rows, key=lambda row: row["frame_num"])[-1]
+
+
+def test_identify_with_the_default_format_returns_the_frame_fields(collections, configured):
+    from qgis.core import QgsPointXY, QgsRaster, QgsRasterLayer, QgsRectangle
+
+    from ls4.processing_provider.wms import wms_uri
+
+    for collection in collections:
+        layer = QgsRasterLayer(
+            wms_uri(wms_url(configured, collection), collection.index_layer), "index", "wms"
+        )
+        assert layer.isValid(), layer.error().summary()
+        provider = layer.dataProvider()
+        format_ = default_identify_format(provider)
+        assert format_ == QgsRaster.IdentifyFormatFeature
+        row = a_frame(configured, collection)
+        point = ogr.CreateGeometryFromWkt(row["footprint"]).PointOnSurface()
+        x, y = point.GetX(), point.GetY()
+        view = QgsRectangle(x - 50, y - 50, x + 50, y + 50)
+        result = provider.identify(QgsPointXY(x, y), format_, view, 101, 101)
+        assert result.isValid(), result.error().summary()
+        features = [
+            feature
+            for sublayer in result.results().values()
+            for store in sublayer
+            for feature in store.features()
+        ]
+        values = [{name: feature[name] for name in ("roll", "frame_num")} for feature in features]
+        assert {"roll": row["roll"], "frame_num": row["frame_num"]} in values
+        (feature,) = [f for f in features if f["frame_num"] == row["frame_num"]]
+        for link in ("dl_orig", "dl_georef", "dl_index"):
+            assert feature[link] == row[link]
+
+
+def info_formats(root):
+    request = root.find(f"{WMS13}Capability/{WMS13}Request/{WMS13}GetFeatureInfo")
+    return [element.text for element in request.findall(f"{WMS13}Format")]
+
+
+def test_getfeatureinfo_answers_every_listed_format(collections, configured):
+    collection = collections[0]
+    formats = info_formats(capabilities(configured, collection, "1.3.0"))
+    assert {"text/html", "application/vnd.ogc.gml", "application/json"} <= set(formats)
+    row = a_frame(configured, collection)
+    point = ogr.CreateGeometryFromWkt(row["footprint"]).PointOnSurface()
+    x, y = point.GetX(), point.GetY()
+    for format_ in formats:
+        assert " " not in format_ and format_.count("/") == 1, format_
+        content_type, body = wms(
+            wms_url(configured, collection),
+            REQUEST="GetFeatureInfo",
+            LAYERS=collection.index_layer,
+            QUERY_LAYERS=collection.index_layer,
+            STYLES="",
+            CRS="EPSG:3857",
+            BBOX=f"{x - 50},{y - 50},{x + 50},{y + 50}",
+            WIDTH=101,
+            HEIGHT=101,
+            I=50,
+            J=50,
+            INFO_FORMAT=format_,
+        )
+        assert content_type == format_, body[:300]
+        text = body.decode()
+        assert row["dl_orig"] in text, format_
+        parse_info(format_, text, row)
+
+
+def parse_info(format_, text, row):
+    """The frame's fields read back from a GetFeatureInfo answer with a parser for its format."""
+    if format_ == "application/json":
+        features = json.loads(text)["features"]
+        assert row["frame_num"] in [feature["properties"]["frame_num"] for feature in features]
+    elif format_ == "application/vnd.ogc.gml":
+        frames = [element.text for element in ET.fromstring(text).iter("frame_num")]
+        assert row["frame_num"] in frames
+    elif format_ == "text/html":
+        from html.parser import HTMLParser
+
+        cells = []
+
+        class Cells(HTMLParser):
+            def handle_data(self, data):
+                if data.strip():
+                    cells.append(data.strip())
+
+        Cells().feed(text)
+        assert row["frame_num"] in cells and row["dl_georef"] in cells
+    else:
+        assert f"frame_num = '{row['frame_num']}'" in text
