@@ -3,6 +3,8 @@
 from qgis.core import QgsDataSourceUri, QgsNetworkAccessManager, QgsRasterLayer
 from qgis.PyQt.QtCore import QUrl
 
+from ..ls4_plugin.core import urls
+
 
 def wms_uri(wms_url, layer_name, crs="EPSG:3857"):
     uri = QgsDataSourceUri()
@@ -32,6 +34,4 @@ def forget_capabilities(wms_url):
     cache = QgsNetworkAccessManager.instance().cache()
     if not wms_url or cache is None:
         return
-    # the request QGIS makes: the URL, "?" or "&", then the two parameters
-    separator = "" if wms_url.endswith(("?", "&")) else "&" if "?" in wms_url else "?"
-    cache.remove(QUrl(f"{wms_url}{separator}SERVICE=WMS&REQUEST=GetCapabilities"))
+    cache.remove(QUrl(urls.capabilities_url(wms_url)))  # the request QGIS makes

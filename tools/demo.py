@@ -10,7 +10,6 @@ import os
 import shutil
 import sys
 import time
-import urllib.parse
 import urllib.request
 
 from tools import REPO, sample_collection
@@ -121,8 +120,10 @@ def save_getmap(endpoints, collection, path):
         "FORMAT": "image/png",
         "TRANSPARENT": "TRUE",
     }
+    from ls4.ls4_plugin.core import urls
+
     url = endpoints["mapserver"]["wms_url_template"].format(collection=collection)
-    with urllib.request.urlopen(f"{url}?{urllib.parse.urlencode(query)}", timeout=60) as reply:
+    with urllib.request.urlopen(urls.with_query(url, query), timeout=60) as reply:
         path.write_bytes(reply.read())
 
 

@@ -21,7 +21,7 @@ from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, QTimer
 from qgis.PyQt.QtWidgets import QAction, QFileDialog
 
-from ..core import keys
+from ..core import keys, urls
 from ..core.errors import InputError
 from .dock_ui import build_ui
 from .files import FRAME, SCAN, FileRow, is_raster_path
@@ -183,7 +183,7 @@ class Ls4Dock(QgsDockWidget):
         if not (wms_url and count):
             self.ui.capabilities.setText("")
             return
-        url = wms_url + ("&" if "?" in wms_url else "?") + "SERVICE=WMS&REQUEST=GetCapabilities"
+        url = urls.capabilities_url(wms_url)
         link = f"<a href='{html_escape(url)}'>{escape(tr('WMS GetCapabilities'))}</a>"
         self.ui.capabilities.setText(link)
 

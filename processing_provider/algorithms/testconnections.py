@@ -1,10 +1,7 @@
-"""ls4:testconnections — S3, PostgreSQL and MapServer, each checked for real."""
+"""ls4:testconnections — S3, PostgreSQL and MapServer, each checked for real (core.connections)."""
 
 import json
-import re
-from urllib.parse import urlencode
 
-from psycopg2 import Error as PostgresError
 from qgis.core import (
     QgsBlockingNetworkRequest,
     QgsProcessingOutputBoolean,
@@ -17,11 +14,10 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import keys, storage, tileindex
-from ...ls4_plugin.core.errors import InputError, Ls4Error
+from ...ls4_plugin.core import connections
+from ...ls4_plugin.core.errors import Ls4Error
 from ..base import Ls4Algorithm
 
-PROBE_COLLECTION = "ls4_connection_test_frames"
 # Where a parameter's default comes from: the LS4 setting of the same service.
 SETTING_OF = {
     "S3_ENDPOINT": "s3/endpoint_url",
@@ -103,18 +99,26 @@ class TestConnections(Ls4Algorithm):
         def text(name):
             return self.parameterAsString(parameters, name, context).strip()
 
+        authcfg = text("S3_AUTHCFG")
         checks = {
-            "S3": lambda: check_s3(
-                text("S3_BUCKET"), text("S3_ENDPOINT"), text("S3_REGION"), text("S3_AUTHCFG")
+            "S3": lambda: connections.check_s3(
+                text("S3_BUCKET"),
+                text("S3_ENDPOINT"),
+                text("S3_REGION"),
+                lambda: settings.basic_credentials(authcfg),
+                authcfg,
             ),
-            "POSTGRES": lambda: check_postgres(
-                self.parameterAsConnectionName(parameters, "DATABASE", context) or ""
+            "POSTGRES": lambda: connections.check_postgres(
+                self.parameterAsConnectionName(parameters, "DATABASE", context) or "",
+                settings.connection_dsn,
             ),
-            "MAPSERVER": lambda: check_mapserver(text("WMS_URL_TEMPLATE"), text("COLLECTION")),
+            "MAPSERVER": lambda: connections.check_mapserver(
+                text("WMS_URL_TEMPLATE"), text("COLLECTION"), fetch
+            ),
         }
         results, report = {}, []
         for service, check in checks.items():
-            ok, message = run_check(check)
+            ok, message = connections.run_check(check)
             name = SERVICE_NAMES[service]
             (feedback.pushInfo if ok else feedback.pushWarning)(f"{name}: {message}")
             results[f"{service}_OK"], results[f"{service}_MESSAGE"] = ok, message
@@ -125,86 +129,9 @@ class TestConnections(Ls4Algorithm):
         return results
 
 
-def run_check(check):
-    """``(True, what works)`` or ``(False, why not)``."""
-    try:
-        return True, check()
-    except Ls4Error as error:
-        return False, str(error)
-
-
-def check_s3(bucket, endpoint, region, authcfg):
-    if not bucket:
-        raise InputError("no bucket is set")
-    access_key, secret_key = settings.basic_credentials(authcfg)
-    config = storage.S3Config(
-        bucket=bucket,
-        endpoint_url=endpoint or None,
-        region=region or "us-east-1",
-        access_key=access_key,
-        secret_key=secret_key,
-    )
-    try:
-        storage.check_connection(config)
-    except Ls4Error as error:
-        raise Ls4Error(f"{error}{s3_hint(str(error), authcfg)}") from error
-    return f"bucket {bucket!r} at {endpoint or 'AWS'} answers with these credentials"
-
-
-def s3_hint(message, authcfg):
-    where = f"authentication configuration {authcfg!r}" if authcfg else "the default credentials"
-    if "403" in message or "Forbidden" in message or "Signature" in message:
-        return f" (the access key or secret key of {where} is wrong, or may not read the bucket)"
-    if "404" in message or "NoSuchBucket" in message:
-        return " (there is no such bucket at this endpoint)"
-    return ""
-
-
-def check_postgres(name):
-    if not name:
-        raise InputError("no PostgreSQL connection is chosen")
-    dsn = settings.connection_dsn(name)
-    if "connect_timeout" not in dsn:
-        dsn += " connect_timeout=10"  # a host that drops packets would hang the check
-    try:
-        with tileindex.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("SELECT current_database(), postgis_lib_version()")
-            database, version = cur.fetchone()
-    except PostgresError as error:
-        raise Ls4Error(
-            f"connection {name!r} opens, but PostGIS is not usable there: {error}".strip()
-        ) from error
-    except Ls4Error as error:
-        raise Ls4Error(f"connection {name!r}: {error}") from error
-    return f"connection {name!r} opens database {database!r} with PostGIS {version}"
-
-
-def check_mapserver(template, collection):
-    if "{collection}" not in template:
-        raise InputError(f"the WMS URL {template!r} has no {{collection}} in it")
-    if collection:
-        keys.check_identifier(collection)
-    url = template.format(collection=collection or PROBE_COLLECTION)
-    query = urlencode({"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": "1.3.0"})
-    full = f"{url}{'&' if '?' in url else '?'}{query}"
+def fetch(url):
+    """The body of a GET of ``url`` through QGIS's network (its proxy and SSL settings)."""
     request = QgsBlockingNetworkRequest()
-    if request.get(QNetworkRequest(QUrl(full)), True) != QgsBlockingNetworkRequest.NoError:
-        raise Ls4Error(f"{full} did not answer: {request.errorMessage()}")
-    body = bytes(request.reply().content())
-    return mapserver_verdict(full, body, collection)
-
-
-def mapserver_verdict(url, body, collection):
-    if b"WMS_Capabilities" in body:
-        return f"{url} answers with WMS capabilities"
-    if collection:
-        raise Ls4Error(f"{url} answers, but not with WMS capabilities: {summary(body)}")
-    if b"MapServer" in body or b"msLoadMap" in body:
-        return f"MapServer answers at {url.split('?')[0]}"
-    raise Ls4Error(f"{url} answers, but not as MapServer does: {summary(body)}")
-
-
-def summary(body, length=300):
-    """The words of an answer, without its markup (MapServer's errors come as HTML)."""
-    text = re.sub(r"<!--.*?-->|<[^>]*>", " ", body.decode("utf-8", "replace"), flags=re.S)
-    return " ".join(text.split())[:length]
+    if request.get(QNetworkRequest(QUrl(url)), True) != QgsBlockingNetworkRequest.NoError:
+        raise Ls4Error(f"{url} did not answer: {request.errorMessage()}")
+    return bytes(request.reply().content())

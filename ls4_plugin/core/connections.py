@@ -1,0 +1,117 @@
+"""Checks of the three services LS4 publishes to (S3, PostgreSQL, MapServer), free of QGIS.
+
+Each check returns what works, in words, or raises ``Ls4Error`` saying why not; ``run_check``
+turns that into ``(ok, message)``. What needs QGIS is handed in: the S3 keys and the DSN of a
+QGIS connection are read by callables (so that a missing authentication configuration is the
+check's failure, not the caller's), and the HTTP request of the MapServer check is ``fetch``.
+"""
+
+import re
+from collections.abc import Callable
+
+from psycopg2 import Error as PostgresError
+
+from . import keys, storage, tileindex, urls
+from .errors import InputError, Ls4Error
+
+PROBE_COLLECTION = "ls4_connection_test_frames"
+
+Credentials = tuple[str | None, str | None]
+
+
+def run_check(check: Callable[[], str]) -> tuple[bool, str]:
+    """``(True, what works)`` or ``(False, why not)``."""
+    try:
+        return True, check()
+    except Ls4Error as error:
+        return False, str(error)
+
+
+def check_s3(
+    bucket: str,
+    endpoint: str,
+    region: str,
+    credentials: Callable[[], Credentials],
+    credentials_name: str = "",
+) -> str:
+    """The bucket answers a HEAD request with the keys ``credentials()`` gives.
+
+    ``credentials_name`` names them in the hint of a refusal (an authentication configuration's
+    id; empty: boto3's default credentials).
+    """
+    if not bucket:
+        raise InputError("no bucket is set")
+    access_key, secret_key = credentials()
+    config = storage.S3Config(
+        bucket=bucket,
+        endpoint_url=endpoint or None,
+        region=region or "us-east-1",
+        access_key=access_key,
+        secret_key=secret_key,
+    )
+    try:
+        storage.check_connection(config)
+    except Ls4Error as error:
+        raise Ls4Error(f"{error}{s3_hint(str(error), credentials_name)}") from error
+    return f"bucket {bucket!r} at {endpoint or 'AWS'} answers with these credentials"
+
+
+def s3_hint(message: str, credentials_name: str) -> str:
+    if credentials_name:
+        where = f"authentication configuration {credentials_name!r}"
+    else:
+        where = "the default credentials"
+    if "403" in message or "Forbidden" in message or "Signature" in message:
+        return f" (the access key or secret key of {where} is wrong, or may not read the bucket)"
+    if "404" in message or "NoSuchBucket" in message:
+        return " (there is no such bucket at this endpoint)"
+    return ""
+
+
+def check_postgres(name: str, dsn_of: Callable[[str], str]) -> str:
+    """The connection called ``name`` (its DSN from ``dsn_of``) opens and PostGIS works there."""
+    if not name:
+        raise InputError("no PostgreSQL connection is chosen")
+    dsn = dsn_of(name)
+    if "connect_timeout" not in dsn:
+        dsn += " connect_timeout=10"  # a host that drops packets would hang the check
+    try:
+        with tileindex.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("SELECT current_database(), postgis_lib_version()")
+            database, version = cur.fetchone()
+    except PostgresError as error:
+        raise Ls4Error(
+            f"connection {name!r} opens, but PostGIS is not usable there: {error}".strip()
+        ) from error
+    except Ls4Error as error:
+        raise Ls4Error(f"connection {name!r}: {error}") from error
+    return f"connection {name!r} opens database {database!r} with PostGIS {version}"
+
+
+def check_mapserver(template: str, collection: str, fetch: Callable[[str], bytes]) -> str:
+    """A WMS GetCapabilities request to ``template`` (for ``collection``, or a probe name) is
+    answered by MapServer; ``fetch(url)`` makes the request (raising ``Ls4Error`` when nothing
+    answers) and returns the body."""
+    if "{collection}" not in template:
+        raise InputError(f"the WMS URL {template!r} has no {{collection}} in it")
+    if collection:
+        keys.check_identifier(collection)
+    url = template.format(collection=collection or PROBE_COLLECTION)
+    full = urls.capabilities_url(url, version="1.3.0")
+    return mapserver_verdict(full, fetch(full), collection)
+
+
+def mapserver_verdict(url: str, body: bytes, collection: str) -> str:
+    if b"WMS_Capabilities" in body:
+        return f"{url} answers with WMS capabilities"
+    if collection:
+        raise Ls4Error(f"{url} answers, but not with WMS capabilities: {summary(body)}")
+    if b"MapServer" in body or b"msLoadMap" in body:
+        return f"MapServer answers at {url.split('?')[0]}"
+    raise Ls4Error(f"{url} answers, but not as MapServer does: {summary(body)}")
+
+
+def summary(body: bytes, length: int = 300) -> str:
+    """The words of an answer, without its markup (MapServer's errors come as HTML)."""
+    text = re.sub(r"<!--.*?-->|<[^>]*>", " ", body.decode("utf-8", "replace"), flags=re.S)
+    return " ".join(text.split())[:length]
