@@ -9,6 +9,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..ls4_plugin.core.errors import InputError, Ls4Error
+from . import params
 
 
 class Ls4Algorithm(QgsProcessingAlgorithm):
@@ -29,6 +30,10 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
     # that GDAL says what is wrong with a file ("truncated", "not a raster") rather than QGIS's
     # bare "Incorrect parameter value".
     FILE_INPUTS = ()
+    # What of LS4 settings a run reads (``params.TARGET``, or some of "mapserver", "s3",
+    # "database"): checked with the parameters, so that the dock, the modeler and the batch
+    # dialog refuse a run the settings cannot serve before a task is queued.
+    SETTINGS = ()
 
     def __init__(self):
         super().__init__()
@@ -71,7 +76,13 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
             if not definition.checkValueIsAcceptable(value, context):
                 message = self.tr("Incorrect parameter value for {}")
                 return False, message.format(definition.description())
-        return True, ""
+        needs = self.settings_needed(parameters, context)
+        problem = params.settings_problem(self, parameters, context, needs)
+        return (False, problem) if problem else (True, "")
+
+    def settings_needed(self, parameters, context):
+        """What of LS4 settings this run reads; ``SETTINGS`` unless a parameter decides."""
+        return self.SETTINGS
 
     def raster_paths(self, parameters, name, context):
         """The files of a raster or multiple-raster parameter: a project layer's source, or the

@@ -8,11 +8,40 @@ from qgis.core import (
 
 from ..ls4_plugin import settings
 from ..ls4_plugin.core import keys, publish, rasterinfo
-from ..ls4_plugin.core.errors import InputError
+from ..ls4_plugin.core.errors import InputError, Ls4Error
 
 COUNTY, AGENCY, YEAR, MISSION = "COUNTY", "AGENCY", "YEAR", "MISSION"
 TYPE, BAND_LAYOUT, DATABASE = "TYPE", "BAND_LAYOUT", "DATABASE"
 BAND_CHOICES = ("auto",) + keys.BANDS
+# The COG choices of makecog and validatecog: (value, label).
+COG_BAND_LAYOUTS = [
+    ("auto", "Auto (1 band: bw, 3 bands: nc)"),
+    ("bw", "bw (grayscale, band 1)"),
+    ("nc", "nc (natural colour, bands 1-3)"),
+]
+COG_COMPRESSIONS = [
+    ("auto", "Auto (bw: DEFLATE, nc: JPEG YCbCr)"),
+    ("DEFLATE", "DEFLATE (lossless)"),
+    ("ZSTD", "ZSTD (lossless)"),
+    ("JPEG", "JPEG"),
+    ("WEBP", "WEBP (colour only)"),
+]
+
+
+def enum_param(alg, name, description, choices):
+    """An enum parameter whose first choice is the default.
+
+    A choice is a ``(value, label)`` pair, its label translated, or a plain value shown as it is
+    (the names of the GUIDE: frames, index, mosaic; scanned, georef, cog; bw, nc).
+    """
+    labels = [alg.tr(choice[1]) if isinstance(choice, tuple) else choice for choice in choices]
+    return QgsProcessingParameterEnum(name, alg.tr(description), options=labels, defaultValue=0)
+
+
+def enum_value(alg, parameters, name, context, choices):
+    """The value of the choice an enum parameter made (see ``enum_param``)."""
+    choice = choices[alg.parameterAsEnum(parameters, name, context)]
+    return choice[0] if isinstance(choice, tuple) else choice
 
 
 def add_collection_params(alg, with_band=True):
@@ -35,14 +64,12 @@ def add_collection_params(alg, with_band=True):
         "year when County is empty.",
     )
     alg.add(
-        QgsProcessingParameterEnum(TYPE, alg.tr("Type"), options=list(keys.TYPES), defaultValue=0),
+        enum_param(alg, TYPE, "Type", keys.TYPES),
         "frames (single photo frames), index (index sheets) or mosaic.",
     )
     if with_band:
         alg.add(
-            QgsProcessingParameterEnum(
-                BAND_LAYOUT, alg.tr("Band layout"), options=list(BAND_CHOICES), defaultValue=0
-            ),
+            enum_param(alg, BAND_LAYOUT, "Band layout", BAND_CHOICES),
             "bw: 1-band grayscale; nc: 3-band natural color; auto: read from the first input.",
         )
 
@@ -57,12 +84,12 @@ def collection_from(alg, parameters, context, sources=(), band=None):
     def text(name):
         return alg.parameterAsString(parameters, name, context).strip() or None
 
-    band = band or BAND_CHOICES[alg.parameterAsEnum(parameters, BAND_LAYOUT, context)]
+    band = band or enum_value(alg, parameters, BAND_LAYOUT, context, BAND_CHOICES)
     if band == "auto":
         band = detected_band(sources)
     return keys.Collection(
         band=band,
-        type=keys.TYPES[alg.parameterAsEnum(parameters, TYPE, context)],
+        type=enum_value(alg, parameters, TYPE, context, keys.TYPES),
         agency=text(AGENCY) or "",
         county=text(COUNTY),
         year=text(YEAR),
@@ -102,14 +129,44 @@ def dsn_from(alg, parameters, context):
     return settings.connection_dsn(name)
 
 
-def target_from(alg, parameters, context):
-    """Where to publish: S3 and MapServer from LS4 settings, the database from the parameter."""
+def wms_url_template():
+    """The MapServer WMS URL of LS4 settings, which must have {collection} in it."""
     template = settings.value("mapserver/wms_url_template")
     if "{collection}" not in template:
         raise InputError(
             "LS4 settings: the MapServer WMS URL must contain {collection}, e.g. "
             "https://maps.example.org/wms/{collection}"
         )
+    return template
+
+
+# What ``target_from`` reads, in its order (for ``Ls4Algorithm.SETTINGS``).
+TARGET = ("mapserver", "s3", "database")
+
+
+def settings_problem(alg, parameters, context, needs):
+    """Why LS4 settings (or DATABASE) cannot serve a run that needs ``needs``; "" if they can.
+
+    ``needs`` names, in order: "mapserver" (a WMS URL with {collection}), "s3" (a bucket, and
+    the keys' authentication configuration), "database" (DATABASE or the connection of LS4
+    settings). The same checks run again when the algorithm reads them.
+    """
+    checks = {
+        "mapserver": wms_url_template,
+        "s3": settings.s3_config,
+        "database": lambda: dsn_from(alg, parameters, context),
+    }
+    for need in needs:
+        try:
+            checks[need]()
+        except Ls4Error as error:
+            return str(error)
+    return ""
+
+
+def target_from(alg, parameters, context):
+    """Where to publish: S3 and MapServer from LS4 settings, the database from the parameter."""
+    template = wms_url_template()
     return publish.Target(
         s3=settings.s3_config(),
         dsn=dsn_from(alg, parameters, context),

@@ -21,6 +21,8 @@ from .errors import Canceled, InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure
 
 COG_OPTIONS_VERSION = "ls4-cog-1"
+# The tile index fields ``published_frames`` reports for each frame.
+FRAME_FIELDS = ("location", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,36 @@ def index_cog(target, collection, cog_path, name=None):
     with tileindex.connect(target.dsn) as conn:
         tileindex.ensure_table(conn, collection.table)
         return tileindex.upsert_frame(conn, collection.table, row, wkt)
+
+
+def index_cogs(target, collection, cog_paths, feedback=None):
+    """``index_cog`` for each of ``cog_paths``: how many rows were inserted, updated, unchanged."""
+    feedback = ensure(feedback)
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    for number, path in enumerate(cog_paths):
+        status = index_cog(target, collection, path)
+        counts[status] += 1
+        feedback.pushInfo(f"{status}: {path}")
+        feedback.setProgress(100.0 * (number + 1) / len(cog_paths))
+    return counts
+
+
+def published_frames(dsn, collection):
+    """What the collection's tile index holds: ``(the table exists, [frame])``.
+
+    A frame is its file name (``file``) and the row's fields people read; a collection whose
+    table does not exist has no frames. Nothing is changed.
+    """
+    with tileindex.connect(dsn) as conn:
+        exists = tileindex.table_exists(conn, collection.table)
+        rows = tileindex.rows(conn, collection.table) if exists else []
+    return exists, [_frame_entry(row) for row in rows]
+
+
+def _frame_entry(row):
+    entry = {"file": row["location"].rsplit("/", 1)[-1]}
+    entry.update({name: row[name] for name in FRAME_FIELDS})
+    return entry
 
 
 def upload_stage(config, collection, stage, paths, feedback=None):

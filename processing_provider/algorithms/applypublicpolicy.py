@@ -12,6 +12,7 @@ from ..base import Ls4Algorithm
 class ApplyPublicPolicy(Ls4Algorithm):
     NAME = "applypublicpolicy"
     DISPLAY_NAME = "Apply public-read bucket policy"
+    SETTINGS = ("s3",)
     HELP = (
         "Puts the bucket policy that lets anyone read the public stages (scanned/, georef/, cog/ "
         "of every collection, and geojson/) of the bucket in LS4 settings. Everything else, "

@@ -9,16 +9,15 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import tileindex
+from ...ls4_plugin.core import publish
 from .. import params
 from ..base import Ls4Algorithm
-
-ROW_FIELDS = ("location", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
 
 
 class CollectionInfo(Ls4Algorithm):
     NAME = "collectioninfo"
     DISPLAY_NAME = "Collection info"
+    SETTINGS = ("database",)
     HELP = (
         "Says what a collection is called (collection name, tile index table, mapfile key, WMS "
         "URL) and whether it is already published: the number of frames in its PostGIS tile "
@@ -45,10 +44,7 @@ class CollectionInfo(Ls4Algorithm):
         # The table, mapfile and WMS are named without the band layout: either one names them.
         collection = params.collection_from(self, parameters, context, band="bw")
         dsn = params.dsn_from(self, parameters, context)
-        with tileindex.connect(dsn) as conn:
-            exists = tileindex.table_exists(conn, collection.table)
-            rows = tileindex.rows(conn, collection.table) if exists else []
-        frames = [frame_entry(row) for row in rows]
+        exists, frames = publish.published_frames(dsn, collection)
         state = f"{len(frames)} frame(s) in the index" if exists else "no tile index table yet"
         feedback.pushInfo(f"{collection.name}: {state}")
         return {
@@ -60,13 +56,6 @@ class CollectionInfo(Ls4Algorithm):
             "FRAME_COUNT": len(frames),
             "FRAMES": json.dumps(frames),
         }
-
-
-def frame_entry(row):
-    """A tile index row as the frame it records: its file name and the fields people read."""
-    entry = {"file": row["location"].rsplit("/", 1)[-1]}
-    entry.update({name: row[name] for name in ROW_FIELDS})
-    return entry
 
 
 def wms_url(name):

@@ -48,6 +48,10 @@ class CompileIndexes(Ls4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("TABLES", self.tr("Collections compiled")))
         self.addOutput(QgsProcessingOutputString("URL", self.tr("Public URL")))
 
+    def settings_needed(self, parameters, context):
+        upload = self.parameterAsBool(parameters, self.UPLOAD, context)
+        return ("s3", "database") if upload else ("database",)
+
     def execute(self, parameters, context, feedback):
         upload = self.parameterAsBool(parameters, self.UPLOAD, context)
         target = publish.Target(

@@ -4,13 +4,13 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessingOutputNumber,
     QgsProcessingParameterCrs,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
 
 from ...ls4_plugin.core import georef
+from .. import params
 from ..base import Ls4Algorithm
 
 TRANSFORMS = [
@@ -64,12 +64,7 @@ class Georeference(Ls4Algorithm):
             "followed by .points, where the Georeferencer saves them.",
         )
         self.add(
-            QgsProcessingParameterEnum(
-                self.TRANSFORM,
-                self.tr("Transformation"),
-                options=[self.tr(label) for _, label in TRANSFORMS],
-                defaultValue=0,
-            ),
+            params.enum_param(self, self.TRANSFORM, "Transformation", TRANSFORMS),
             "Polynomial 1 (at least 3 GCPs) keeps the pixels as scanned; polynomial 2 (6 GCPs) "
             "and 3 (10 GCPs) bend the image to fit; a thin plate spline (3 GCPs) passes through "
             "every GCP exactly.",
@@ -80,12 +75,7 @@ class Georeference(Ls4Algorithm):
             "GCP file has no #CRS line, its map coordinates are taken to be in this CRS.",
         )
         self.add(
-            QgsProcessingParameterEnum(
-                self.RESAMPLING,
-                self.tr("Resampling"),
-                options=[self.tr(label) for _, label in RESAMPLINGS],
-                defaultValue=0,
-            ),
+            params.enum_param(self, self.RESAMPLING, "Resampling", RESAMPLINGS),
             "How pixels are interpolated when the scan is warped (not used by polynomial 1 in "
             "the GCPs' own CRS, which does not resample).",
             advanced=True,
@@ -104,9 +94,9 @@ class Georeference(Ls4Algorithm):
             source,
             points,
             self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
-            transform=TRANSFORMS[self.parameterAsEnum(parameters, self.TRANSFORM, context)][0],
+            transform=params.enum_value(self, parameters, self.TRANSFORM, context, TRANSFORMS),
             target_crs=_wkt(crs),
-            resampling=RESAMPLINGS[self.parameterAsEnum(parameters, self.RESAMPLING, context)][0],
+            resampling=params.enum_value(self, parameters, self.RESAMPLING, context, RESAMPLINGS),
             feedback=feedback,
         )
         feedback.pushInfo(georef.residual_table(result))

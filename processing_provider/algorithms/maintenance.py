@@ -32,6 +32,7 @@ FIELDS = ("kind", "subject", "collection", "detail", "repaired")
 class Maintenance(Ls4Algorithm):
     NAME = "maintenance"
     DISPLAY_NAME = "Check (and repair) the published estate"
+    SETTINGS = params.TARGET
     GROUP = "Operations"
     GROUP_ID = "operations"
     HELP = (

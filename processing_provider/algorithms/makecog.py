@@ -5,27 +5,15 @@ import json
 from qgis.core import (
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
 
 from ...ls4_plugin.core import cog
+from .. import params
 from ..base import Ls4Algorithm
 
-BAND_LAYOUTS = [
-    ("auto", "Auto (1 band: bw, 3 bands: nc)"),
-    ("bw", "bw (grayscale, band 1)"),
-    ("nc", "nc (natural colour, bands 1-3)"),
-]
-COMPRESSIONS = [
-    ("auto", "Auto (bw: DEFLATE, nc: JPEG YCbCr)"),
-    ("DEFLATE", "DEFLATE (lossless)"),
-    ("ZSTD", "ZSTD (lossless)"),
-    ("JPEG", "JPEG"),
-    ("WEBP", "WEBP (colour only)"),
-]
 RESAMPLINGS = [
     ("nearest", "Nearest neighbour"),
     ("bilinear", "Bilinear"),
@@ -68,13 +56,13 @@ class MakeCog(Ls4Algorithm):
             "The georeferenced frame, index sheet or mosaic: a geotransform or GCPs, any CRS.",
         )
         self.add(
-            _enum(self, self.BAND_LAYOUT, "Band layout", BAND_LAYOUTS),
+            params.enum_param(self, self.BAND_LAYOUT, "Band layout", params.COG_BAND_LAYOUTS),
             "Auto takes 1 Byte band as bw and 3 Byte bands as nc (an alpha band marks the "
             "collar); anything else must be set here. bw uses band 1, nc bands 1 to 3; other "
             "data types than Byte are stretched to 8 bits from their minimum and maximum.",
         )
         self.add(
-            _enum(self, self.COMPRESSION, "Compression", COMPRESSIONS),
+            params.enum_param(self, self.COMPRESSION, "Compression", params.COG_COMPRESSIONS),
             "Auto is LS4's rule: DEFLATE with a predictor for bw, JPEG in YCbCr for nc.",
         )
         self.add(
@@ -89,7 +77,7 @@ class MakeCog(Ls4Algorithm):
             advanced=True,
         )
         self.add(
-            _enum(self, self.RESAMPLING, "Warp resampling", RESAMPLINGS),
+            params.enum_param(self, self.RESAMPLING, "Warp resampling", RESAMPLINGS),
             "How pixels are taken when the image is warped to EPSG:3857. Nearest neighbour keeps "
             "the scanned values, as the old chain did. Overviews are always averaged.",
             advanced=True,
@@ -113,10 +101,14 @@ class MakeCog(Ls4Algorithm):
         result = cog.make_cog(
             source,
             self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
-            band_layout=_choice(self, parameters, self.BAND_LAYOUT, context, BAND_LAYOUTS),
-            compression=_choice(self, parameters, self.COMPRESSION, context, COMPRESSIONS),
+            band_layout=params.enum_value(
+                self, parameters, self.BAND_LAYOUT, context, params.COG_BAND_LAYOUTS
+            ),
+            compression=params.enum_value(
+                self, parameters, self.COMPRESSION, context, params.COG_COMPRESSIONS
+            ),
             quality=self.parameterAsInt(parameters, self.QUALITY, context),
-            resampling=_choice(self, parameters, self.RESAMPLING, context, RESAMPLINGS),
+            resampling=params.enum_value(self, parameters, self.RESAMPLING, context, RESAMPLINGS),
             threads=self.parameterAsInt(parameters, self.THREADS, context) or None,
             feedback=feedback,
         )
@@ -129,16 +121,3 @@ class MakeCog(Ls4Algorithm):
             self.VALID: validation.valid,
             self.VALIDATION: json.dumps(report, default=str),
         }
-
-
-def _enum(algorithm, name, description, choices):
-    return QgsProcessingParameterEnum(
-        name,
-        algorithm.tr(description),
-        options=[algorithm.tr(label) for _, label in choices],
-        defaultValue=0,
-    )
-
-
-def _choice(algorithm, parameters, name, context, choices):
-    return choices[algorithm.parameterAsEnum(parameters, name, context)][0]

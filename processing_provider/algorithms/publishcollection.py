@@ -23,6 +23,7 @@ from ..wms import wms_layer
 class PublishCollection(Ls4Algorithm):
     NAME = "publishcollection"
     DISPLAY_NAME = "Publish collection"
+    SETTINGS = params.TARGET
     HELP = (
         "Publishes georeferenced frames as one collection: for every frame, inspect, make an "
         "EPSG:3857 COG, upload the georeferenced input and the COG under the shared key layout, "

@@ -10,6 +10,7 @@ from ..base import Ls4Algorithm
 class UpdateTileIndex(Ls4Algorithm):
     NAME = "updatetileindex"
     DISPLAY_NAME = "Update tile index"
+    SETTINGS = params.TARGET
     HELP = (
         "Records COGs in the collection's PostGIS tile index: one row per COG with its footprint "
         "(the outline of its valid pixels, in EPSG:3857) and the download links. Each COG must "
@@ -35,10 +36,5 @@ class UpdateTileIndex(Ls4Algorithm):
         paths = self.raster_paths(parameters, self.INPUT, context)
         collection = params.collection_from(self, parameters, context, paths)
         target = params.target_from(self, parameters, context)
-        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-        for number, path in enumerate(paths):
-            status = publish.index_cog(target, collection, path)
-            counts[status] += 1
-            feedback.pushInfo(f"{status}: {path}")
-            feedback.setProgress(100.0 * (number + 1) / len(paths))
+        counts = publish.index_cogs(target, collection, paths, feedback)
         return {name.upper(): count for name, count in counts.items()}

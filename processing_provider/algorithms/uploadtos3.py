@@ -3,7 +3,6 @@
 from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputString,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterMultipleLayers,
 )
 
@@ -16,6 +15,7 @@ from ..base import Ls4Algorithm
 class UploadToS3(Ls4Algorithm):
     NAME = "uploadtos3"
     DISPLAY_NAME = "Upload to S3"
+    SETTINGS = ("s3",)
     HELP = (
         "Uploads files to the collection's folder for a stage: scanned (raw scans, for download), "
         "georef (georeferenced uploads) or cog (published COGs). Keys follow the shared layout "
@@ -33,9 +33,7 @@ class UploadToS3(Ls4Algorithm):
         )
         params.add_collection_params(self)
         self.add(
-            QgsProcessingParameterEnum(
-                self.STAGE, self.tr("Stage"), options=list(keys.STAGES), defaultValue=0
-            ),
+            params.enum_param(self, self.STAGE, "Stage", keys.STAGES),
             "scanned, georef or cog: the folder of the collection the files go to.",
         )
         self.addOutput(QgsProcessingOutputString("KEYS", self.tr("Keys (one per line)")))
@@ -43,7 +41,7 @@ class UploadToS3(Ls4Algorithm):
     def execute(self, parameters, context, feedback):
         paths = self.parameterAsFileList(parameters, self.INPUT, context)
         collection = params.collection_from(self, parameters, context, paths)
-        stage = keys.STAGES[self.parameterAsEnum(parameters, self.STAGE, context)]
+        stage = params.enum_value(self, parameters, self.STAGE, context, keys.STAGES)
         done = publish.upload_stage(settings.s3_config(), collection, stage, paths, feedback)
         for path, key, status in done:
             feedback.pushInfo(f"{status}: {path} → {key}")

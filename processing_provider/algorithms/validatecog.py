@@ -9,8 +9,8 @@ from qgis.core import (
 )
 
 from ...ls4_plugin.core.validate import validate_cog
+from .. import params
 from ..base import Ls4Algorithm
-from .makecog import BAND_LAYOUTS, COMPRESSIONS, _choice, _enum
 
 
 class ValidateCog(Ls4Algorithm):
@@ -41,11 +41,15 @@ class ValidateCog(Ls4Algorithm):
             "The GeoTIFF to check: a layer of the project or a file.",
         )
         self.add(
-            _enum(self, self.BAND_LAYOUT, "Band layout it must have", BAND_LAYOUTS),
+            params.enum_param(
+                self, self.BAND_LAYOUT, "Band layout it must have", params.COG_BAND_LAYOUTS
+            ),
             "Auto tells the layout from the bands (1: bw, 3: nc); bw or nc requires it.",
         )
         self.add(
-            _enum(self, self.COMPRESSION, "Compression it must use", COMPRESSIONS),
+            params.enum_param(
+                self, self.COMPRESSION, "Compression it must use", params.COG_COMPRESSIONS
+            ),
             "Auto is LS4's rule for the band layout; another choice requires that one.",
             advanced=True,
         )
@@ -56,8 +60,12 @@ class ValidateCog(Ls4Algorithm):
     def execute(self, parameters, context, feedback):
         result = validate_cog(
             self.raster_paths(parameters, self.INPUT, context)[0],
-            band_layout=_choice(self, parameters, self.BAND_LAYOUT, context, BAND_LAYOUTS),
-            compression=_choice(self, parameters, self.COMPRESSION, context, COMPRESSIONS),
+            band_layout=params.enum_value(
+                self, parameters, self.BAND_LAYOUT, context, params.COG_BAND_LAYOUTS
+            ),
+            compression=params.enum_value(
+                self, parameters, self.COMPRESSION, context, params.COG_COMPRESSIONS
+            ),
         )
         feedback.pushInfo(result.to_text())
         report = {"valid": result.valid, "errors": result.errors, "warnings": result.warnings}

@@ -10,6 +10,7 @@ from ..base import Ls4Algorithm
 class WriteMapfile(Ls4Algorithm):
     NAME = "writemapfile"
     DISPLAY_NAME = "Write mapfile"
+    SETTINGS = params.TARGET
     HELP = (
         "Writes the collection's MapServer mapfile from its tile index (extent, raster layer, "
         "index layer answering GetFeatureInfo, WMS metadata), validates it with mappyfile and "

@@ -1,0 +1,121 @@
+"""Refusals before a run (settings in checkParameterValues), the WMS URL rule, the service checks'
+verdicts: no service needed."""
+
+import pytest
+from qgis.core import QgsApplication, QgsProcessingContext, QgsProject
+
+from ls4.ls4_plugin import settings
+from ls4.ls4_plugin.core import connections, urls
+from ls4.ls4_plugin.core.errors import InputError, Ls4Error
+
+COLLECTION = {"COUNTY": "Bexar", "AGENCY": "TxDOT", "YEAR": "1952", "TYPE": 0, "BAND_LAYOUT": 1}
+
+
+@pytest.fixture
+def ls4_settings(monkeypatch):
+    """LS4 settings as a dict the test changes (the profile's own are left alone)."""
+    values = dict(settings.DEFAULTS)
+    values.update(
+        {
+            "s3/bucket": "ls4",
+            "mapserver/wms_url_template": "http://maps/wms/{collection}",
+            "postgres/connection": "",
+        }
+    )
+    monkeypatch.setattr(settings, "value", lambda name: values[name])
+    return values
+
+
+def check(name, parameters):
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    algorithm = QgsApplication.processingRegistry().algorithmById(f"ls4:{name}")
+    return algorithm.checkParameterValues(parameters, context)
+
+
+def test_no_bucket_refuses_an_upload_before_it_runs(ls4_provider, ls4_settings, tmp_path):
+    ls4_settings["s3/bucket"] = ""
+    scan = tmp_path / "04-01-52_a-1.tif"
+    scan.write_bytes(b"")
+    ok, message = check("uploadtos3", {**COLLECTION, "INPUT": [str(scan)], "STAGE": 0})
+    assert not ok
+    assert "No S3 bucket is set" in message
+
+
+def test_a_wms_url_without_collection_refuses_writemapfile(ls4_provider, ls4_settings):
+    ls4_settings["mapserver/wms_url_template"] = "http://maps/wms"
+    ok, message = check("writemapfile", dict(COLLECTION))
+    assert not ok
+    assert "must contain {collection}" in message
+
+
+def test_no_database_refuses_collectioninfo(ls4_provider, ls4_settings):
+    ok, message = check("collectioninfo", {**COLLECTION, "DATABASE": ""})
+    assert (ok, message) == (False, "No PostgreSQL connection given and none set in LS4 settings")
+
+
+def test_compileindexes_needs_s3_only_to_upload(ls4_provider, ls4_settings, tmp_path):
+    ls4_settings["s3/bucket"] = ""
+    base = {"OUTPUT": str(tmp_path / "c.geojson"), "DATABASE": ""}
+    ok, message = check("compileindexes", {**base, "UPLOAD": True})
+    assert not ok and "No S3 bucket is set" in message
+    ok, message = check("compileindexes", {**base, "UPLOAD": False})
+    assert not ok and "No PostgreSQL connection" in message
+
+
+def test_algorithms_reading_no_settings_are_not_refused(ls4_provider, ls4_settings, sample):
+    ls4_settings["s3/bucket"] = ""
+    ok, message = check("inspectraster", {"INPUT": str(sample("hro_colorado_gray.tif"))})
+    assert (ok, message) == (True, "")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://m/wms/x", "http://m/wms/x?SERVICE=WMS&REQUEST=GetCapabilities"),
+        ("http://m/cgi?map=x", "http://m/cgi?map=x&SERVICE=WMS&REQUEST=GetCapabilities"),
+        ("http://m/cgi?", "http://m/cgi?SERVICE=WMS&REQUEST=GetCapabilities"),
+        ("http://m/cgi?map=x&", "http://m/cgi?map=x&SERVICE=WMS&REQUEST=GetCapabilities"),
+    ],
+)
+def test_capabilities_url_adds_the_query_once(url, expected):
+    assert urls.capabilities_url(url) == expected
+
+
+def test_with_query_encodes_values():
+    assert urls.with_query("http://m/w", {"BBOX": "1,2", "N": 3}) == "http://m/w?BBOX=1%2C2&N=3"
+
+
+def test_mapserver_check_asks_for_capabilities_of_the_collection():
+    asked = []
+
+    def fetch(url):
+        asked.append(url)
+        return b"<WMS_Capabilities/>"
+
+    verdict = connections.check_mapserver("http://m/wms/{collection}", "bexar_x_1952_frames", fetch)
+    url = "http://m/wms/bexar_x_1952_frames?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0"
+    assert asked == [url]
+    assert verdict == f"{url} answers with WMS capabilities"
+
+
+def test_mapserver_check_tells_mapserver_from_another_server():
+    error_page = b"<html><!-- MapServer --><body>msLoadMap(): no such map</body></html>"
+    verdict = connections.check_mapserver("http://m/{collection}", "", lambda url: error_page)
+    assert verdict == "MapServer answers at http://m/ls4_connection_test_frames"
+    with pytest.raises(Ls4Error, match="not as MapServer does: It works"):
+        connections.check_mapserver("http://m/{collection}", "", lambda url: b"<h1>It works</h1>")
+
+
+def test_service_checks_refuse_what_is_missing_without_asking():
+    def nobody(*args):
+        raise AssertionError("asked")
+
+    assert connections.run_check(lambda: connections.check_mapserver("http://m", "", nobody)) == (
+        False,
+        "the WMS URL 'http://m' has no {collection} in it",
+    )
+    with pytest.raises(InputError, match="no bucket is set"):
+        connections.check_s3("", "", "", nobody)
+    with pytest.raises(InputError, match="no PostgreSQL connection is chosen"):
+        connections.check_postgres("", nobody)
