@@ -16,6 +16,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import keys
 from .errors import Canceled, Ls4Error
 from .feedback import check_canceled, ensure
 
@@ -102,8 +103,8 @@ def public_url(config, key):
 
 
 def vsis3_path(config, key):
-    """The path GDAL (and MapServer) read the object by."""
-    return f"/vsis3/{config.bucket}/{key}"
+    """The path GDAL (and MapServer) read the object by: the tile index ``location``."""
+    return keys.location(config.bucket, key)
 
 
 def file_sha256(path, feedback=None):
