@@ -16,6 +16,7 @@ from qgis.core import (
 
 from .core.errors import Ls4Error
 from .core.storage import S3Config
+from .core.tileindex import Timeouts
 
 PREFIX = "ls4/"
 DEFAULTS = {
@@ -25,6 +26,16 @@ DEFAULTS = {
     "s3/authcfg": "",
     "s3/legacy_acl": False,
     "s3/public_url_base": "",
+    # Bounded waits (seconds): see storage.S3Config and tileindex.Timeouts for why these.
+    "s3/connect_timeout": 3.0,
+    "s3/read_timeout": 10.0,
+    "s3/max_attempts": 2,
+    "postgres/connect_timeout": 5,
+    "postgres/statement_timeout": 30.0,
+    "postgres/lock_timeout": 20.0,
+    "postgres/keepalive": 10,
+    # Agencies as collections spell them in keys, whatever case a user types.
+    "keys/agencies": "TxDOT,USDA,USGS,TNRIS,NASA,NRCS,AMS",
     "postgres/connection": "",
     "postgres/mapfile_connection": "service=ls4",
     "mapserver/wms_url_template": "",
@@ -68,7 +79,24 @@ def s3_config():
         secret_key=secret_key,
         public_url_base=value("s3/public_url_base") or None,
         legacy_acl=value("s3/legacy_acl"),
+        connect_timeout=value("s3/connect_timeout"),
+        read_timeout=value("s3/read_timeout"),
+        max_attempts=max(1, value("s3/max_attempts")),
     )
+
+
+def pg_timeouts():
+    """The PostgreSQL wait bounds as the core's ``Timeouts``."""
+    return Timeouts(
+        connect=value("postgres/connect_timeout"),
+        statement=value("postgres/statement_timeout"),
+        lock=value("postgres/lock_timeout"),
+        keepalive=value("postgres/keepalive"),
+    )
+
+
+def agencies():
+    return tuple(name.strip() for name in value("keys/agencies").split(",") if name.strip())
 
 
 def store_s3_credentials(access_key, secret_key, authcfg="", name="LS4 S3"):

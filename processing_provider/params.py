@@ -173,4 +173,6 @@ def target_from(alg, parameters, context):
         wms_url_template=template,
         mapfile_connection=settings.value("postgres/mapfile_connection"),
         map_dir=settings.value("mapserver/map_dir") or None,
+        pg_timeouts=settings.pg_timeouts(),
+        agencies=settings.agencies(),
     )

@@ -1,9 +1,13 @@
 """Publishing when things go wrong: concurrent runs, bad names, S3 or PostGIS down, bad frames."""
 
+import dataclasses
+import os
+import signal
 import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import mappyfile
@@ -11,10 +15,11 @@ import pytest
 from publish_support import fresh, index_rows, objects, target
 from qgis.core import QgsProcessingException
 
-from ls4.ls4_plugin.core import keys, publish, storage, tileindex
-from ls4.ls4_plugin.core.errors import Ls4Error
+from ls4.ls4_plugin.core import keys, mapfile, publish, storage, tileindex
+from ls4.ls4_plugin.core.errors import Ls4Error, ServiceUnavailable
 from ls4.ls4_plugin.core.feedback import Feedback
 from tools import qgis_env, sample_collection
+from tools import stack as stack_module
 from tools.stack import Stack
 
 
@@ -52,8 +57,10 @@ def mapfile_extents(stack, collection):
 
 
 def index_extent(stack, collection):
+    """The map EXTENT the index's extent gives (the map's extent is geographic)."""
     with tileindex.connect(stack["postgres"]["dsn"]) as conn:
-        return pytest.approx(list(tileindex.extent(conn, collection.table)), abs=1e-6)
+        extent = tileindex.extent(conn, collection.table)
+    return pytest.approx(list(mapfile.geographic_extent(extent)), abs=1e-9)
 
 
 def test_many_writers_of_one_mapfile_at_once_leave_one_whole_file(stack, frames):
@@ -127,43 +134,194 @@ def test_s3_unreachable_fails_in_seconds_with_nothing_in_the_index(stack, frames
     assert index_rows(stack, baca.table) == []
 
 
-class StopPostgresAfterUploads(Feedback):
-    """Stops the stack's PostgreSQL as soon as the frame's uploads are done."""
+# --- services that stop or hang (issue 13 findings 1, 2, 11): a private stack of this module --
 
-    def __init__(self, stack):
+FAST_PG = tileindex.Timeouts(connect=2, statement=2.0, lock=2.0, keepalive=2, grace=1.0)
+FAST_S3 = {"connect_timeout": 1.0, "read_timeout": 1.0, "max_attempts": 1}
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory):
+    """A stack of this module's own: its services are frozen, stopped and killed here, so no
+    other test (or helper) sharing a stack meets them down."""
+    instance = Stack(tmp_path_factory.mktemp("faults-stack"))
+    try:
+        yield instance.up()
+    finally:
+        instance.down(purge=True)
+
+
+def fast_target(endpoints):
+    return dataclasses.replace(target(endpoints, **FAST_S3), pg_timeouts=FAST_PG)
+
+
+def service_processes(endpoints, name, children=True):
+    """The service's own process and, with ``children``, every process below it."""
+    pid = endpoints["pids"][name]
+    return [pid, *sorted(stack_module._descendants(pid))] if children else [pid]
+
+
+@contextmanager
+def frozen(pids):
+    """SIGSTOP the processes for the block (a hung server: the kernel still accepts its TCP)."""
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        yield
+    finally:
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+class AfterFirstUpload(Feedback):
+    """Runs ``fault`` once, as soon as the first frame's uploads are done."""
+
+    def __init__(self, fault):
         super().__init__()
-        self.stack = stack
-        self.stopped = False
+        self.fault = fault
+        self.done = False
 
     def pushInfo(self, text):  # noqa: N802
         super().pushInfo(text)
-        if "uploaded to" in text and not self.stopped:
-            data_dir = self.stack["postgres"]["data_dir"]
-            pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl"
-            command = ["runuser", "-u", "postgres", "--", pg_ctl, "-D", data_dir, "stop", "-m"]
-            subprocess.run([*command, "fast"], check=True, capture_output=True)
-            self.stopped = True
+        if "uploaded to" in text and not self.done:
+            self.done = True
+            self.fault()
 
 
-def test_postgis_stopped_after_the_uploads_then_a_rerun_completes_without_uploading(stack, frames):
-    baca = collection(stack, "1993")
-    feedback = StopPostgresAfterUploads(stack)
+def timed_publish(publish_target, baca, sources, feedback, limit=60):
+    """Publish in a thread: (result or the exception, seconds); a run still going after
+    ``limit`` seconds fails the test instead of hanging it."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(publish.publish_collection, publish_target, baca, sources, 1, feedback)
+        try:
+            outcome = run.result(timeout=limit)
+        except FutureTimeout:
+            pytest.fail(f"the run was still going after {limit} s")
+        except Ls4Error as error:
+            outcome = error
+    return outcome, time.monotonic() - started
+
+
+def statuses(result):
+    return [(frame.status, frame.message) for frame in result.frames]
+
+
+def hung_after_first_upload(own_stack, service, baca, sources):
+    """Publish, freezing ``service`` once the first frame is uploaded: (result, seconds)."""
+    stop = ExitStack()
+    # the service's processes when the fault comes: the run's own backend among them
+    freeze = lambda: stop.enter_context(frozen(service_processes(own_stack, service)))  # noqa: E731
+    feedback = AfterFirstUpload(freeze)
+    with stop:
+        result, seconds = timed_publish(fast_target(own_stack), baca, sources, feedback)
+    assert feedback.done
+    assert seconds < 20, seconds
+    assert result.frames[0].status == "failed"
+    return result
+
+
+def test_a_hung_postgresql_ends_the_run_in_seconds_and_the_other_frames_are_not_attempted(
+    own_stack, frames
+):
+    baca = collection(own_stack, "1995")
+    result = hung_after_first_upload(own_stack, "postgres", baca, frames[:4])
+    assert "PostgreSQL" in result.frames[0].message
+    assert "did not answer within 3 s" in result.frames[0].message
+    assert statuses(result)[1:] == [("not attempted", "not attempted: PostgreSQL unreachable")] * 3
+    assert any("PostgreSQL" in error for error in result.errors)
+    # finding 11: no COG of a frame after the fault was uploaded for a row that cannot be written
+    assert set(objects(own_stack, baca.prefix())) == {
+        baca.key(stage, frames[0].name) for stage in ("georef", "cog")
+    }
+
+
+def test_a_hung_postmaster_refuses_a_new_run_within_the_connect_timeout(own_stack, frames):
+    baca = collection(own_stack, "1996")
+    with frozen(service_processes(own_stack, "postgres", children=False)):
+        error, seconds = timed_publish(fast_target(own_stack), baca, frames[:1], Feedback())
+    assert isinstance(error, ServiceUnavailable), error
+    assert "Cannot connect to PostgreSQL" in str(error) and "timeout expired" in str(error)
+    assert own_stack["postgres"]["password"] not in str(error)
+    assert seconds < 10, seconds
+    assert objects(own_stack, baca.prefix()) == {}
+
+
+def test_a_hung_s3_ends_the_run_in_seconds_and_the_other_frames_are_not_attempted(
+    own_stack, frames
+):
+    baca = collection(own_stack, "1997")
+    result = hung_after_first_upload(own_stack, "s3", baca, frames[:5])
+    assert "S3" in result.frames[0].message
+    assert statuses(result)[1:] == [("not attempted", "not attempted: S3 unreachable")] * 4
+    assert [error.split(":")[0] for error in result.errors] == ["mapfile not written"]
+    assert "S3 unreachable" in result.errors[0]
+    assert index_rows(own_stack, baca.table) == []
+
+
+def stop_postgres(endpoints):
+    """Fast shutdown of the stack's PostgreSQL (pg_ctl stop -m fast is this signal)."""
+    pid = endpoints["pids"]["postgres"]
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + 30
+    while stack_module.process_alive(pid, "postgres") and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def test_postgis_stopped_after_the_uploads_then_a_rerun_completes_without_uploading(
+    own_stack, frames
+):
+    baca = collection(own_stack, "1993")
+    feedback = AfterFirstUpload(lambda: stop_postgres(own_stack))
     try:
-        with pytest.raises(Ls4Error, match="PostgreSQL"):
-            publish.publish_collection(target(stack), baca, frames[:1], feedback=feedback)
+        result, seconds = timed_publish(fast_target(own_stack), baca, frames[:3], feedback)
     finally:
-        Stack(stack["root"]).up()  # PostgreSQL back, same port, same data
-    assert feedback.stopped
-    uploaded = objects(stack, baca.prefix())
+        Stack(own_stack["root"]).up()  # PostgreSQL back, same port, same data
+    assert feedback.done
+    assert seconds < 20, seconds
+    assert result.frames[0].status == "failed" and "PostgreSQL" in result.frames[0].message
+    assert statuses(result)[1:] == [("not attempted", "not attempted: PostgreSQL unreachable")] * 2
+    assert "mapfile not written: PostgreSQL unreachable" in result.errors[0]
+    uploaded = objects(own_stack, baca.prefix())
+    # finding 11: the frames after the fault uploaded nothing
     assert set(uploaded) == {baca.key(stage, frames[0].name) for stage in ("georef", "cog")}
-    assert index_rows(stack, baca.table) == []
-    assert not storage.exists(target(stack).s3, baca.mapfile_key)
+    assert index_rows(own_stack, baca.table) == []
+    assert not storage.exists(target(own_stack).s3, baca.mapfile_key)
 
-    result = publish.publish_collection(target(stack), baca, frames[:1])
+    result = publish.publish_collection(fast_target(own_stack), baca, frames[:1])
     assert [frame.status for frame in result.frames] == ["published"]
-    assert objects(stack, baca.prefix()) == uploaded  # same objects, not written again
-    assert len(index_rows(stack, baca.table)) == 1
-    assert storage.exists(target(stack).s3, baca.mapfile_key)
+    assert objects(own_stack, baca.prefix()) == uploaded  # same objects, not written again
+    assert len(index_rows(own_stack, baca.table)) == 1
+    assert storage.exists(target(own_stack).s3, baca.mapfile_key)
+
+
+# --- finding 12: the driver's errors become the core's, naming the database -----------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda conn: tileindex.rows(conn, "no_such_table"),
+        lambda conn: tileindex.count(conn, "no_such_table"),
+        lambda conn: tileindex.extent(conn, "no_such_table"),
+        lambda conn: tileindex.has_location(conn, "no_such_table", "/vsis3/b/k.tif"),
+        lambda conn: tileindex.delete_rows(conn, "no_such_table", ["/vsis3/b/k.tif"]),
+        lambda conn: tileindex.locations(conn, "no_such_table"),
+        lambda conn: tileindex.upsert_frame(
+            conn, "no_such_table", {"location": "/vsis3/b/k.tif"}, "POLYGON((0 0,1 0,1 1,0 0))"
+        ),
+    ],
+)
+def test_a_driver_error_is_the_cores_own_naming_the_database_without_password(stack, call):
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        with pytest.raises(Ls4Error) as raised:
+            call(conn)
+        assert tileindex.table_exists(conn, "pg_class") is False  # the connection still works
+    message = str(raised.value)
+    assert f"ls4 on 127.0.0.1:{stack['postgres']['port']}" in message
+    assert "no_such_table" in message and "does not exist" in message
+    assert stack["postgres"]["password"] not in message
 
 
 def test_one_corrupt_frame_among_five_is_reported_and_the_others_publish(stack, frames):

@@ -31,9 +31,8 @@ from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure, gdal_progress
 from .outputs import partial_output
-from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, JPEG_QUALITY, TARGET_EPSG
 from .rasterinfo import inspect_raster
-from .validate import validate_cog
+from .validate import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, TARGET_EPSG, validate_cog
 
 BAND_LAYOUTS = ("auto", "bw", "nc")
 COMPRESSIONS = ("auto", "DEFLATE", "ZSTD", "JPEG", "WEBP")
@@ -86,7 +85,7 @@ def make_cog(
     dst,
     band_layout="auto",
     compression="auto",
-    quality=JPEG_QUALITY,
+    quality=85,
     resampling="nearest",
     threads=None,
     feedback=None,
@@ -499,13 +498,13 @@ def _vrt(function, source, **options):
 def cog_source(src, band_layout="auto", compression="auto", resampling="nearest"):
     """The VRT ``make_cog`` hands to the COG driver for ``src`` (for benchmarks and checks):
     ``(dataset, plan)``."""
-    _check_choices(band_layout, compression, JPEG_QUALITY, resampling)
+    _check_choices(band_layout, compression, 85, resampling)
     plan, dataset = _plan(str(src), band_layout, compression)
     source, _ = _prepared(dataset, plan, resampling, None, ensure(None))
     return source, plan
 
 
-def creation_options(compression, quality=JPEG_QUALITY, threads=None):
+def creation_options(compression, quality=85, threads=None):
     """The COG driver's creation options for ``compression`` (not ``auto``)."""
     options = [
         f"BLOCKSIZE={BLOCK_SIZE}",

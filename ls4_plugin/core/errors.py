@@ -14,3 +14,13 @@ class Canceled(Ls4Error):
 
     def __init__(self, message="Canceled by the user"):
         super().__init__(message)
+
+
+class ServiceUnavailable(Ls4Error):
+    """A service gave no answer: it cannot be reached, did not answer within its time-out, or
+    dropped the connection. ``service`` names it ("S3", "PostgreSQL"); a run that meets this
+    error stops starting new work against that service."""
+
+    def __init__(self, service, message):
+        super().__init__(message)
+        self.service = service

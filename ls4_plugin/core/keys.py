@@ -225,6 +225,42 @@ class Collection:
         return replace(self, type="index").prefix("scanned")
 
 
+def canonical(collection, agencies=()):
+    """``collection`` with county and agency in their canonical spelling, for a collection
+    published for the first time: a county typed in one case ("travis", "FORT BEND") as a
+    proper name ("Travis", "Fort Bend"), an agency as ``agencies`` spells it ("TxDOT" for
+    "txdot"); otherwise as typed. Later publishes take the spelling the table records
+    (``reconcile``)."""
+    county = collection.county
+    if county is not None and county in (county.lower(), county.upper()):
+        county = " ".join(word.capitalize() for word in county.split(" "))
+    agency = next((a for a in agencies if a.lower() == collection.agency.lower()), None)
+    return replace(collection, county=county, agency=agency or collection.agency)
+
+
+def reconcile(collection, prefix):
+    """``collection`` as the existing collection at ``prefix`` (a table's recorded S3 prefix)
+    spells it; InputError, naming the existing collection, when they are not one collection:
+    another band layout, or another spelling of the mission code (both give one table name)."""
+    existing, _stage = parse_prefix(prefix)
+    if existing.prefix() == collection.prefix():
+        return collection
+    if existing.band != collection.band:
+        raise InputError(
+            f"collection {existing.name} already exists as {BAND_WORDS[existing.band]} "
+            f"(s3 prefix {prefix}, table {existing.table}); a collection has one band layout, so "
+            f"these {BAND_WORDS[collection.band]} frames cannot join it. Check the band layout "
+            "chosen, or publish them as a collection of their own (another agency, year or type)"
+        )
+    if existing.is_multi and existing.mission.lower() != collection.mission.lower():
+        raise InputError(
+            f"mission code {collection.mission!r} gives table {existing.table}, which holds "
+            f"mission {existing.mission!r} (s3 prefix {prefix}): write the mission code "
+            f"{existing.mission!r}, or use one that gives a table of its own"
+        )
+    return replace(existing, band=collection.band)
+
+
 def check_identifier(name):
     """``name`` as a PostgreSQL table name: an unquoted identifier of at most 63 bytes."""
     if len(name.encode()) > MAX_IDENTIFIER_BYTES:

@@ -28,9 +28,6 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 
-import psycopg2
-from psycopg2 import sql
-
 from . import keys, mapfile, publish, storage, tileindex
 from .errors import Canceled, InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure
@@ -167,7 +164,7 @@ def check(target, patterns=(), feedback=None):
     scope = Scope(patterns)
     report = Report(bucket=target.s3.bucket, database="", scope=scope.patterns)
     estate = Estate()
-    with tileindex.connect(target.dsn) as conn:
+    with target.connect() as conn:
         report.database = _describe_database(conn)
         _read_tables(conn, estate, scope, SubFeedback(feedback, 0, 40))
     _read_keys(target, estate, scope, SubFeedback(feedback, 40, 70))
@@ -182,8 +179,7 @@ def check(target, patterns=(), feedback=None):
 
 
 def _describe_database(conn):
-    info = conn.info
-    return f"{info.dbname} on {info.host}:{info.port}"
+    return tileindex.describe(conn)
 
 
 def _read_tables(conn, estate, scope, feedback):
@@ -197,21 +193,8 @@ def _read_tables(conn, estate, scope, feedback):
         except InputError:
             estate.other_tables.append(table)
             continue
-        estate.tables[table] = _locations(conn, table)
+        estate.tables[table] = tileindex.locations(conn, table)
         feedback.setProgress(100.0 * (number + 1) / len(names))
-
-
-def _locations(conn, table):
-    query = sql.SQL("SELECT location FROM {}").format(sql.Identifier(table))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query)
-            found = {location for (location,) in cur}
-        conn.commit()
-    except psycopg2.Error as error:
-        conn.rollback()
-        raise Ls4Error(f"Tile index {table} cannot be read: {error}".strip()) from error
-    return found
 
 
 def _read_keys(target, estate, scope, feedback):
@@ -451,7 +434,7 @@ def _remove_row(target, finding):
         _bucket, key = keys.split_location(finding.subject)
         if storage.exists(target.s3, key):
             return "kept: the COG is there again"
-        with tileindex.connect(target.dsn) as conn:
+        with target.connect() as conn:
             removed = tileindex.delete_rows(conn, finding.collection, [finding.subject])
         return "row removed" if removed else "already gone"
 
@@ -463,18 +446,11 @@ def _index_orphan(target, finding):
         parsed = keys.parse_key(finding.subject)
         with tempfile.TemporaryDirectory(prefix="ls4-maintenance-") as folder:
             path = os.path.join(folder, parsed.filename)
-            _download(target.s3, finding.subject, path)
+            storage.download_file(target.s3, finding.subject, path)
             status = publish.index_cog(target, parsed.collection, path, parsed.filename)
         return f"indexed in {parsed.collection.table} ({status})"
 
     return _attempt("index COG", finding.subject, work)
-
-
-def _download(config, key, path):
-    try:
-        storage.client(config).download_file(config.bucket, key, path)
-    except Exception as error:  # boto3 raises botocore's and s3transfer's own errors
-        raise Ls4Error(f"s3://{config.bucket}/{key} cannot be downloaded: {error}") from error
 
 
 def _settle_mapfiles(target, report, touched, feedback):
@@ -495,9 +471,9 @@ def _settle_mapfiles(target, report, touched, feedback):
 
 def _settle(target, name):
     """The mapfile of ``name`` written from its table; deleted when there is no table to serve."""
-    with tileindex.connect(target.dsn) as conn:
+    with target.connect() as conn:
         exists = tileindex.table_exists(conn, name)
-        location = _first_location(conn, name) if exists else None
+        location = tileindex.first_location(conn, name) if exists else None
     key = keys.mapfile_key(name)
     if location is None:
         if exists:
@@ -511,15 +487,6 @@ def _settle(target, name):
     collection = keys.parse_key(cog_key).collection
     publish.publish_mapfile(target, collection)
     return f"written from table {name}"
-
-
-def _first_location(conn, table):
-    query = sql.SQL("SELECT location FROM {} ORDER BY id LIMIT 1").format(sql.Identifier(table))
-    with conn.cursor() as cur:
-        cur.execute(query)
-        row = cur.fetchone()
-    conn.commit()
-    return row[0] if row else None
 
 
 def _remove_local_copy(target, name):

@@ -15,9 +15,7 @@ import mappyfile
 from mappyfile.parser import Parser
 from mappyfile.transformer import MapfileToDict
 
-from . import keys
 from .errors import InputError, Ls4Error
-from .profile import TARGET_EPSG
 from .tileindex import check_table_name
 
 MAPSERVER_VERSION = 8.0
@@ -27,7 +25,6 @@ MAPSERVER_VERSION = 8.0
 # capabilities is geographic and exact to a decimetre; clients reproject it for EPSG:3857.
 DEFAULT_SRS = ("EPSG:4326", "EPSG:3857", "EPSG:4269", "EPSG:26913")
 EARTH_RADIUS = 6378137.0  # the sphere of EPSG:3857
-MAXSIZE = 4096
 # GetFeatureInfo answers, one MIME type each: the HTML template below, MapServer's own GML and
 # text, and GeoJSON through OGR. QGIS's Identify asks for a feature format (GML) by default.
 FEATURE_INFO_FORMATS = ("text/html", "application/vnd.ogc.gml", "text/plain", "application/json")
@@ -58,6 +55,11 @@ SECRET_PATTERNS = (
 # mappyfile writes strings between double quotes without escaping what is inside them.
 UNSAFE_TEXT = re.compile(r'["\\\x00-\x1f]')
 DATA_TABLE = re.compile(r"\bfrom\s+\"?([a-z][a-z0-9_]*)\"?", re.IGNORECASE)
+
+
+def index_layer_name(collection):
+    """The name of the tile index layer of ``collection``."""
+    return f"{collection}_index"
 
 
 def build_mapfile(
@@ -102,13 +104,8 @@ def build_mapfile(
         "__type__": "map",
         "name": f"{collection}_map",
         "status": "ON",
-        # A COG the index names but S3 lacks is left out and logged on the server, not named
-        # to the client in an exception (maintenance reports such rows).
-        "config": {"ON_MISSING_DATA": "LOG"},
         "extent": geographic_extent(extent),
         "size": [512, 512],
-        # The largest map one request may ask for (WIDTH/HEIGHT above it: an exception).
-        "maxsize": MAXSIZE,
         "units": "dd",
         "imagetype": "png",
         "projection": ["init=epsg:4326"],
@@ -177,10 +174,6 @@ def _web_metadata(title, wms_url, srs):
         "wms_feature_info_mime_type": "text/html",
         "wms_getfeatureinfo_formatlist": ",".join(FEATURE_INFO_FORMATS),
         "wms_allow_getmap_without_styles": "true",
-        # SLD=<url> would make the server fetch any URL (and answer differently by target);
-        # SLD_BODY would let a client restyle and query the layers at will.
-        "wms_sld_enabled": "false",
-        "wms_getmap_formatlist": "image/png,image/jpeg",
     }
 
 
@@ -190,12 +183,12 @@ def _raster_layer(collection, title, extent, srs):
         "name": collection,
         "type": "RASTER",
         "status": "ON",
-        "tileindex": keys.index_layer(collection),
+        "tileindex": index_layer_name(collection),
         "tileitem": "location",
         "tilesrs": "src_srs",
         "processing": ["RESAMPLE=AVERAGE"],
         "extent": extent,
-        "projection": [f"init=epsg:{TARGET_EPSG}"],
+        "projection": ["init=epsg:3857"],
         "metadata": {"wms_title": title, "wms_srs": srs},
     }
 
@@ -203,14 +196,14 @@ def _raster_layer(collection, title, extent, srs):
 def _index_layer(collection, title, table, extent, pg_connection, srs):
     return {
         "__type__": "layer",
-        "name": keys.index_layer(collection),
+        "name": index_layer_name(collection),
         "type": "POLYGON",
         "status": "ON",
         "connectiontype": "POSTGIS",
         "connection": pg_connection,
-        "data": f"geom from {table} using unique id using srid={TARGET_EPSG}",
+        "data": f"geom from {table} using unique id using srid=3857",
         "extent": extent,
-        "projection": [f"init=epsg:{TARGET_EPSG}"],
+        "projection": ["init=epsg:3857"],
         # The TEMPLATE makes the layer queryable and writes the text/html answer.
         **{part: f"{TEMPLATE_DIR}/{name}" for part, name in QUERY_TEMPLATES.items()},
         "metadata": {

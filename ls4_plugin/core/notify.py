@@ -119,9 +119,11 @@ def publish_failure_message(result):
     ``result`` is a ``publish.CollectionResult``.
     """
     failed = result.failed
-    if not failed:
+    errors = getattr(result, "errors", [])
+    if not failed and not errors:
         return None
     subject = f"LS4 publish of {result.collection}: {len(failed)} of {len(result.frames)} failed"
     lines = [f"{subject}.", f"WMS: {result.wms_url}", ""]
+    lines += [f"- {error}" for error in errors]
     lines += [f"- {frame.status} {frame.source}: {frame.message}" for frame in failed]
     return subject, "\n".join(lines)

@@ -11,16 +11,17 @@ finishing step (``finish_collection``) always runs here, after the frames.
 """
 
 import os
-import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from . import cog, footprint, keys, mapfile, outputs, profile, rasterinfo, storage, tileindex
-from .errors import Canceled, InputError, Ls4Error
+from . import cog, footprint, keys, mapfile, outputs, rasterinfo, storage, tileindex, workspace
+from .errors import Canceled, InputError, Ls4Error, ServiceUnavailable
 from .feedback import SubFeedback, check_canceled, ensure
 
 COG_OPTIONS_VERSION = "ls4-cog-1"
+NOT_ATTEMPTED = "not attempted"
 # The tile index fields ``published_frames`` reports for each frame.
 FRAME_FIELDS = ("location", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
 
@@ -34,15 +35,50 @@ class Target:
     wms_url_template: str
     mapfile_connection: str = "service=ls4"
     map_dir: str | None = None
+    pg_timeouts: tileindex.Timeouts = tileindex.DEFAULT_TIMEOUTS
+    agencies: tuple = ()  # the canonical spelling of agencies ("TxDOT"), matched ignoring case
 
     def wms_url(self, collection):
         return self.wms_url_template.format(collection=collection.name)
+
+    def connect(self):
+        """A connection to the tile index database, every wait bounded by ``pg_timeouts``."""
+        return tileindex.connect(self.dsn, self.pg_timeouts)
+
+
+class Run:
+    """What the frames of one run share: one PostgreSQL connection, and the services found gone.
+
+    A frame that gets no answer from S3 or PostgreSQL (``ServiceUnavailable``: every wait is
+    bounded) records the service as gone; from then on frames not yet started are not attempted
+    and frames under way stop before their next step, so the run ends within one time-out of
+    the fault instead of paying it again for every frame.
+    """
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._down = {}
+        self._lock = threading.Lock()
+
+    def gone(self, error):
+        with self._lock:
+            self._down.setdefault(error.service, str(error))
+
+    def down(self):
+        """``(service, message)`` of the first service found gone, or None."""
+        with self._lock:
+            return next(iter(self._down.items()), None)
+
+    def check(self):
+        down = self.down()
+        if down:
+            raise ServiceUnavailable(down[0], f"stopped: {down[0]} unreachable")
 
 
 @dataclass
 class FrameResult:
     source: str
-    status: str = "pending"  # published | unchanged | failed | canceled
+    status: str = "pending"  # published | unchanged | failed | canceled | not attempted
     message: str = ""
     georef_key: str = ""
     cog_key: str = ""
@@ -60,10 +96,12 @@ class CollectionResult:
     wms_url: str
     mapfile_key: str = ""
     frames: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # what failed for the run as a whole
 
     @property
     def failed(self):
-        return [frame for frame in self.frames if frame.status in ("failed", "canceled")]
+        stopped = ("failed", "canceled", NOT_ATTEMPTED)
+        return [frame for frame in self.frames if frame.status in stopped]
 
     def to_dict(self):
         data = {key: value for key, value in self.__dict__.items() if key != "frames"}
@@ -78,14 +116,16 @@ class FrameExecutor(Protocol):
     before anything is published); ``run_frames`` returns one ``FrameResult`` per source, in
     order, follows ``feedback`` for progress (0–100 %) and cancel, and on cancel returns only
     once no frame is still running (finished frames stay published, the others are
-    "canceled").
+    "canceled"). ``run`` is this process's ``Run`` (its connection, the services found gone):
+    an executor whose frames run in this process passes it to ``publish_frame``; one whose
+    frames run elsewhere ignores it (each worker then stops on its own time-outs).
     """
 
     def __enter__(self): ...
 
     def __exit__(self, *exc_info): ...
 
-    def run_frames(self, target, collection, sources, feedback): ...
+    def run_frames(self, target, collection, sources, feedback, run=None): ...
 
 
 class LocalExecutor:
@@ -100,119 +140,251 @@ class LocalExecutor:
     def __exit__(self, *exc_info):
         return None
 
-    def run_frames(self, target, collection, sources, feedback):
+    def run_frames(self, target, collection, sources, feedback, run=None):
         step = 100.0 / max(len(sources), 1)
-        with tempfile.TemporaryDirectory(prefix="ls4-publish-") as work_dir:
+        with workspace.run_folder() as work_dir:
 
-            def run(numbered):
+            def one(numbered):
                 number, source = numbered
                 sub = SubFeedback(feedback, number * step, (number + 1) * step)
-                frame = publish_frame(target, collection, source, work_dir, sub)
+                frame = publish_frame(target, collection, source, work_dir, sub, run)
                 frame.worker = "local"
                 return frame
 
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                return list(pool.map(run, enumerate(sources)))
+                return list(pool.map(one, enumerate(sources)))
 
 
 def publish_collection(target, collection, sources, workers=1, feedback=None, executor=None):
     """Publish ``sources`` (georeferenced images) into ``collection``; returns the report.
 
     ``executor`` runs the frames (default: ``LocalExecutor(workers)``).
+    Refused before anything is uploaded: file names outside the grammar (all of them are
+    named), an unreachable S3 or PostgreSQL, a collection whose table holds another band layout
+    or another spelling of its mission code. A failure after that (a frame, a service gone, the
+    mapfile) is in the report: ``frames`` and ``errors``.
     """
     feedback = ensure(feedback)
     check_names(collection, sources)
     storage.check_connection(target.s3)
     executor = executor if executor is not None else LocalExecutor(workers)
-    result = CollectionResult(collection.name, collection.table, target.wms_url(collection))
-    with executor:
-        with tileindex.connect(target.dsn) as conn:
-            tileindex.ensure_table(conn, collection.table)
+    with executor, target.connect() as conn:
+        tileindex.ensure_table(conn, collection.table)
+        collection = settle_identity(conn, collection, target.agencies)
+        result = CollectionResult(collection.name, collection.table, target.wms_url(collection))
+        run = Run(conn)
         result.frames = executor.run_frames(
-            target, collection, sources, SubFeedback(feedback, 0, 90)
+            target, collection, sources, SubFeedback(feedback, 0, 90), run=run
         )
-    # Also after a cancel: the frames that finished are in the index, and the mapfile must show
-    # exactly them, or the estate would hold a table without its mapfile.
-    result.mapfile_key = finish_collection(target, collection)
+        _finish(target, collection, result, run, feedback)
     check_canceled(feedback)
     feedback.setProgress(100)
     return result
 
 
-def finish_collection(target, collection):
+def finish_collection(target, collection, conn=None):
     """The collection's finishing step, once after its frames (wherever they ran): the mapfile.
 
     Returns the mapfile key ("" for an empty index). Array jobs call it from their finish step.
     """
-    return publish_mapfile(target, collection)
+    return publish_mapfile(target, collection, conn)
+
+
+def _finish(target, collection, result, run, feedback):
+    """The mapfile, also after a cancel: the frames that finished are in the index, and the
+    mapfile must show exactly them, or the estate would hold a table without its mapfile."""
+    down = run.down()
+    if down:
+        result.errors.append(f"mapfile not written: {down[0]} unreachable ({down[1]})")
+    else:
+        try:
+            result.mapfile_key = finish_collection(target, collection, run.conn)
+        except ServiceUnavailable as error:
+            run.gone(error)
+            result.errors.append(f"mapfile not written: {error}")
+        except Canceled:
+            raise
+        except Ls4Error as error:
+            result.errors.append(f"mapfile not written: {error}")
+    for error in result.errors:
+        feedback.pushWarning(error)
 
 
 def check_names(collection, sources):
-    """Reject, before anything is uploaded, a file name the collection's grammar does not allow."""
+    """Reject, before anything is uploaded, the file names the collection's grammar does not
+    allow: every one of them, each with its reason."""
+    problems = []
     for source in sources:
-        collection.key("georef", os.path.basename(source))
+        try:
+            collection.key("georef", os.path.basename(source))
+        except InputError as error:
+            problems.append(str(error))
+    if len(problems) == 1:
+        raise InputError(problems[0])
+    if problems:
+        raise InputError(
+            f"{len(problems)} file names break the naming rules:\n" + "\n".join(problems)
+        )
 
 
-def publish_frame(target, collection, source, work_dir, feedback):
-    """One frame: inspect → COG → upload georef and COG → index row. Never raises but on cancel."""
-    result = FrameResult(source=os.fspath(source))
+def settle_identity(conn, collection, agencies=()):
+    """The collection as its table knows it, before anything is uploaded.
+
+    The first publish records the collection's S3 prefix in its table; later ones must name
+    the same prefix but for the case of county and agency, which are then written as the table
+    records them (one collection, one prefix). Another band layout or another spelling of the
+    mission code is refused, naming the collection that exists.
+    """
+    table = collection.table
+    recorded = tileindex.identity(conn, table)
+    if recorded is None:
+        recorded = _prefix_of_rows(conn, table) or keys.canonical(collection, agencies).prefix()
+        recorded = tileindex.claim_identity(conn, table, recorded)
+    return keys.reconcile(collection, recorded)
+
+
+def _prefix_of_rows(conn, table):
+    """The prefix of a table published before identities were recorded, from its first row."""
+    location = tileindex.first_location(conn, table)
+    if location is None:
+        return None
     try:
-        _publish_frame(target, collection, result, work_dir, feedback)
+        return keys.parse_key(keys.split_location(location)[1]).collection.prefix()
+    except InputError:
+        return None
+
+
+def publish_frame(target, collection, source, work_dir, feedback, run=None):
+    """One frame: inspect → COG → upload georef and COG → index row. Never raises but on cancel.
+
+    ``run`` (shared by the frames of a run) holds the database connection and the services
+    found gone; without it the frame opens a connection of its own.
+    """
+    result = FrameResult(source=os.fspath(source))
+    if run is None:
+        try:
+            with target.connect() as conn:
+                return publish_frame(target, collection, source, work_dir, feedback, Run(conn))
+        except Ls4Error as error:
+            result.status, result.message = "failed", str(error)
+            return result
+    down = run.down()
+    if down:
+        result.status, result.message = NOT_ATTEMPTED, f"not attempted: {down[0]} unreachable"
+        return result
+    try:
+        _publish_frame(target, collection, result, work_dir, feedback, run)
     except Canceled:
         result.status, result.message = "canceled", "canceled by the user"
+    except ServiceUnavailable as error:
+        run.gone(error)
+        result.status, result.message = "failed", str(error)
+        feedback.pushWarning(f"{os.path.basename(source)}: {error}")
     except Ls4Error as error:
         result.status, result.message = "failed", str(error)
         feedback.pushWarning(f"{os.path.basename(source)}: {error}")
     return result
 
 
-def _publish_frame(target, collection, result, work_dir, feedback):
+def _publish_frame(target, collection, result, work_dir, feedback, run):
     source = result.source
-    name = os.path.basename(source)
-    result.georef_key = collection.key("georef", name)
-    result.cog_key = collection.key("cog", name)
     check_publishable(collection, source)
     s3 = storage.client(target.s3)
+    # The index is asked first: a database that is gone stops the frame before any upload.
+    name, indexed, metadata = _first_upload(target, collection, os.path.basename(source), run, s3)
+    result.georef_key = collection.key("georef", name)
+    result.cog_key = collection.key("cog", name)
     source_sha = storage.file_sha256(source, feedback)
-    location = storage.vsis3_path(target.s3, result.cog_key)
-    if _cog_current(s3, target, result.cog_key, source_sha) and _row_present(
-        target, collection, location
-    ):
+    if indexed and _current(metadata, source_sha):
         result.status, result.message = "unchanged", "already published"
         return
     cog_path = os.path.join(work_dir, name)
     cog.make_cog(
         source, cog_path, band_layout=collection.band, feedback=SubFeedback(feedback, 0, 60)
     )
-    storage.upload_file(target.s3, source, result.georef_key, SubFeedback(feedback, 60, 70), s3)
-    storage.upload_file(
-        target.s3,
-        cog_path,
-        result.cog_key,
-        SubFeedback(feedback, 70, 95),
-        s3,
-        metadata={"source-sha256": source_sha, "options": COG_OPTIONS_VERSION},
-    )
-    feedback.pushInfo(f"{name}: uploaded to {result.georef_key} and {result.cog_key}")
-    result.warnings += _scan_warnings(target, collection, name, s3)
-    index_cog(target, collection, cog_path)
-    os.remove(cog_path)
+    try:
+        run.check()
+        storage.upload_file(target.s3, source, result.georef_key, SubFeedback(feedback, 60, 70), s3)
+        run.check()
+        storage.upload_file(
+            target.s3,
+            cog_path,
+            result.cog_key,
+            SubFeedback(feedback, 70, 95),
+            s3,
+            metadata={"source-sha256": source_sha, "options": COG_OPTIONS_VERSION},
+        )
+        feedback.pushInfo(f"{name}: uploaded to {result.georef_key} and {result.cog_key}")
+        scan_key = find_scan(target, collection, name, s3)
+        result.warnings += _scan_warnings(target, collection, name, scan_key)
+        run.check()
+        index_cog(target, collection, cog_path, name, conn=run.conn, scan_key=scan_key, on_s3=True)
+    finally:
+        if os.path.exists(cog_path):
+            os.remove(cog_path)
     result.status, result.message = "published", "published"
     feedback.setProgress(100)
 
 
-def index_cog(target, collection, cog_path, name=None):
-    """Record the footprint of a COG already on S3 in the collection's tile index."""
+def _first_upload(target, collection, name, run, s3):
+    """``(file name, indexed?, COG metadata)`` of the frame as first published: ``X.TIF`` is
+    the frame ``X.tif`` when that was published first (its keys and row stay)."""
+    location = storage.vsis3_path(target.s3, collection.key("cog", name))
+    found = tileindex.location_ignoring_extension_case(run.conn, collection.table, location)
+    if found is not None:
+        name = found.rsplit("/", 1)[1]
+        return name, True, storage.object_metadata(target.s3, collection.key("cog", name), s3)
+    for candidate in _extension_cases(name):
+        metadata = storage.object_metadata(target.s3, collection.key("cog", candidate), s3)
+        if metadata is not None:
+            return candidate, False, metadata
+    return name, False, None
+
+
+def _extension_cases(name):
+    stem, extension = name[:-4], name[-4:]
+    other = extension.upper() if extension == extension.lower() else extension.lower()
+    return [name, stem + other]
+
+
+def _current(metadata, source_sha):
+    return (
+        metadata is not None
+        and metadata.get("source-sha256") == source_sha
+        and metadata.get("options") == COG_OPTIONS_VERSION
+    )
+
+
+def find_scan(target, collection, name, s3=None):
+    """The key of the frame's scan in ``scanned/`` (``X.TIF`` or ``X.tif``), or None."""
+    if collection.type == "mosaic":
+        return None
+    for candidate in _extension_cases(name):
+        key = collection.key("scanned", candidate)
+        if storage.exists(target.s3, key, s3):
+            return key
+    return None
+
+
+def index_cog(target, collection, cog_path, name=None, conn=None, scan_key=None, on_s3=False):
+    """Record the footprint of a COG already on S3 in the collection's tile index.
+
+    ``conn``, ``scan_key`` and ``on_s3`` are what a caller that has just uploaded it knows.
+    """
     name = name or os.path.basename(cog_path)
     key = collection.key("cog", name)
-    if not storage.exists(target.s3, key):
+    if not on_s3 and not storage.exists(target.s3, key):
         raise InputError(f"{cog_path}: not on S3 at {key}; upload it (stage cog) first")
+    if scan_key is None:
+        scan_key = find_scan(target, collection, name)
     location = storage.vsis3_path(target.s3, key)
     wkt, _area = footprint.valid_footprint(cog_path)
-    row = index_row(target, collection, name, location)
-    with tileindex.connect(target.dsn) as conn:
-        tileindex.ensure_table(conn, collection.table)
+    row = index_row(target, collection, name, location, scan_key)
+    if conn is not None:
         return tileindex.upsert_frame(conn, collection.table, row, wkt)
+    with target.connect() as own:
+        tileindex.ensure_table(own, collection.table)
+        return tileindex.upsert_frame(own, collection.table, row, wkt)
 
 
 def index_cogs(target, collection, cog_paths, feedback=None):
@@ -272,64 +444,52 @@ def check_publishable(collection, source):
         )
 
 
-def _cog_current(s3, target, cog_key, source_sha):
-    metadata = storage.object_metadata(target.s3, cog_key, s3)
-    return (
-        metadata is not None
-        and metadata.get("source-sha256") == source_sha
-        and metadata.get("options") == COG_OPTIONS_VERSION
-    )
-
-
-def _row_present(target, collection, location):
-    with tileindex.connect(target.dsn) as conn:
-        return tileindex.has_location(conn, collection.table, location)
-
-
-def _scan_warnings(target, collection, name, s3):
-    if collection.type != "frames":
+def _scan_warnings(target, collection, name, scan_key):
+    if collection.type != "frames" or scan_key is not None:
         return []
-    scan_key = collection.key("scanned", name)
-    if storage.exists(target.s3, scan_key, s3):
-        return []
+    expected = collection.key("scanned", name)
     return [
-        f"{name}: its scan is missing from scanned/ (expected s3://{target.s3.bucket}/{scan_key})"
+        f"{name}: its scan is missing from scanned/ (expected s3://{target.s3.bucket}/{expected})"
     ]
 
 
-def index_row(target, collection, name, location):
-    """The tile index fields of GUIDE §2 for one frame."""
+def index_row(target, collection, name, location, scan_key=None):
+    """The tile index fields of GUIDE §2 for one frame; ``dl_orig`` links ``scan_key`` (the
+    scan's real key) when given."""
     row = dict(keys.tile_index_fields(collection, name))
     row.update(
         location=location,
-        src_srs=profile.TARGET_SRS,
+        src_srs="EPSG:3857",
         dl_georef=storage.public_url(target.s3, collection.key("cog", name)),
         dl_index=storage.public_url(target.s3, collection.index_download_prefix()),
     )
     if collection.type == "mosaic":
         row.update(date="MULTIPLE", roll="MULTIPLE", dl_orig="N/A")
     else:
-        row["dl_orig"] = storage.public_url(target.s3, collection.key("scanned", name))
+        scan_key = scan_key or collection.key("scanned", name)
+        row["dl_orig"] = storage.public_url(target.s3, scan_key)
     return row
 
 
-def publish_mapfile(target, collection):
+def publish_mapfile(target, collection, conn=None):
     """Write the collection's mapfile from its index; returns its key, or "" for an empty index.
 
     Writers of one collection take turns (``tileindex.derived_lock``), so the last mapfile
     written holds the extent of every row committed before it.
     """
-    with tileindex.connect(target.dsn) as conn:
-        if not tileindex.table_exists(conn, collection.table):
+    if conn is None:
+        with target.connect() as own:
+            return publish_mapfile(target, collection, own)
+    if not tileindex.table_exists(conn, collection.table):
+        return ""
+    with tileindex.derived_lock(conn, collection.table):
+        if tileindex.count(conn, collection.table) == 0:
             return ""
-        with tileindex.derived_lock(conn, collection.table):
-            if tileindex.count(conn, collection.table) == 0:
-                return ""
-            text = render_mapfile(target, collection, tileindex.extent(conn, collection.table))
-            storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
-            if target.map_dir:
-                mapfile.write_templates(target.map_dir)
-                _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
+        text = render_mapfile(target, collection, tileindex.extent(conn, collection.table))
+        storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
+        if target.map_dir:
+            mapfile.write_templates(target.map_dir)
+            _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
     return collection.mapfile_key
 
 

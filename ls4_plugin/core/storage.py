@@ -9,17 +9,22 @@ import json
 import mimetypes
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from . import keys
-from .errors import Canceled, Ls4Error
+from .errors import Canceled, Ls4Error, ServiceUnavailable
 from .feedback import check_canceled, ensure
 
+SERVICE = "S3"
+NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+SERVER_ERRORS = ("(500)", "(502)", "(503)", "(504)", "InternalError", "SlowDown")
 PUBLIC_STAGES = ("scanned", "georef", "cog")
 PUBLIC_TOP = ("geojson",)
 CHECKSUM_KEY = "sha256"
@@ -36,8 +41,11 @@ class S3Config:
     secret_key: str | None = None
     public_url_base: str | None = None
     legacy_acl: bool = False
+    # One request to a hung server costs at most max_attempts x read_timeout (plus a back-off
+    # under a second): 2 x 10 s. An S3 server answers a request (a part of 8 MiB included)
+    # well within 10 s, so a longer wait means it is not going to answer.
     connect_timeout: float = 3.0
-    read_timeout: float = 60.0
+    read_timeout: float = 10.0
     max_attempts: int = 2
 
     def __repr__(self):
@@ -103,8 +111,8 @@ def public_url(config, key):
 
 
 def vsis3_path(config, key):
-    """The path GDAL (and MapServer) read the object by: the tile index ``location``."""
-    return keys.location(config.bucket, key)
+    """The path GDAL (and MapServer) read the object by."""
+    return f"/vsis3/{config.bucket}/{key}"
 
 
 def file_sha256(path, feedback=None):
@@ -126,17 +134,45 @@ def _describe(error, config, key=None):
     return f"S3 at {endpoint} cannot be reached for {where}: {error}"
 
 
-def object_metadata(config, key, s3=None):
-    """The user metadata kept with the object, or None when there is no such object."""
-    s3 = s3 or client(config)
+@contextmanager
+def s3_errors(config, key=None):
+    """The one place where boto3's errors become the core's: ``ServiceUnavailable`` when S3
+    gave no answer (cannot connect, time-out, connection dropped, or only server errors after
+    the retries), else ``Ls4Error``; both name the bucket or key and the endpoint."""
     try:
-        return s3.head_object(Bucket=config.bucket, Key=key).get("Metadata", {})
+        yield
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if status >= 500:
+            raise ServiceUnavailable(SERVICE, _describe(error, config, key)) from error
         raise Ls4Error(_describe(error, config, key)) from error
+    except (BotoConnectionError, HTTPClientError) as error:
+        raise ServiceUnavailable(SERVICE, _describe(error, config, key)) from error
     except BotoCoreError as error:
         raise Ls4Error(_describe(error, config, key)) from error
+    except S3UploadFailedError as error:  # s3transfer's wrapper of a ClientError: text only
+        endpoint = config.endpoint_url or "AWS"
+        message = f"S3 at {endpoint} refused s3://{config.bucket}/{key}: {error}"
+        if any(code in str(error) for code in SERVER_ERRORS):
+            raise ServiceUnavailable(SERVICE, message) from error
+        raise Ls4Error(message) from error
+
+
+def _head(config, key, s3):
+    """``head_object``'s answer, or None when there is no such object."""
+    with s3_errors(config, key):
+        try:
+            return s3.head_object(Bucket=config.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in NOT_FOUND:
+                return None
+            raise
+
+
+def object_metadata(config, key, s3=None):
+    """The user metadata kept with the object, or None when there is no such object."""
+    answer = _head(config, key, s3 or client(config))
+    return None if answer is None else answer.get("Metadata", {})
 
 
 class _Progress:
@@ -169,7 +205,7 @@ def upload_file(config, path, key, feedback=None, s3=None, metadata=None):
     wanted = {**(metadata or {}), CHECKSUM_KEY: checksum}
     if object_metadata(config, key, s3) == wanted:
         return "unchanged"
-    try:
+    with s3_errors(config, key):
         extra = {"ContentType": content_type(key), "Metadata": wanted}
         if config.legacy_acl and is_public_key(key):
             extra["ACL"] = "public-read"
@@ -181,8 +217,6 @@ def upload_file(config, path, key, feedback=None, s3=None, metadata=None):
             Callback=_Progress(feedback, os.path.getsize(path)),
             Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD),
         )
-    except (ClientError, BotoCoreError) as error:
-        raise Ls4Error(_describe(error, config, key)) from error
     return "uploaded"
 
 
@@ -190,55 +224,45 @@ def put_bytes(config, key, data, s3=None):
     """Write a small object in one request (mapfiles, reports)."""
     s3 = s3 or client(config)
     extra = {"ACL": "public-read"} if config.legacy_acl and is_public_key(key) else {}
-    try:
+    with s3_errors(config, key):
         s3.put_object(
             Bucket=config.bucket, Key=key, Body=data, ContentType=content_type(key), **extra
         )
-    except (ClientError, BotoCoreError) as error:
-        raise Ls4Error(_describe(error, config, key)) from error
 
 
 def get_bytes(config, key, s3=None):
     s3 = s3 or client(config)
-    try:
+    with s3_errors(config, key):
         return s3.get_object(Bucket=config.bucket, Key=key)["Body"].read()
-    except (ClientError, BotoCoreError) as error:
-        raise Ls4Error(_describe(error, config, key)) from error
 
 
 def exists(config, key, s3=None):
-    s3 = s3 or client(config)
-    try:
-        s3.head_object(Bucket=config.bucket, Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise Ls4Error(_describe(error, config, key)) from error
-    except BotoCoreError as error:
-        raise Ls4Error(_describe(error, config, key)) from error
-    return True
+    return _head(config, key, s3 or client(config)) is not None
 
 
 def list_keys(config, prefix="", s3=None):
     """Every key under ``prefix``, streamed page by page."""
     s3 = s3 or client(config)
-    try:
+    with s3_errors(config, prefix):
         for page in s3.get_paginator("list_objects_v2").paginate(
             Bucket=config.bucket, Prefix=prefix
         ):
             for item in page.get("Contents", []):
                 yield item["Key"]
-    except (ClientError, BotoCoreError) as error:
-        raise Ls4Error(_describe(error, config, prefix)) from error
+
+
+def download_file(config, key, path, s3=None):
+    """Download ``key`` to ``path``."""
+    s3 = s3 or client(config)
+    with s3_errors(config, key):
+        s3.download_file(config.bucket, key, os.fspath(path))
 
 
 def delete_keys(config, keys, s3=None):
     s3 = s3 or client(config)
     for key in keys:
-        try:
+        with s3_errors(config, key):
             s3.delete_object(Bucket=config.bucket, Key=key)
-        except (ClientError, BotoCoreError) as error:
-            raise Ls4Error(_describe(error, config, key)) from error
 
 
 def content_type(key):
@@ -268,17 +292,13 @@ def apply_public_policy(config, s3=None):
     """Put the public-read policy on the bucket; returns the policy applied."""
     s3 = s3 or client(config)
     policy = public_read_policy(config.bucket)
-    try:
+    with s3_errors(config):
         s3.put_bucket_policy(Bucket=config.bucket, Policy=json.dumps(policy))
-    except (ClientError, BotoCoreError) as error:
-        raise Ls4Error(_describe(error, config)) from error
     return policy
 
 
 def check_connection(config, s3=None):
     """Raise ``Ls4Error`` saying why when the bucket cannot be reached with these credentials."""
     s3 = s3 or client(config)
-    try:
+    with s3_errors(config):
         s3.head_bucket(Bucket=config.bucket)
-    except (ClientError, BotoCoreError) as error:
-        raise Ls4Error(_describe(error, config)) from error

@@ -5,14 +5,18 @@ processes adding frames to one collection at the same time lose nothing. Identif
 by psycopg2 (``sql.Identifier``) and values are passed as parameters, never formatted into SQL.
 """
 
+import os
 import re
-from contextlib import contextmanager, suppress
+import socket
+import threading
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass
 
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from .errors import InputError, Ls4Error
+from .errors import InputError, Ls4Error, ServiceUnavailable
 
 FIELDS = ("location", "src_srs", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
 INDEX_COLUMNS = ("id",) + FIELDS + ("geom",)
@@ -21,6 +25,50 @@ TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LOCK_CLASS = 0x4C5334  # "LS4"
 # Serializes the writers of what is derived from a table (its mapfile): a session lock.
 DERIVED_LOCK_CLASS = LOCK_CLASS + 1
+# The table comment that records which S3 prefix (so which band layout and spelling) a table
+# holds: the first publish of a collection writes it, later ones must agree.
+IDENTITY_TAG = "ls4:prefix="
+SERVICE = "PostgreSQL"
+# libpq's words for a server that gave no answer (as opposed to one that refused the login).
+UNREACHABLE = (
+    "timeout expired",
+    "Connection refused",
+    "could not connect",
+    "could not translate host name",
+    "server closed the connection",
+    "Connection timed out",
+    "No route to host",
+    "Network is unreachable",
+)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds on every wait for PostgreSQL, in seconds (LS4 settings ``postgres/...``).
+
+    ``connect``: libpq's ``connect_timeout`` (the whole set-up: TCP, TLS, authentication).
+    ``statement`` and ``lock``: the server's ``statement_timeout`` and ``lock_timeout`` for the
+    session; LS4's statements are single-row writes and small reads, and its locks are held for
+    one mapfile write, so either limit reached means something is wrong.
+    ``keepalive``: TCP keepalives after that many idle seconds, then probes every third of it,
+    three lost probes dropping the connection: a host that vanished is noticed.
+    A server that is stopped (SIGSTOP, a frozen VM) still gets its TCP packets acknowledged by
+    the kernel, so none of the above ends a wait for it; the client itself cuts a connection
+    whose transaction has gone ``statement + grace`` seconds without an answer.
+    """
+
+    connect: int = 5
+    statement: float = 30.0
+    lock: float = 20.0
+    keepalive: int = 10
+    grace: float = 5.0
+
+    @property
+    def client_bound(self):
+        return self.statement + self.grace
+
+
+DEFAULT_TIMEOUTS = Timeouts()
 
 
 def check_table_name(table):
@@ -34,7 +82,18 @@ def check_table_name(table):
 
 
 class Connection(psycopg2.extensions.connection):
-    """A psycopg2 connection that ``with`` also closes (plain psycopg2 leaves it open)."""
+    """A psycopg2 connection that ``with`` also closes (plain psycopg2 leaves it open).
+
+    One connection may serve the frames of a run from several threads: each transaction of
+    this module holds ``lock``, so transactions never interleave.
+    """
+
+    timeouts = DEFAULT_TIMEOUTS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+        self.severed = False
 
     def __exit__(self, exc_type, exc_value, traceback):
         try:
@@ -47,33 +106,129 @@ class Connection(psycopg2.extensions.connection):
             self.close()
 
 
-def connect(dsn_or_service):
+def connect(dsn_or_service, timeouts=DEFAULT_TIMEOUTS):
     """A connection from ``"service=ls4"``, a bare service name, a DSN or a URI.
 
     Use it as ``with connect(...) as conn:`` to have it closed at the end. Every function below
-    runs in its own transaction, committed before it returns.
+    runs in its own transaction, committed before it returns. Every wait is bounded
+    (``Timeouts``); a server that does not answer raises ``ServiceUnavailable``.
     """
     dsn = dsn_or_service.strip()
     if "=" not in dsn and "://" not in dsn:
         dsn = f"service={dsn}"
+    interval = max(1, timeouts.keepalive // 3)
     try:
-        return psycopg2.connect(dsn, connection_factory=Connection)
+        conn = psycopg2.connect(
+            dsn,
+            connection_factory=Connection,
+            connect_timeout=max(2, int(timeouts.connect)),  # libpq's minimum is 2 s
+            keepalives=1,
+            keepalives_idle=max(1, int(timeouts.keepalive)),
+            keepalives_interval=interval,
+            keepalives_count=3,
+        )
     except psycopg2.Error as error:
-        raise Ls4Error(
-            f"Cannot connect to PostgreSQL ({_without_password(dsn)}): {error}".strip()
-        ) from error
+        reason = " ".join(str(error).split())
+        message = f"Cannot connect to PostgreSQL ({_without_password(dsn)}): {reason}".strip()
+        if any(sign in reason for sign in UNREACHABLE):
+            raise ServiceUnavailable(SERVICE, message) from error
+        raise Ls4Error(message) from error
+    conn.timeouts = timeouts
+    with _transaction(conn) as cur:
+        cur.execute(
+            "SELECT set_config('statement_timeout', %s, false), "
+            "set_config('lock_timeout', %s, false)",
+            (f"{int(timeouts.statement * 1000)}ms", f"{int(timeouts.lock * 1000)}ms"),
+        )
+    return conn
+
+
+def describe(conn):
+    """The database as a user names it: ``dbname on host:port`` (never a password)."""
+    info = conn.info
+    return f"{info.dbname} on {info.host}:{info.port}"
+
+
+@contextmanager
+def _errors(conn):
+    """The one place where psycopg2's errors become the core's: ``ServiceUnavailable`` when the
+    server gave no answer (the connection failed, dropped, or was cut after its time-out),
+    ``Ls4Error`` naming the database when it answered with an error."""
+    try:
+        yield
+    except psycopg2.Error as error:
+        where = _where(conn)
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if getattr(conn, "severed", False):
+            bound = conn.timeouts.client_bound
+            raise ServiceUnavailable(
+                SERVICE, f"PostgreSQL ({where}) did not answer within {bound:g} s"
+            ) from None
+        if _no_answer(conn, error):
+            message = f"PostgreSQL ({where}) is unreachable: {reason}"
+            raise ServiceUnavailable(SERVICE, message) from error
+        raise Ls4Error(f"PostgreSQL ({where}): {reason}") from error
+
+
+def _no_answer(conn, error):
+    query_canceled = getattr(error, "pgcode", None) == "57014"  # statement_timeout
+    return (
+        bool(conn.closed)
+        or query_canceled
+        or (isinstance(error, psycopg2.OperationalError) and error.pgcode is None)
+    )
+
+
+def _where(conn):
+    try:
+        return describe(conn)
+    except psycopg2.Error:
+        return "the database"
+
+
+@contextmanager
+def _guard(conn):
+    """Cut the connection if the block has not ended ``client_bound`` seconds from now."""
+    if not isinstance(conn, Connection):
+        yield
+        return
+    state = {"done": False}
+    state_lock = threading.Lock()
+
+    def sever():
+        with state_lock:
+            if state["done"]:
+                return
+            conn.severed = True
+        # Shutting the socket down wakes libpq's blocked read with an end of file.
+        with suppress(OSError, psycopg2.Error), socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(conn.timeouts.client_bound, sever)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with state_lock:
+            state["done"] = True
+        timer.cancel()
 
 
 @contextmanager
 def _transaction(conn):
     """A cursor in a transaction that is committed on success and rolled back on error."""
-    try:
-        with conn.cursor() as cur:
-            yield cur
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
+    with getattr(conn, "lock", nullcontext()), _errors(conn), _guard(conn):
+        if getattr(conn, "severed", False):
+            raise psycopg2.OperationalError("the connection was cut after a time-out")
+        try:
+            with conn.cursor() as cur:
+                yield cur
+            conn.commit()
+        except BaseException:
+            with suppress(psycopg2.Error):
+                conn.rollback()
+            raise
 
 
 def _without_password(dsn):
@@ -115,7 +270,7 @@ def derived_lock(conn, table):
         yield
     finally:
         # A lost connection has released the lock already; its error must not hide the first.
-        with suppress(psycopg2.Error), _transaction(conn) as cur:
+        with suppress(Ls4Error), _transaction(conn) as cur:
             cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (DERIVED_LOCK_CLASS, table))
 
 
@@ -191,15 +346,15 @@ def upsert_frame(conn, table, row, footprint_wkt):
         old=old,
         new=new,
     )
-    try:
-        with _transaction(conn) as cur:
+    with _transaction(conn) as cur:
+        try:
             cur.execute(query, values + [footprint_wkt])
-            result = cur.fetchone()
-    except (psycopg2.errors.InvalidParameterValue, psycopg2.errors.InternalError) as error:
-        raise InputError(
-            f"Tile index {table}: the footprint of {row['location']} is not a valid "
-            f"EPSG:3857 polygon: {error.pgerror or error}".strip()
-        ) from error
+        except (psycopg2.errors.InvalidParameterValue, psycopg2.errors.InternalError) as error:
+            raise InputError(
+                f"Tile index {table}: the footprint of {row['location']} is not a valid "
+                f"EPSG:3857 polygon: {error.pgerror or error}".strip()
+            ) from error
+        result = cur.fetchone()
     if result is None:
         return "unchanged"
     return "inserted" if result[0] else "updated"
@@ -288,3 +443,115 @@ def drop_table(conn, table):
     check_table_name(table)
     with _transaction(conn) as cur:
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+
+
+def locations(conn, table):
+    """The set of every row's ``location`` in ``table``."""
+    check_table_name(table)
+    query = sql.SQL("SELECT location FROM {}").format(sql.Identifier(table))
+    with _transaction(conn) as cur:
+        cur.execute(query)
+        return {location for (location,) in cur.fetchall()}
+
+
+def first_location(conn, table):
+    """The ``location`` of the oldest row of ``table``, or None when it is empty."""
+    check_table_name(table)
+    query = sql.SQL("SELECT location FROM {} ORDER BY id LIMIT 1").format(sql.Identifier(table))
+    with _transaction(conn) as cur:
+        cur.execute(query)
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def location_ignoring_extension_case(conn, table, location):
+    """The row location of ``table`` that is ``location`` but for the case of its extension
+    (``X.TIF`` for ``X.tif``), oldest first, or None."""
+    check_table_name(table)
+    stem, extension = location[:-4], location[-4:]
+    query = sql.SQL(
+        "SELECT location FROM {} WHERE left(location, -4) = %s AND lower(right(location, 4)) = %s "
+        "ORDER BY id LIMIT 1"
+    ).format(sql.Identifier(table))
+    with _transaction(conn) as cur:
+        cur.execute(query, (stem, extension.lower()))
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def identity(conn, table):
+    """The S3 prefix ``table`` holds (``<band>/<County>/<Agency>_<YYYY>/<type>/``), recorded in
+    its comment by ``set_identity``; None when nothing is recorded."""
+    check_table_name(table)
+    with _transaction(conn) as cur:
+        cur.execute("SELECT obj_description(to_regclass(quote_ident(%s)), 'pg_class')", (table,))
+        row = cur.fetchone()
+    comment = (row[0] if row else None) or ""
+    return comment[len(IDENTITY_TAG) :] if comment.startswith(IDENTITY_TAG) else None
+
+
+def claim_identity(conn, table, prefix):
+    """Record ``prefix`` as what ``table`` holds unless another is recorded; returns the one
+    recorded (the first claim wins, even when two runs claim at once)."""
+    check_table_name(table)
+    with _transaction(conn) as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_CLASS, table))
+        cur.execute("SELECT obj_description(to_regclass(quote_ident(%s)), 'pg_class')", (table,))
+        comment = cur.fetchone()[0] or ""
+        if comment.startswith(IDENTITY_TAG):
+            return comment[len(IDENTITY_TAG) :]
+        cur.execute(
+            sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                sql.Identifier(table), sql.Literal(IDENTITY_TAG + prefix)
+            )
+        )
+    return prefix
+
+
+def server_info(conn):
+    """``(database, PostGIS version)`` of the connection; Ls4Error when PostGIS is missing."""
+    with _transaction(conn) as cur:
+        cur.execute("SELECT current_database(), postgis_lib_version()")
+        return cur.fetchone()
+
+
+@contextmanager
+def snapshot(conn):
+    """One read-only REPEATABLE READ transaction for the block: ``snapshot_count`` and
+    ``snapshot_rows`` inside it read one consistent state of every table. Rolled back at the
+    end (it changed nothing)."""
+    with conn.lock, _errors(conn):
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        try:
+            yield
+        finally:
+            with suppress(psycopg2.Error):
+                conn.rollback()
+                conn.set_session(isolation_level="DEFAULT", readonly="DEFAULT")
+
+
+def snapshot_count(conn, table):
+    """``count`` inside a ``snapshot``."""
+    check_table_name(table)
+    with _guard(conn), conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+        return cur.fetchone()[0]
+
+
+def snapshot_rows(conn, table, columns, decimals, batch):
+    """Inside a ``snapshot``: ``columns`` of every row of ``table`` by id, and its footprint as
+    GeoJSON in EPSG:4326 (``decimals`` digits) last; streamed ``batch`` rows at a time from a
+    server-side cursor, each fetch bounded like any statement."""
+    check_table_name(table)
+    query = sql.SQL(
+        "SELECT {}, ST_AsGeoJSON(ST_Transform(geom, 4326), %s) FROM {} ORDER BY id"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table))
+    with _errors(conn), conn.cursor(name=f"ls4_rows_{table}") as cur:
+        with _guard(conn):
+            cur.execute(query, (decimals,))
+        while True:
+            with _guard(conn):
+                records = cur.fetchmany(batch)
+            if not records:
+                return
+            yield from records

@@ -8,7 +8,8 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import compiled_index, publish
+from ...ls4_plugin.core import compile as compiled_index
+from ...ls4_plugin.core import publish
 from .. import params
 from ..base import Ls4Algorithm
 
@@ -57,6 +58,7 @@ class CompileIndexes(Ls4Algorithm):
             s3=settings.s3_config() if upload else None,
             dsn=params.dsn_from(self, parameters, context),
             wms_url_template=settings.value("mapserver/wms_url_template"),
+            pg_timeouts=settings.pg_timeouts(),
         )
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         result = compiled_index.compile_indexes(target, output, upload, feedback)

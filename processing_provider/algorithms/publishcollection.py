@@ -1,6 +1,7 @@
 """ls4:publishcollection — georeferenced frames to a published WMS, in one algorithm."""
 
 import json
+import os
 
 from qgis.core import (
     QgsProcessing,
@@ -13,7 +14,7 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import notify, publish
+from ...ls4_plugin.core import notify, outputs, publish
 from ...ls4_plugin.core.errors import InputError
 from .. import params
 from ..base import Ls4Algorithm
@@ -88,11 +89,9 @@ class PublishCollection(Ls4Algorithm):
         failure = notify.publish_failure_message(result)
         if failure:
             notify.deliver(settings.value("sns/topic_arn"), *failure, feedback)
-        self._report(result, feedback)
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
-        if report_path:
-            with open(report_path, "w", encoding="utf-8") as handle:
-                json.dump(result.to_dict(), handle, indent=2)
+        report_path = write_report(report_path, result, feedback)
+        self._report(result, feedback)
         self.load = self.parameterAsBool(parameters, self.LOAD_RESULT, context) and (
             result.mapfile_key
         )
@@ -111,13 +110,34 @@ class PublishCollection(Ls4Algorithm):
             feedback.pushInfo(f"{frame.status}: {frame.source} {frame.message}")
             for warning in frame.warnings:
                 feedback.pushWarning(warning)
+        failed = "; ".join(f"{frame.source}: {frame.message}" for frame in result.failed)
+        if result.errors:
+            reasons = [*result.errors, failed] if failed else result.errors
+            raise QgsProcessingException("; ".join(reasons))
         if result.failed and len(result.failed) == len(result.frames):
-            raise QgsProcessingException(
-                "No frame was published: "
-                + "; ".join(f"{frame.source}: {frame.message}" for frame in result.failed)
-            )
+            raise QgsProcessingException("No frame was published: " + failed)
         for frame in result.failed:
             feedback.reportError(f"{frame.source}: {frame.message}", False)
+
+
+def write_report(path, result, feedback):
+    """The per-frame report, written whole (a reader never sees half a file) whatever failed;
+    a report that cannot be written (a full disk) is a warning: the run's outcome stands.
+    Returns the path, or None when nothing was written."""
+    if not path:
+        return None
+    text = json.dumps(result.to_dict(), indent=2)
+    try:
+        with outputs.replaced_whole(path) as temporary, open(temporary, "w") as handle:
+            handle.write(text)
+    except OSError as error:
+        feedback.reportError(
+            f"The per-frame report {path} was not written: {error.strerror or error} "
+            f"({os.path.dirname(os.path.abspath(path))})",
+            False,
+        )
+        return None
+    return path
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802
         if getattr(self, "load", False):

@@ -12,13 +12,11 @@ import json
 import os
 from dataclasses import dataclass
 
-import psycopg2
 from osgeo import gdal
-from psycopg2 import sql
 
 from . import keys, outputs, storage, tileindex
 from .cogcheck import gdal_errors
-from .errors import Ls4Error
+from .errors import Canceled, Ls4Error, ServiceUnavailable
 from .feedback import SubFeedback, check_canceled, ensure
 
 PROPERTIES = ("dl_orig", "dl_georef", "dl_index")
@@ -48,7 +46,7 @@ def compile_indexes(target, output_path, upload=True, feedback=None):
     """
     feedback = ensure(feedback)
     output_path = os.fspath(output_path)
-    with tileindex.connect(target.dsn) as conn:
+    with target.connect() as conn:
         tables = collection_tables(conn, feedback)
         with outputs.replaced_whole(output_path) as temporary:
             expected = _write(conn, tables, temporary, SubFeedback(feedback, 0, 80))
@@ -81,50 +79,42 @@ def collection_tables(conn, feedback):
 
 def _write(conn, tables, path, feedback):
     """Stream every table into ``path`` in one snapshot; returns the number of features."""
-    conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
-    try:
-        total = sum(_count(conn, table) for table in tables)
+    with tileindex.snapshot(conn):
+        total = sum(tileindex.snapshot_count(conn, table) for table in tables)
         written = 0
         with open(path, "w", encoding="utf-8") as out:
             out.write(HEADER)
             for table in tables:
                 written = _write_table(conn, table, out, written, max(total, 1), feedback)
             out.write(FOOTER)
-    finally:
-        conn.rollback()
     if written != total:
         raise Ls4Error(f"Compiled {written} footprints where the tables hold {total}")
     return written
 
 
-def _count(conn, table):
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
-        return cur.fetchone()[0]
-
-
 def _write_table(conn, table, out, written, total, feedback):
     words = keys.words(table)
-    query = sql.SQL(
-        "SELECT {}, ST_AsGeoJSON(ST_Transform(geom, 4326), %s) FROM {} ORDER BY id"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, PROPERTIES)), sql.Identifier(table))
+    rows = tileindex.snapshot_rows(conn, table, PROPERTIES, COORDINATE_DECIMALS, FETCH_ROWS)
     try:
-        with conn.cursor(name=f"ls4_compile_{table}") as cur:
-            cur.itersize = FETCH_ROWS
-            cur.execute(query, (COORDINATE_DECIMALS,))
-            for *links, geometry in cur:
-                check_canceled(feedback)
-                properties = {"table": table, "collection": words}
-                properties.update(zip(PROPERTIES, links, strict=True))
-                separator = ",\n" if written else ""
-                out.write(f'{separator}{{"type": "Feature", "properties": ')
-                out.write(f'{json.dumps(properties)}, "geometry": {geometry}}}')
-                written += 1
-                if written % FETCH_ROWS == 0:
-                    feedback.setProgress(100.0 * written / total)
-    except psycopg2.Error as error:
-        raise Ls4Error(f"Table {table} cannot be compiled: {error}".strip()) from error
+        for *links, geometry in rows:
+            written = _write_feature(out, table, words, links, geometry, written)
+            check_canceled(feedback)
+            if written % FETCH_ROWS == 0:
+                feedback.setProgress(100.0 * written / total)
+    except (ServiceUnavailable, Canceled):
+        raise
+    except Ls4Error as error:
+        raise Ls4Error(f"Table {table} cannot be compiled: {error}") from error
     return written
+
+
+def _write_feature(out, table, words, links, geometry, written):
+    properties = {"table": table, "collection": words}
+    properties.update(zip(PROPERTIES, links, strict=True))
+    separator = ",\n" if written else ""
+    out.write(f'{separator}{{"type": "Feature", "properties": ')
+    out.write(f'{json.dumps(properties)}, "geometry": {geometry}}}')
+    return written + 1
 
 
 def _check_complete(path, expected):
