@@ -12,6 +12,7 @@ from ..ls4_plugin.core.errors import InputError, Ls4Error
 
 COUNTY, AGENCY, YEAR, MISSION = "COUNTY", "AGENCY", "YEAR", "MISSION"
 TYPE, BAND_LAYOUT, DATABASE = "TYPE", "BAND_LAYOUT", "DATABASE"
+TEXT_FIELDS = (COUNTY, AGENCY, YEAR, MISSION)
 BAND_CHOICES = ("auto",) + keys.BANDS
 # The COG choices of makecog and validatecog: (value, label).
 COG_BAND_LAYOUTS = [
@@ -80,21 +81,22 @@ def collection_from(alg, parameters, context, sources=(), band=None):
     The band layout is ``band`` when given, else the BAND_LAYOUT choice, "auto" being read
     from the first of ``sources``.
     """
-
-    def text(name):
-        return alg.parameterAsString(parameters, name, context).strip() or None
-
     band = band or enum_value(alg, parameters, BAND_LAYOUT, context, BAND_CHOICES)
     if band == "auto":
         band = detected_band(sources)
-    return keys.Collection(
-        band=band,
-        type=enum_value(alg, parameters, TYPE, context, keys.TYPES),
-        agency=text(AGENCY) or "",
-        county=text(COUNTY),
-        year=text(YEAR),
-        mission=text(MISSION),
-    )
+    return keys.collection_from_form(form_from(alg, parameters, context), band)
+
+
+def collection_name_from(alg, parameters, context):
+    """The ``CollectionName`` the parameters name (no band layout: it names no table)."""
+    return keys.collection_from_form(form_from(alg, parameters, context))
+
+
+def form_from(alg, parameters, context):
+    """The collection fields of the parameters as ``keys.collection_from_form`` reads them."""
+    form = {name: alg.parameterAsString(parameters, name, context) for name in TEXT_FIELDS}
+    form[TYPE] = enum_value(alg, parameters, TYPE, context, keys.TYPES)
+    return form
 
 
 def detected_band(sources):

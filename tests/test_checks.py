@@ -119,3 +119,25 @@ def test_service_checks_refuse_what_is_missing_without_asking():
         connections.check_s3("", "", "", nobody)
     with pytest.raises(InputError, match="no PostgreSQL connection is chosen"):
         connections.check_postgres("", nobody)
+
+
+def test_one_form_mapping_for_the_dock_and_the_algorithms():
+    from ls4.ls4_plugin.core import keys
+
+    form = {"COUNTY": " Fort Bend ", "AGENCY": "TxDOT", "YEAR": "1952", "MISSION": "", "TYPE": 0}
+    collection = keys.collection_from_form(form, "nc")
+    assert collection == keys.Collection(
+        band="nc", type="frames", agency="TxDOT", county="Fort Bend", year="1952"
+    )
+    name = keys.collection_from_form({**form, "TYPE": "frames"})
+    assert isinstance(name, keys.CollectionName) and not isinstance(name, keys.Collection)
+    assert (name.name, name.table, name.mapfile_key) == (
+        collection.name,
+        collection.table,
+        collection.mapfile_key,
+    )
+    assert not hasattr(name, "band") and not hasattr(name, "prefix")
+    multi = keys.collection_from_form({"AGENCY": "USDA", "MISSION": "AR-1963", "TYPE": 2})
+    assert multi.name == "usda_ar1963_mosaic"
+    with pytest.raises(InputError, match="year is missing for county 'Bexar'"):
+        keys.collection_from_form({"COUNTY": "Bexar", "AGENCY": "TxDOT", "TYPE": 0}, "bw")

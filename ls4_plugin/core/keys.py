@@ -122,14 +122,14 @@ def _set(instance, name, value):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Collection:
-    """One county (or multi-county mission), agency, year, type and band layout.
+class CollectionName:
+    """A collection without its band layout: one county (or multi-county mission), agency, year
+    and type, which is all that names its table, mapfile and WMS. ``Collection`` adds the band.
 
     ``county`` None (or "MultiCounty") makes a multi-county collection, which needs ``mission``
     instead of ``year``. County underscores are read as spaces; a year may be given as an int.
     """
 
-    band: str
     type: str
     agency: str
     county: str | None = None
@@ -137,7 +137,6 @@ class Collection:
     mission: str | None = None
 
     def __post_init__(self):
-        _check_choice(self.band, BANDS, "band")
         _check_choice(self.type, TYPES, "type")
         check_agency(self.agency)
         _set(self, "county", _normal_county(self.county))
@@ -205,6 +204,18 @@ class Collection:
             return f"{self.agency} {self.mission} multi-county {kind}"
         return f"{self.county} County {self.agency} {self.year} {kind}"
 
+
+@dataclass(frozen=True, kw_only=True)
+class Collection(CollectionName):
+    """One county (or multi-county mission), agency, year, type and band layout: what its S3
+    keys and WMS title need besides its name (``CollectionName``)."""
+
+    band: str
+
+    def __post_init__(self):
+        _check_choice(self.band, BANDS, "band")
+        super().__post_init__()
+
     @property
     def title(self):
         """The WMS title: "Bexar County TxDOT 1952 frames (black and white)"."""
@@ -269,6 +280,29 @@ def check_identifier(name):
             f"PostgreSQL table names hold at most {MAX_IDENTIFIER_BYTES}"
         )
     return name
+
+
+def collection_from_form(form, band=None):
+    """The collection a form names: the dock's fields and the algorithms' parameters alike.
+
+    ``form`` holds COUNTY, AGENCY, YEAR and MISSION as text (empty or missing: not given) and
+    TYPE, one of ``TYPES`` or its index there (as an enum parameter gives it). With ``band`` the
+    result is a ``Collection``; without, the ``CollectionName`` that names table and mapfile.
+    InputError says which field breaks the rules.
+    """
+
+    def text(name):
+        return str(form.get(name) or "").strip() or None
+
+    kind = form.get("TYPE", 0)
+    parts = {
+        "type": TYPES[kind] if isinstance(kind, int) else kind,
+        "agency": text("AGENCY") or "",
+        "county": text("COUNTY"),
+        "year": text("YEAR"),
+        "mission": text("MISSION"),
+    }
+    return Collection(band=band, **parts) if band else CollectionName(**parts)
 
 
 def _collection_from_segments(band, county_segment, flight, type_):

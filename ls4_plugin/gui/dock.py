@@ -114,14 +114,7 @@ class Ls4Dock(QgsDockWidget):
                 return None, tr("Enter the year of the flight (four digits).")
             return None, tr("Enter the mission code of the multi-county flight (e.g. AR-1963).")
         try:
-            collection = keys.Collection(
-                band=self.ui.band.currentData(),
-                type=keys.TYPES[fields["TYPE"]],
-                agency=fields["AGENCY"],
-                county=fields["COUNTY"] or None,
-                year=fields["YEAR"] or None,
-                mission=fields["MISSION"] or None,
-            )
+            collection = keys.collection_from_form(fields, self.ui.band.currentData())
         except InputError as error:
             return None, tr("Not a valid collection: {}").format(error)
         return collection, ""

@@ -41,8 +41,7 @@ class CollectionInfo(Ls4Algorithm):
             self.addOutput(output_class(name, self.tr(description)))
 
     def execute(self, parameters, context, feedback):
-        # The table, mapfile and WMS are named without the band layout: either one names them.
-        collection = params.collection_from(self, parameters, context, band="bw")
+        collection = params.collection_name_from(self, parameters, context)
         dsn = params.dsn_from(self, parameters, context)
         exists, frames = publish.published_frames(dsn, collection)
         state = f"{len(frames)} frame(s) in the index" if exists else "no tile index table yet"
