@@ -5,9 +5,9 @@ import os
 from qgis.core import QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
 
 from ..processing_provider.provider import ICON, Ls4Provider
+from .compat import QAction
 from .core import storage
 
 TR_CONTEXT = "Ls4Plugin"
@@ -61,7 +61,7 @@ class Ls4Plugin:
         from .gui.dock import Ls4Dock
 
         self.dock = Ls4Dock(self.iface, self.iface.mainWindow())
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         panel = QAction(QIcon(ICON), tr("LS4 panel"), self.iface.mainWindow())
         panel.setObjectName("mActionLs4Panel")
         panel.setCheckable(True)

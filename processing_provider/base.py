@@ -4,6 +4,7 @@ from qgis.core import (
     QgsMapLayer,
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingParameterDefinition,
     QgsProcessingUtils,
 )
 from qgis.PyQt.QtCore import QCoreApplication
@@ -60,7 +61,9 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
     def add(self, parameter, help_text, advanced=False):
         parameter.setHelp(self.tr(help_text))
         if advanced:
-            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+            parameter.setFlags(
+                parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced
+            )
         self._param_help.append((parameter.description(), parameter.help()))
         self.addParameter(parameter)
 

@@ -41,11 +41,12 @@ def sample(data_dir, tmp_path):
 
 # Tiers. A test using one of these fixtures, directly or through another fixture, gets the mark:
 # ``stack``: it starts or needs services (the stack, or a service process of a module's own);
-# ``slow``: it builds the plugin ZIP and runs QGIS in another process (tens of seconds).
+# ``slow``: it builds the plugin ZIP and runs QGIS in another process, or installs and runs the Qt 6
+# migration tool (tens of seconds).
 # The fast tier, ``make unit``, is ``-m "not stack and not slow"``.
 TIER_FIXTURES = {
     "stack": {"stack", "sns_emulator"},
-    "slow": {"plugin_zip"},
+    "slow": {"plugin_zip", "pyqt5to6"},
 }
 
 

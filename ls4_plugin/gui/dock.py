@@ -19,8 +19,9 @@ from qgis.core import (
 )
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, QTimer
-from qgis.PyQt.QtWidgets import QAction, QFileDialog
+from qgis.PyQt.QtWidgets import QFileDialog
 
+from ..compat import QAction
 from ..core import keys, urls
 from ..core.errors import InputError
 from .dock_ui import build_ui
@@ -501,7 +502,7 @@ class Ls4Dock(QgsDockWidget):
 
         name = self.collection.name if self.collection else ""
         dialog = SettingsDialog(self, collection=name)
-        if dialog.exec_():
+        if dialog.exec():
             self.refresh_collection_info()
 
     # --- jobs and state --------------------------------------------------------------------

@@ -89,7 +89,7 @@ def _files_group(ui):
     ui.add_files = QPushButton(tr("Add files…"))
     ui.add_layers = QToolButton()
     ui.add_layers.setText(tr("From project"))
-    ui.add_layers.setPopupMode(QToolButton.InstantPopup)
+    ui.add_layers.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
     ui.layers_menu = QMenu(ui.add_layers)
     ui.add_layers.setMenu(ui.layers_menu)
     ui.remove = QPushButton(tr("Remove"))
@@ -132,7 +132,7 @@ def _publish_group(ui):
     ui.progress.setValue(0)
     box.addWidget(ui.progress)
     ui.message = _label()
-    ui.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    ui.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.addWidget(ui.message)
     return group
 
@@ -140,7 +140,7 @@ def _publish_group(ui):
 def _label():
     label = QLabel()
     label.setWordWrap(True)
-    label.setTextFormat(Qt.RichText)
+    label.setTextFormat(Qt.TextFormat.RichText)
     return label
 
 

@@ -48,16 +48,16 @@ class LogFeedback(QgsProcessingFeedback):
 
     def reportError(self, error, fatalError=False):  # noqa: N802, N803 (QGIS's names)
         self.errors.append(error)
-        self._log(error, Qgis.Critical)
+        self._log(error, Qgis.MessageLevel.Critical)
         super().reportError(error, fatalError)
 
     def pushWarning(self, warning):  # noqa: N802
         self.warnings.append(warning)
-        self._log(warning, Qgis.Warning)
+        self._log(warning, Qgis.MessageLevel.Warning)
         super().pushWarning(warning)
 
     def pushInfo(self, info):  # noqa: N802
-        self._log(info, Qgis.Info)
+        self._log(info, Qgis.MessageLevel.Info)
         super().pushInfo(info)
 
 

@@ -52,14 +52,16 @@ class SettingsDialog(QDialog):
         self.test_button.clicked.connect(self.test_connections)
         self.results = QLabel()
         self.results.setWordWrap(True)
-        self.results.setTextFormat(Qt.RichText)
-        self.results.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.results.setTextFormat(Qt.TextFormat.RichText)
+        self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.test_button)
         layout.addWidget(self.results)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         layout.addWidget(self.problem)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -106,7 +108,7 @@ class SettingsDialog(QDialog):
         self.wms_url_template = QLineEdit()
         self.wms_url_template.setPlaceholderText("https://maps.example.org/wms/{collection}")
         self.map_dir = QgsFileWidget()
-        self.map_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.map_dir.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         form.addRow(tr("WMS URL"), self.wms_url_template)
         form.addRow(tr("Map folder"), self.map_dir)
         return group

@@ -45,15 +45,15 @@ class FileTable(QTableWidget):
         self.setHorizontalHeaderLabels(
             [tr("File"), tr("Kind"), tr("CRS"), tr("Bands"), tr("Status")]
         )
-        self.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
-        self.setDragDropMode(QAbstractItemView.DropOnly)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
         self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.setToolTip(tr("Drop GeoTIFF files or raster layers here"))
 
@@ -90,7 +90,7 @@ class FileTable(QTableWidget):
         tip = self._tooltip(row, status)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setData(Qt.UserRole, row.path)
+            item.setData(Qt.ItemDataRole.UserRole, row.path)
             item.setToolTip(tip)
             self.setItem(number, column, item)
         color = self._status_color(row, collection)
@@ -113,10 +113,12 @@ class FileTable(QTableWidget):
 
     def selected_paths(self):
         rows = sorted({index.row() for index in self.selectedIndexes()})
-        return [self.item(row, 0).data(Qt.UserRole) for row in rows if self.item(row, 0)]
+        return [
+            self.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows if self.item(row, 0)
+        ]
 
     def _select(self, number):
-        flags = QItemSelectionModel.Select | QItemSelectionModel.Rows
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         self.selectionModel().select(self.model().index(number, 0), flags)
 
     def select_paths(self, paths):
@@ -124,5 +126,5 @@ class FileTable(QTableWidget):
         wanted = {os.fspath(path) for path in paths}
         self.clearSelection()
         for number in range(self.rowCount()):
-            if self.item(number, 0).data(Qt.UserRole) in wanted:
+            if self.item(number, 0).data(Qt.ItemDataRole.UserRole) in wanted:
                 self._select(number)

@@ -42,7 +42,7 @@ class FrameFootprint(Ls4Algorithm):
         )
         self.add(
             QgsProcessingParameterFeatureSink(
-                self.OUTPUT, self.tr("Footprint"), QgsProcessing.TypeVectorPolygon
+                self.OUTPUT, self.tr("Footprint"), QgsProcessing.SourceType.TypeVectorPolygon
             ),
             "One polygon in EPSG:3857 with the frame's file name and area (square metres of the "
             "EPSG:3857 plane).",
@@ -60,12 +60,12 @@ class FrameFootprint(Ls4Algorithm):
             self.OUTPUT,
             context,
             fields,
-            QgsWkbTypes.MultiPolygon,
+            QgsWkbTypes.Type.MultiPolygon,
             QgsCoordinateReferenceSystem("EPSG:3857"),
         )
         feature = QgsFeature(fields)
         feature.setGeometry(QgsGeometry.fromWkt(wkt))
         feature.setAttributes([os.path.basename(source), area])
-        sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         feedback.pushInfo(f"{source}: footprint of {area:.0f} m² (EPSG:3857)")
         return {self.OUTPUT: destination, self.AREA: area}

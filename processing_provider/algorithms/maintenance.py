@@ -76,7 +76,7 @@ class Maintenance(Ls4Algorithm):
         )
         self.add(
             QgsProcessingParameterFeatureSink(
-                self.OUTPUT, self.tr("Findings"), QgsProcessing.TypeVector
+                self.OUTPUT, self.tr("Findings"), QgsProcessing.SourceType.TypeVector
             ),
             "A table (no geometry) with one row per finding: kind, subject (key, table or row), "
             "collection, detail, and what the repair did.",
@@ -98,7 +98,7 @@ class Maintenance(Ls4Algorithm):
         if self.parameterAsBool(parameters, self.REPAIR, context):
             maintenance.repair(target, report, feedback)
         summary = report.summary()
-        QgsMessageLog.logMessage(summary, "LS4", Qgis.Info)
+        QgsMessageLog.logMessage(summary, "LS4", Qgis.MessageLevel.Info)
         topic = self.parameterAsString(parameters, self.TOPIC, context)
         report.notification = notify.deliver(topic, report.subject(), summary, feedback)
         sink_id = self._write_sink(report, parameters, context)
@@ -118,12 +118,12 @@ class Maintenance(Ls4Algorithm):
         for name in FIELDS:
             fields.append(QgsField(name, QVariant.String))
         sink, sink_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, QgsWkbTypes.NoGeometry
+            parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.NoGeometry
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         for finding in report.findings:
             feature = QgsFeature(fields)
             feature.setAttributes([getattr(finding, name) for name in FIELDS])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         return sink_id

@@ -39,7 +39,7 @@ class PublishCollection(Ls4Algorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
             QgsProcessingParameterMultipleLayers(
-                self.INPUT, self.tr("Georeferenced frames"), QgsProcessing.TypeRaster
+                self.INPUT, self.tr("Georeferenced frames"), QgsProcessing.SourceType.TypeRaster
             ),
             "Georeferenced images (GeoTIFF), named by the collection's file-name rules, e.g. "
             "04-15-52_12-034.tif for frames.",

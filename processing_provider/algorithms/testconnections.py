@@ -7,6 +7,7 @@ from qgis.core import (
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
     QgsProcessingParameterAuthConfig,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterProviderConnection,
     QgsProcessingParameterString,
 )
@@ -88,7 +89,7 @@ class TestConnections(Ls4Algorithm):
         setting = SETTING_OF.get(parameter.name())
         if setting:
             parameter.setDefaultValue(settings.value(setting))
-        parameter.setFlags(parameter.flags() | parameter.FlagOptional)
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagOptional)
         return parameter
 
     def _string(self, name, description, help_text):
@@ -132,6 +133,6 @@ class TestConnections(Ls4Algorithm):
 def fetch(url):
     """The body of a GET of ``url`` through QGIS's network (its proxy and SSL settings)."""
     request = QgsBlockingNetworkRequest()
-    if request.get(QNetworkRequest(QUrl(url)), True) != QgsBlockingNetworkRequest.NoError:
+    if request.get(QNetworkRequest(QUrl(url)), True) != QgsBlockingNetworkRequest.ErrorCode.NoError:
         raise Ls4Error(f"{url} did not answer: {request.errorMessage()}")
     return bytes(request.reply().content())

@@ -23,7 +23,7 @@ class UpdateTileIndex(Ls4Algorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
             QgsProcessingParameterMultipleLayers(
-                self.INPUT, self.tr("COGs"), QgsProcessing.TypeRaster
+                self.INPUT, self.tr("COGs"), QgsProcessing.SourceType.TypeRaster
             ),
             "Local copies of the COGs uploaded to the collection's cog/ folder.",
         )

@@ -27,7 +27,7 @@ class UploadToS3(Ls4Algorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add(
             QgsProcessingParameterMultipleLayers(
-                self.INPUT, self.tr("Files"), QgsProcessing.TypeFile
+                self.INPUT, self.tr("Files"), QgsProcessing.SourceType.TypeFile
             ),
             "The files to upload, named by the collection's file-name rules.",
         )
