@@ -44,13 +44,13 @@ class Ls4Plugin:
         self.translator = None
         self.i18n_dir = I18N_DIR
 
-    def initProcessing(self):  # noqa: N802 (QGIS's name)
+    def initProcessing(self):
         if self.provider is None:
             provider = Ls4Provider()
             if QgsApplication.processingRegistry().addProvider(provider):
                 self.provider = provider
 
-    def initGui(self):  # noqa: N802
+    def initGui(self):
         # First: the dock's and the menus' strings are translated when they are made.
         self.translator = load_translator(user_locale(), self.i18n_dir)
         if self.translator is not None:

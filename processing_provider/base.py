@@ -43,16 +43,16 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
     def name(self):
         return self.NAME
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.tr(self.DISPLAY_NAME)
 
     def group(self):
         return self.tr(self.GROUP)
 
-    def groupId(self):  # noqa: N802
+    def groupId(self):
         return self.GROUP_ID
 
-    def createInstance(self):  # noqa: N802
+    def createInstance(self):
         return type(self)()
 
     def tr(self, text):
@@ -67,11 +67,11 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
         self._param_help.append((parameter.description(), parameter.help()))
         self.addParameter(parameter)
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         items = "".join(f"<dt><b>{name}</b></dt><dd>{text}</dd>" for name, text in self._param_help)
         return f"<p>{self.tr(self.HELP)}</p><h3>{self.tr('Parameters')}</h3><dl>{items}</dl>"
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
+    def checkParameterValues(self, parameters, context):
         for definition in self.parameterDefinitions():
             value = parameters.get(definition.name())
             if definition.name() in self.FILE_INPUTS and value not in (None, "", []):
@@ -107,7 +107,7 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
                 paths.append(layer.source())
         return paths
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback):
         try:
             return self.execute(parameters, context, feedback)
         except Ls4Error as error:

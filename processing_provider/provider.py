@@ -47,7 +47,7 @@ class Ls4Provider(QgsProcessingProvider):
     def name(self):
         return "LS4"
 
-    def longName(self):  # noqa: N802
+    def longName(self):
         return self.tr("LS4 — historical aerials to map services")
 
     def icon(self):
@@ -64,7 +64,7 @@ class Ls4Provider(QgsProcessingProvider):
             QgsApplication.processingRegistry().providerAdded.disconnect(self._on_provider_added)
             self.refreshAlgorithms()
 
-    def loadAlgorithms(self):  # noqa: N802
+    def loadAlgorithms(self):
         for cls in algorithm_classes():
             self.addAlgorithm(cls())
         for model in shipped_models():

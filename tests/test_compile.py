@@ -163,7 +163,7 @@ class CancelAfter(Feedback):
         super().__init__()
         self.checks = checks
 
-    def isCanceled(self):  # noqa: N802
+    def isCanceled(self):
         self.checks -= 1
         return self.checks < 0
 

@@ -93,7 +93,7 @@ def pixel_offsets(output, reference):
 
 
 class CancelOnFirstProgress(Feedback):
-    def setProgress(self, percent):  # noqa: N802
+    def setProgress(self, percent):
         super().setProgress(percent)
         self.cancel()
 
@@ -103,7 +103,7 @@ class LogFeedback(QgsProcessingFeedback):
         super().__init__()
         self.log = []
 
-    def pushInfo(self, info):  # noqa: N802
+    def pushInfo(self, info):
         self.log.append(info)
         super().pushInfo(info)
 
@@ -322,7 +322,7 @@ def test_algorithm_refuses_a_text_file_naming_it(run_alg, scan, out_dir):
 
 def test_algorithm_cancel_leaves_nothing(run_alg, scan, out_dir):
     class Cancel(QgsProcessingFeedback):
-        def setProgress(self, progress):  # noqa: N802
+        def setProgress(self, progress):
             super().setProgress(progress)
             self.cancel()
 

@@ -337,6 +337,6 @@ class RecordingFeedback(QgsProcessingFeedback):
         super().__init__()
         self.infos = []
 
-    def pushInfo(self, info):  # noqa: N802
+    def pushInfo(self, info):
         self.infos.append(info)
         super().pushInfo(info)

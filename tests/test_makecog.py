@@ -481,7 +481,7 @@ class CancelAt(Feedback):
         self.percent = percent
         self.seen = []
 
-    def setProgress(self, percent):  # noqa: N802
+    def setProgress(self, percent):
         self.seen.append(percent)
         if percent >= self.percent:
             self.cancel()
@@ -499,7 +499,7 @@ def test_cancel_mid_run_leaves_nothing(data_dir, tmp_path, out_dir, percent):
 
 def test_cancel_through_processing_leaves_nothing(run_alg, data_dir, tmp_path, out_dir):
     class Cancel(QgsProcessingFeedback):
-        def setProgress(self, progress):  # noqa: N802
+        def setProgress(self, progress):
             super().setProgress(progress)
             if progress > 20:
                 self.cancel()

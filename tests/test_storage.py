@@ -59,7 +59,7 @@ def test_cancel_mid_upload_leaves_no_object_and_no_pending_parts(stack, big_file
     storage.delete_keys(config, [key])
 
     class CancelOnFirstBytes(Feedback):
-        def setProgress(self, percent):  # noqa: N802
+        def setProgress(self, percent):
             super().setProgress(percent)
             if percent > 0:
                 self.cancel()

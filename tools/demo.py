@@ -47,14 +47,14 @@ class Printer:
         from qgis.core import QgsProcessingFeedback
 
         class _Printer(QgsProcessingFeedback):
-            def pushInfo(self, text):  # noqa: N802
+            def pushInfo(self, text):
                 if not text.startswith("Results: {"):  # processing.run's dump of the outputs
                     print(f"    {text}")
 
-            def pushWarning(self, text):  # noqa: N802
+            def pushWarning(self, text):
                 print(f"    warning: {text}")
 
-            def reportError(self, text, fatal=False):  # noqa: N802
+            def reportError(self, text, fatal=False):
                 print(f"    error: {text}")
 
         return _Printer()

@@ -20,19 +20,19 @@ class Feedback:
         self.canceled = False
         self.warnings = []
 
-    def setProgress(self, percent):  # noqa: N802 (QgsProcessingFeedback's name)
+    def setProgress(self, percent):
         self.progress = percent
 
-    def isCanceled(self):  # noqa: N802
+    def isCanceled(self):
         return self.canceled
 
     def cancel(self):
         self.canceled = True
 
-    def pushInfo(self, text):  # noqa: N802
+    def pushInfo(self, text):
         log.info(text)
 
-    def pushWarning(self, text):  # noqa: N802
+    def pushWarning(self, text):
         self.warnings.append(text)
         log.warning(text)
 
@@ -45,16 +45,16 @@ class SubFeedback:
         self.start = start
         self.end = end
 
-    def setProgress(self, percent):  # noqa: N802
+    def setProgress(self, percent):
         self.parent.setProgress(self.start + (self.end - self.start) * percent / 100.0)
 
-    def isCanceled(self):  # noqa: N802
+    def isCanceled(self):
         return self.parent.isCanceled()
 
-    def pushInfo(self, text):  # noqa: N802
+    def pushInfo(self, text):
         self.parent.pushInfo(text)
 
-    def pushWarning(self, text):  # noqa: N802
+    def pushWarning(self, text):
         self.parent.pushWarning(text)
 
 

@@ -46,17 +46,17 @@ class LogFeedback(QgsProcessingFeedback):
     def _log(self, text, level):
         QgsMessageLog.logMessage(f"{self.title}: {text}", LOG_TAG, level)
 
-    def reportError(self, error, fatalError=False):  # noqa: N802, N803 (QGIS's names)
+    def reportError(self, error, fatalError=False):
         self.errors.append(error)
         self._log(error, Qgis.MessageLevel.Critical)
         super().reportError(error, fatalError)
 
-    def pushWarning(self, warning):  # noqa: N802
+    def pushWarning(self, warning):
         self.warnings.append(warning)
         self._log(warning, Qgis.MessageLevel.Warning)
         super().pushWarning(warning)
 
-    def pushInfo(self, info):  # noqa: N802
+    def pushInfo(self, info):
         self._log(info, Qgis.MessageLevel.Info)
         super().pushInfo(info)
 

@@ -57,16 +57,16 @@ class FileTable(QTableWidget):
         header.setStretchLastSection(True)
         self.setToolTip(tr("Drop GeoTIFF files or raster layers here"))
 
-    def dragEnterEvent(self, event):  # noqa: N802 (Qt's name)
+    def dragEnterEvent(self, event):
         if dropped_paths(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event):  # noqa: N802
+    def dragMoveEvent(self, event):
         self.dragEnterEvent(event)
 
-    def dropEvent(self, event):  # noqa: N802
+    def dropEvent(self, event):
         paths = dropped_paths(event.mimeData())
         if not paths:
             event.ignore()

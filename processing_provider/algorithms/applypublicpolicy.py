@@ -19,7 +19,7 @@ class ApplyPublicPolicy(Ls4Algorithm):
         "mapfiles included, stays private. Replaces the bucket's current policy."
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addOutput(QgsProcessingOutputString("POLICY", self.tr("Policy applied (JSON)")))
 
     def execute(self, parameters, context, feedback):

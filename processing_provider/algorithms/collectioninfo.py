@@ -34,7 +34,7 @@ class CollectionInfo(Ls4Algorithm):
         (QgsProcessingOutputString, "FRAMES", "Frames (JSON)"),
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         params.add_collection_params(self, with_band=False)
         params.add_database_param(self)
         for output_class, name, description in self.OUTPUTS:

@@ -29,7 +29,7 @@ class CompileIndexes(Ls4Algorithm):
     )
     OUTPUT, UPLOAD = "OUTPUT", "UPLOAD"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         params.add_database_param(self)
         self.add(
             QgsProcessingParameterBoolean(

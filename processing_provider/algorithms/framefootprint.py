@@ -34,7 +34,7 @@ class FrameFootprint(Ls4Algorithm):
     INPUT, OUTPUT, AREA = "INPUT", "OUTPUT", "AREA"
     FILE_INPUTS = (INPUT,)  # also GDAL virtual paths (/vsicurl/, /vsis3/), which QGIS won't load
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Frame")),
             "A georeferenced frame: a file, a project layer, or a COG GDAL reads remotely "

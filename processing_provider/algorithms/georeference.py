@@ -48,7 +48,7 @@ class Georeference(Ls4Algorithm):
     OUTPUT = "OUTPUT"
     RMS_PX = "RMS_PX"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Scan")),
             "The scanned photograph, not yet georeferenced.",

@@ -29,7 +29,7 @@ class InspectRaster(Ls4Algorithm):
     FILE_INPUTS = (INPUT,)
     OUTPUT_REPORT = "OUTPUT_REPORT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS's name)
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster")),
             "The raster to inspect: a layer of the project or a file.",

@@ -25,7 +25,7 @@ class LoadWms(Ls4Algorithm):
     )
     COLLECTION, WMS_URL, CRS = "COLLECTION", "WMS_URL", "CRS"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterString(self.COLLECTION, self.tr("Collection"), optional=True),
             "Collection name, e.g. bexar_txdot_1952_frames; also the WMS layer name.",
@@ -65,7 +65,7 @@ class LoadWms(Ls4Algorithm):
         self.layer = layer
         return {"LAYER_ID": layer.id(), "URI": layer.source()}
 
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+    def postProcessAlgorithm(self, context, feedback):
         context.project().addMapLayer(self.layer)
         feedback.pushInfo(f"Loaded {self.layer.name()} from {self.layer.source()}")
         return {}

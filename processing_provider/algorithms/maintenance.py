@@ -49,7 +49,7 @@ class Maintenance(Ls4Algorithm):
     COLLECTIONS, REPAIR, TOPIC = "COLLECTIONS", "REPAIR", "NOTIFY_TOPIC"
     OUTPUT, REPORT = "OUTPUT", "REPORT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         params.add_database_param(self)
         self.add(
             QgsProcessingParameterString(

@@ -50,7 +50,7 @@ class MakeCog(Ls4Algorithm):
     VALID = "VALID"
     VALIDATION = "VALIDATION"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Georeferenced image")),
             "The georeferenced frame, index sheet or mosaic: a geotransform or GCPs, any CRS.",

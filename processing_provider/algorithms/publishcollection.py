@@ -36,7 +36,7 @@ class PublishCollection(Ls4Algorithm):
     INPUT, WORKERS, LOAD_RESULT, REPORT = "INPUT", "WORKERS", "LOAD_RESULT", "REPORT"
     FILE_INPUTS = (INPUT,)
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterMultipleLayers(
                 self.INPUT, self.tr("Georeferenced frames"), QgsProcessing.SourceType.TypeRaster
@@ -139,7 +139,7 @@ def write_report(path, result, feedback):
         return None
     return path
 
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+    def postProcessAlgorithm(self, context, feedback):
         if getattr(self, "load", False):
             url, name, title = self.wms
             layer = wms_layer(url, name, title)

@@ -55,7 +55,7 @@ class TestConnections(Ls4Algorithm):
         "service does: each result says whether it works and, if not, why."
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self._string("S3_ENDPOINT", "S3 endpoint URL", "The S3 endpoint; empty: AWS.")
         self._string("S3_REGION", "S3 region", "The bucket's region, e.g. us-east-1.")
         self._string("S3_BUCKET", "S3 bucket", "The bucket LS4 publishes to.")

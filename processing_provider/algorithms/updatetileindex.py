@@ -20,7 +20,7 @@ class UpdateTileIndex(Ls4Algorithm):
     INPUT = "INPUT"
     FILE_INPUTS = (INPUT,)
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterMultipleLayers(
                 self.INPUT, self.tr("COGs"), QgsProcessing.SourceType.TypeRaster

@@ -24,7 +24,7 @@ class UploadToS3(Ls4Algorithm):
     )
     INPUT, STAGE = "INPUT", "STAGE"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterMultipleLayers(
                 self.INPUT, self.tr("Files"), QgsProcessing.SourceType.TypeFile

@@ -35,7 +35,7 @@ class ValidateCog(Ls4Algorithm):
     ERRORS = "ERRORS"
     REPORT = "REPORT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.add(
             QgsProcessingParameterRasterLayer(self.INPUT, self.tr("COG")),
             "The GeoTIFF to check: a layer of the project or a file.",

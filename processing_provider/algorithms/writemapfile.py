@@ -18,7 +18,7 @@ class WriteMapfile(Ls4Algorithm):
         "of LS4 settings. The mapfile carries no password or key."
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         params.add_collection_params(self, with_band=False)
         params.add_database_param(self)
         self.addOutput(QgsProcessingOutputString("MAPFILE_KEY", self.tr("Mapfile key")))
