@@ -188,13 +188,13 @@ def timed_make_cog(src, dst):
 
 
 def _phases(start, marks, end):
-    """Seconds per phase, from where ``make_cog``'s progress crosses each phase's end: the
-    in-memory warp reports 0 to ``WARP_SHARE`` %, the overviews (and the edge blocks' fill) up to
-    ``OVERVIEWS_SHARE`` %, the COG driver the rest."""
-    from ls4.ls4_plugin.core.cog import OVERVIEWS_SHARE, WARP_SHARE
+    """Seconds per phase, from where ``make_cog``'s progress crosses each phase's end: the strips
+    (warp, overview rows, full-resolution tiles, overlapped) report 0 to ``strips.WARP_SHARE`` %,
+    the COG driver (overviews, headers) and the assembly the rest."""
+    from ls4.ls4_plugin.core.strips import WARP_SHARE
 
-    bounds = [WARP_SHARE, OVERVIEWS_SHARE, 100]
-    names = ["warp", "overviews", "encode + write"]
+    bounds = [WARP_SHARE, 100]
+    names = ["strips: warp + overviews + encode", "COG driver: overviews + assembly"]
     first = marks[0][0] if marks else end
     phases, last = {"checks + set-up": first - start}, first
     for name, bound in zip(names, bounds, strict=True):

@@ -7,6 +7,7 @@ land, a plain ``gdalwarp`` for the pixels, the source's own outline and NoData f
 
 import math
 import subprocess
+import tracemalloc
 from dataclasses import dataclass
 
 import numpy as np
@@ -346,6 +347,47 @@ def test_raster_too_large_for_memory_is_warped_as_read(source, out_dir, tmp_path
     expect = source_footprint(src, out)
     assert (out.mask[expect == True] == 255).all()  # noqa: E712
     assert (out.mask[expect == False] == 0).all()  # noqa: E712
+
+
+def tall_frame(data_dir, path, rows=6000, columns=800, degrees=2.0):
+    """A tall, narrow frame: its warped image is many strips of one tile row high."""
+    sample = gdal.Open(str(data_dir / "hro_colorado_gray.tif"))
+    pixels = sample.ReadAsArray()
+    sample = None
+    tile = np.block([[pixels, pixels[:, ::-1]], [pixels[::-1], pixels[::-1, ::-1]]])
+    frame = np.tile(tile, (rows // tile.shape[0] + 1, columns // tile.shape[1] + 1))
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), columns, rows, 1, gdal.GDT_Byte)
+    angle = math.radians(degrees)
+    cos, sin = 0.15 * math.cos(angle), 0.15 * math.sin(angle)
+    dataset.SetGeoTransform((519467.5, cos, sin, 4311669.8, sin, -cos))
+    dataset.SetProjection("EPSG:26913")
+    dataset.GetRasterBand(1).WriteArray(frame[:rows, :columns])
+    dataset = None
+    return path
+
+
+def test_memory_limit_below_the_image_is_kept(data_dir, tmp_path, out_dir):
+    """A raster larger than the memory allowed: the levels go to a file, NumPy's memory stays
+    under the limit (GDAL's own caches aside), the pixels are still gdalwarp's."""
+    src = tall_frame(data_dir, tmp_path / "tall.tif")
+    reference, transform = plain_gdalwarp(src, tmp_path)
+    image = reference[0].size * 2  # the warped band and its alpha
+    limit = image // 2
+    tracemalloc.start()
+    try:
+        result = cog.make_cog(src, out_dir / "cog.tif", memory_limit=limit)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.streamed and peak <= limit
+    out = read_cog(result.path)
+    assert out.gdal_errors == [] and result.validation.valid
+    assert out.geotransform == pytest.approx(transform, rel=1e-12)
+    inside = out.mask > 0
+    np.testing.assert_array_equal(out.pixels[inside], reference[0][inside])
+    in_memory = cog.make_cog(src, out_dir / "in_memory.tif")
+    assert not in_memory.streamed
+    assert (out_dir / "cog.tif").read_bytes() == (out_dir / "in_memory.tif").read_bytes()
 
 
 # --- larger frames, GCPs, EPSG:3857 input, NoData ------------------------------------------------

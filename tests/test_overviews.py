@@ -173,3 +173,27 @@ def test_thin_and_odd_shapes_get_gdals_levels(shape, tmp_path):
         assert ((level[-1] > 0) == (mask > 0)).all()
         difference = np.abs(level[:-1][:, mask > 0].astype(int) - image[:, mask > 0])
         assert difference.max(initial=0) <= 1
+
+
+@pytest.mark.parametrize("shape", [(1283, 1201), (1024, 700), (517, 333)])
+def test_levels_strip_by_strip_are_the_levels_of_the_whole(shape):
+    """``Halver``s fed strips of rows (as ``make_cog`` warps them), keeping only the rows still
+    needed, give the very levels ``pyramid`` computes from the whole image."""
+    pixels, valid = masked_image(rows=shape[0], columns=shape[1], seed=7)
+    whole = overviews.pyramid(pixels, valid, threads=1, tile=64)
+    shapes = overviews.level_shapes(valid.shape, tile=64)
+    levels = [np.zeros((4, *level_shape), np.uint8) for level_shape in shapes]
+    halvers, above = [], valid.shape
+    for level, level_shape in zip(levels, shapes, strict=True):
+        halvers.append(overviews.Halver(above, level))
+        above = level_shape
+    kept = 0
+    for top in range(0, shape[0], 97):
+        arrived = min(top + 97, shape[0])
+        halvers[0].advance(pixels[:, kept:arrived], valid[kept:arrived], kept, arrived)
+        for upper, halver in zip(halvers, halvers[1:], strict=False):
+            halver.advance(upper.level[:-1], upper.level[-1], 0, upper.done)
+        kept = halvers[0].first_needed(arrived)
+        assert arrived - kept <= 3
+    assert [halver.done for halver in halvers] == [rows for rows, _ in shapes]
+    assert all((a == b).all() for a, b in zip(whole, levels, strict=True))

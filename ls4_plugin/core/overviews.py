@@ -97,8 +97,8 @@ def _taps(size):
     return _Taps(count, np.minimum(indices, size - 1), weights.astype(np.float32))
 
 
-def _average_rows(pixels, valid, row_taps, column_taps, level, start, stop):
-    sums, weights = _sum_rows(pixels, valid, row_taps, start, stop)
+def _average_rows(pixels, valid, row_taps, column_taps, level, start, stop, offset=0):
+    sums, weights = _sum_rows(pixels, valid, row_taps, start, stop, offset)
     sums, weights = _sum_columns(sums, column_taps), _sum_columns(weights, column_taps)
     has_data = weights > 0
     np.divide(sums, weights, out=sums, where=has_data)
@@ -107,17 +107,21 @@ def _average_rows(pixels, valid, row_taps, column_taps, level, start, stop):
     level[-1, start:stop] = has_data
 
 
-def _sum_rows(pixels, valid, taps, start, stop):
+def _sum_rows(pixels, valid, taps, start, stop, offset=0):
+    """Row sums for output rows ``start:stop``; ``pixels`` and ``valid`` begin at input row
+    ``offset`` (a window of the level above: the rows that have arrived)."""
     if taps.indices is None:
-        rows = pixels[:, 2 * start : 2 * stop]
-        mask = valid[2 * start : 2 * stop]
+        rows = pixels[:, 2 * start - offset : 2 * stop - offset]
+        mask = valid[2 * start - offset : 2 * stop - offset]
         return (
             np.add(rows[:, 0::2], rows[:, 1::2], dtype=np.float32),
             np.add(mask[0::2], mask[1::2], dtype=np.float32),
         )
     sums = np.zeros((pixels.shape[0], stop - start, pixels.shape[2]), np.float32)
     counts = np.zeros((stop - start, pixels.shape[2]), np.float32)
-    indices, weights = taps.indices[:, start:stop], taps.weights[:, start:stop]
+    indices, weights = taps.indices[:, start:stop] - offset, taps.weights[:, start:stop]
+    # a tap of weight 0 may fall outside the window: any row of it will do
+    indices = np.clip(indices, 0, valid.shape[0] - 1)
     for tap_indices, tap_weights in zip(indices, weights, strict=True):
         if tap_weights.any():
             sums += pixels[:, tap_indices] * tap_weights[:, None]
@@ -133,6 +137,59 @@ def _sum_columns(values, taps):
         if tap_weights.any():
             total += values[..., tap_indices] * tap_weights
     return total
+
+
+def level_shapes(shape, tile=TILE):
+    """(rows, columns) of each overview level of an image of ``shape``, down to one ``tile``."""
+    rows, columns = shape
+    shapes = []
+    while max(rows, columns) > tile:
+        rows, columns = max(1, rows // 2), max(1, columns // 2)
+        shapes.append((rows, columns))
+    return shapes
+
+
+class Halver:
+    """One level computed from the level above as its rows arrive (a strip at a time).
+
+    ``advance`` computes every output row whose input rows have all arrived; ``first_needed``
+    is the first input row still needed, so the caller keeps the rows from there on.
+    """
+
+    def __init__(self, shape, level):
+        rows, columns = shape
+        self.level = level
+        self.row_taps, self.column_taps = _taps(rows), _taps(columns)
+        count = self.row_taps.count
+        if self.row_taps.indices is None:
+            self.first = 2 * np.arange(count)
+            self.last = self.first + 1
+        else:
+            used = self.row_taps.weights > 0
+            big = np.iinfo(np.int64).max
+            self.first = np.where(used, self.row_taps.indices, big).min(axis=0)
+            self.last = np.where(used, self.row_taps.indices, -1).max(axis=0)
+        self.done = 0
+
+    @property
+    def count(self):
+        return self.row_taps.count
+
+    def first_needed(self, arrived):
+        return int(self.first[self.done]) if self.done < self.count else arrived
+
+    def advance(self, pixels, valid, offset, arrived, feedback=None):
+        """Compute the output rows that input rows ``offset`` to ``arrived`` (in ``pixels`` and
+        ``valid``, which start at row ``offset``) complete; returns how many rows are done."""
+        stop = int(np.searchsorted(self.last, arrived, side="left"))
+        for start in range(self.done, stop, CHUNK_ROWS):
+            check_canceled(feedback)
+            end = min(start + CHUNK_ROWS, stop)
+            _average_rows(
+                pixels, valid, self.row_taps, self.column_taps, self.level, start, end, offset
+            )
+        self.done = max(self.done, stop)
+        return self.done
 
 
 def fill_masked_blocks(pixels, valid, block=JPEG_BLOCK):

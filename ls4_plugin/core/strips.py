@@ -1,0 +1,429 @@
+"""A warped COG written a strip at a time: the warp of the next strip overlaps the rest.
+
+``make_cog``'s pipeline for a warped input. The image is warped in strips of one row of tiles
+(gdalwarp's own warp, into a buffer GDAL sees as a ``MEM:::`` dataset, on every core), and while
+the next strip is warped a second thread takes the finished one: the overview rows it completes
+(``overviews.Halver``, every level), the edge fill for JPEG/WEBP, and its tiles, encoded by
+GDAL's GTiff driver with the COG's own options into a strip file in ``/vsimem/``, whose tiles
+are appended to a temporary tile file laid out as the COG driver lays them out (size leader,
+tile, last four bytes repeated, the mask's tile after the image's). When the last strip is
+done, the COG driver writes the overviews (from the levels in memory) into a COG whose
+full-resolution tiles are sparse (``SPARSE_OK``): its headers hold the tile tables, which then
+point at the tile file, appended to it. The full image is never held: the memory is a few
+strips, the overview levels (a third of the image) and GDAL's caches.
+
+The levels are NumPy arrays in memory when they fit within the memory limit, else arrays mapped
+on a temporary file next to the output (``streamed``): the same work, the pages left to the
+operating system.
+"""
+
+import mmap
+import os
+import queue
+import shutil
+import struct
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from xml.etree import ElementTree
+
+import numpy as np
+from osgeo import gdal, gdal_array
+
+from . import overviews
+from .errors import Ls4Error
+from .feedback import SubFeedback, check_canceled, gdal_progress
+from .tiff import JPEG_TABLES, TiffFile
+
+STRIP = 512  # rows per strip: one row of tiles of 512
+CARRY = 8  # rows of the strip above kept for the overview taps (an odd height needs up to 3)
+BUFFERS = 3  # strips in flight: one warped, one processed, one free
+TILES_SUFFIX = ".tiles.tmp"
+LEVELS_SUFFIX = ".levels.tmp"
+WARP_SHARE = 90  # per cent of the progress at the end of the last strip
+COPY_CHUNK = 1024 * 1024  # bytes per read when the tiles are appended
+
+
+def working_bytes(width, count, itemsize=1, stretch=False):
+    """The NumPy memory of the strips for an image ``width`` wide of ``count`` bands (with the
+    warp's alpha) of ``itemsize`` bytes: the buffers in flight and two strips' worth of copies
+    (the carried rows joined on, the encoder's input; float64 when stretched to 8 bits). It is
+    the floor of the memory bound: the levels come on top, in memory or on a file."""
+    strip = count * (STRIP + CARRY) * width
+    return (BUFFERS * itemsize + 2) * strip + (8 * strip if stretch else 0)
+
+
+def levels_bytes(width, height, count):
+    return sum(count * rows * columns for rows, columns in overviews.level_shapes((height, width)))
+
+
+class StripCog:
+    """One COG written from ``base`` warped onto ``grid`` (a warped VRT: size, transform, CRS).
+
+    ``stretch``: ``(low, high)`` to bring the warped bands to 8 bits (other data types), or None.
+    ``fill``: JPEG/WEBP edge fill. ``levels_in_memory``: False to map the levels on a file.
+    """
+
+    def __init__(self, base, grid, warp_options, partial, creation, stretch, fill, colours):
+        self.base = base
+        self.grid = grid
+        self.warp_options = warp_options
+        self.partial = partial
+        self.creation = creation
+        self.stretch = stretch
+        self.fill = fill
+        self.colours = colours
+        self.width, self.height = grid.RasterXSize, grid.RasterYSize
+        self.count = grid.RasterCount  # the bands, then the warp's alpha
+        self.bands = self.count - 1
+        self.data_type = grid.GetRasterBand(1).DataType
+        self.strips = -(-self.height // STRIP)
+        self.tiles = []  # per tile, row-major: (image offset, size, mask offset, size)
+        self.levels = []
+        self.halvers = []
+        self.carry = None
+
+    # --- the pipeline ---
+
+    def write(self, resampling_nearest, levels_in_memory, feedback):
+        shapes = overviews.level_shapes((self.height, self.width))
+        self.nearest = resampling_nearest
+        with self._levels(shapes, levels_in_memory):
+            with open(self.partial + TILES_SUFFIX, "wb") as self.sink:
+                self._strips(feedback)
+            check_canceled(feedback)
+            if self.fill:
+                for level in self.levels:
+                    overviews.fill_masked_blocks(level[:-1], level[-1])
+            self._assemble(feedback)  # while the levels are mapped
+
+    @contextmanager
+    def _levels(self, shapes, in_memory):
+        path = self.partial + LEVELS_SUFFIX
+        total = sum(self.count * rows * columns for rows, columns in shapes)
+        mapped = None
+        if in_memory or not total:
+            store = np.empty(total, np.uint8)
+        else:
+            store = mapped = np.memmap(path, np.uint8, "w+", shape=(total,))
+        start, above = 0, (self.height, self.width)
+        for rows, columns in shapes:
+            size = self.count * rows * columns
+            level = store[start : start + size].reshape(self.count, rows, columns)
+            self.levels.append(level)
+            self.halvers.append(overviews.Halver(above, level))
+            start, above = start + size, (rows, columns)
+        try:
+            yield
+        finally:
+            if mapped is not None:
+                mapped._mmap.close()
+                if os.path.exists(path):
+                    os.remove(path)
+
+    def _strips(self, feedback):
+        dtype = gdal_array.GDALTypeCodeToNumericTypeCode(self.data_type)
+        free = queue.Queue()
+        for _ in range(BUFFERS):
+            free.put(np.empty((self.count, CARRY + STRIP, self.width), dtype))
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            pending = []
+            try:
+                for number in range(self.strips):
+                    check_canceled(feedback)
+                    buffer = free.get()
+                    rows = min(STRIP, self.height - number * STRIP)
+                    self._warp_strip(buffer, number, rows, feedback)
+                    pending.append(worker.submit(self._finish_strip, buffer, number, rows, free))
+                    feedback.setProgress(WARP_SHARE * (number + 1) / self.strips)
+                    while pending and pending[0].done():
+                        pending.pop(0).result()
+                for job in pending:
+                    job.result()
+            except BaseException:
+                self.canceled = True
+                for job in pending:
+                    job.cancel()
+                raise
+
+    def _warp_strip(self, buffer, number, rows, feedback):
+        """gdalwarp's warp of the strip's rows into ``buffer`` (below its carry rows)."""
+        buffer[:, CARRY:] = 0
+        x0, dx, rx, y0, ry, dy = self.grid.GetGeoTransform()
+        top = number * STRIP
+        name = _memory_name(buffer, CARRY, rows)
+        with memory_names():
+            strip = gdal.Open(name, gdal.GA_Update)
+        strip.SetGeoTransform((x0 + top * rx, dx, rx, y0 + top * dy, ry, dy))
+        strip.SetSpatialRef(self.grid.GetSpatialRef())
+        strip.GetRasterBand(self.count).SetColorInterpretation(gdal.GCI_AlphaBand)
+        share = WARP_SHARE / self.strips
+        sub = SubFeedback(feedback, share * number, share * (number + 1))
+        done = gdal.Warp(strip, self.base, callback=gdal_progress(sub), **self.warp_options)
+        strip = None
+        check_canceled(feedback)
+        if not done:
+            raise Ls4Error(f"the warp of rows {top}-{top + rows} failed: {gdal.GetLastErrorMsg()}")
+
+    def _finish_strip(self, buffer, number, rows, free):
+        """The overview rows the strip completes, then its tiles; gives the buffer back."""
+        try:
+            if getattr(self, "canceled", False):
+                return
+            top = number * STRIP
+            image, valid = self._strip_pixels(buffer, rows)
+            self._advance_levels(image, valid, top, rows)
+            strip_image = image[:, -rows:]
+            strip_valid = valid[-rows:]
+            if self.fill:
+                overviews.fill_masked_blocks(strip_image, strip_valid)
+            self._encode(strip_image, strip_valid)
+        finally:
+            free.put(buffer)
+
+    def _strip_pixels(self, buffer, rows):
+        """The strip's 8-bit bands and validity, preceded by the carried rows of the strip above
+        (which had not had their edge fill yet)."""
+        carried = 0 if self.carry is None else self.carry[0].shape[1]
+        alpha = buffer[-1, CARRY : CARRY + rows]
+        valid_new = (alpha > 0).view(np.uint8)
+        if self.stretch:
+            low, high = self.stretch
+            scaled = (buffer[:-1, CARRY : CARRY + rows] - low) * (255.0 / (high - low)) + 0.5
+            new = np.clip(scaled, 0, 255).astype(np.uint8)
+        else:
+            new = buffer[:-1, CARRY : CARRY + rows]
+        if not self.nearest:
+            new *= valid_new  # a pixel with a sliver of alpha may hold a value; it must not count
+        if not carried:
+            return new, valid_new
+        image = np.concatenate([self.carry[0], new], axis=1)
+        valid = np.concatenate([self.carry[1], valid_new], axis=0)
+        return image, valid
+
+    def _advance_levels(self, image, valid, top, rows):
+        arrived = top + rows
+        offset = arrived - valid.shape[0]
+        if not self.halvers:
+            return
+        first = self.halvers[0]
+        first.advance(image, valid, offset, arrived)
+        for above, halver in zip(self.halvers, self.halvers[1:], strict=False):
+            halver.advance(above.level[:-1], above.level[-1], 0, above.done)
+        keep = first.first_needed(arrived)
+        if arrived - keep > CARRY:
+            raise Ls4Error(f"overview taps reach {arrived - keep} rows back (at most {CARRY})")
+        start = keep - offset
+        self.carry = (image[:, start:].copy(), valid[start:].copy())
+
+    def _encode(self, image, valid):
+        """The strip's tiles through GDAL's GTiff driver, appended to the tile file."""
+        name = f"/vsimem/ls4-strip-{id(self)}-{len(self.tiles)}.tif"
+        rows = valid.shape[0]
+        options = strip_options(self.creation, self.bands)
+        before = gdal.GetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", None)
+        gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES")
+        try:
+            driver = gdal.GetDriverByName("GTiff")
+            out = driver.Create(name, self.width, rows, self.bands, gdal.GDT_Byte, options)
+            if out is None:
+                raise Ls4Error(f"encoding a strip failed: {gdal.GetLastErrorMsg()}")
+            for index, colour in enumerate(self.colours, start=1):
+                out.GetRasterBand(index).SetColorInterpretation(colour)
+            bands = list(range(1, self.bands + 1))
+            image = np.ascontiguousarray(image)
+            out.WriteRaster(0, 0, self.width, rows, image, buf_type=gdal.GDT_Byte, band_list=bands)
+            out.CreateMaskBand(gdal.GMF_PER_DATASET)
+            out.GetRasterBand(1).GetMaskBand().WriteArray(valid * np.uint8(255))
+            out = None
+            data = _read_vsimem(name)
+        finally:
+            gdal.Unlink(name)
+            gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", before)
+        strip = TiffFile(data)
+        if self.tiles == []:
+            self.jpeg_tables = strip.raw(strip.ifds[0], JPEG_TABLES)
+        for (offset, size), (mask_offset, mask_size) in zip(
+            strip.tiles(strip.ifds[0]), strip.tiles(strip.ifds[1]), strict=True
+        ):
+            where = self.sink.tell() + 4
+            _write_block(self.sink, data[offset : offset + size])
+            mask_where = self.sink.tell() + 4
+            _write_block(self.sink, data[mask_offset : mask_offset + mask_size])
+            self.tiles.append((where, size, mask_where, mask_size))
+
+    # --- the COG ---
+
+    def _assemble(self, feedback):
+        """The COG driver writes the headers and the overviews; the full-resolution tile tables
+        then point at the tile file, appended to the COG."""
+        skeleton = _open_memory(self._skeleton_vrt())
+        options = [*self.creation, "SPARSE_OK=TRUE"]
+        sub = SubFeedback(feedback, WARP_SHARE, 99)
+        with memory_names():
+            written = gdal.Translate(
+                self.partial,
+                skeleton,
+                format="COG",
+                creationOptions=options,
+                callback=gdal_progress(sub),
+            )
+        if written is None:
+            check_canceled(feedback)
+            raise Ls4Error(f"writing the COG failed: {gdal.GetLastErrorMsg()}")
+        written = None  # noqa: F841 (closes the file)
+        check_canceled(feedback)
+        tiles = self.partial + TILES_SUFFIX
+        with open(self.partial, "r+b") as out:
+            base = os.fstat(out.fileno()).st_size
+            with mmap.mmap(out.fileno(), 0) as data:
+                self._point_tiles(TiffFile(data), base, os.path.getsize(tiles))
+            out.seek(base)
+            with open(tiles, "rb") as appended:
+                shutil.copyfileobj(appended, out, COPY_CHUNK)
+        os.remove(tiles)
+
+    def _point_tiles(self, cog, base, appended):
+        image = next(ifd for ifd in cog.ifds if not cog.is_mask(ifd))
+        mask = next(ifd for ifd in cog.ifds if cog.is_mask(ifd) and cog.width(ifd) == self.width)
+        if cog.width(image) != self.width or len(cog.tiles(image)) != len(self.tiles):
+            raise Ls4Error("the COG's tile table does not match the strips (internal error)")
+        if self.jpeg_tables is not None and cog.raw(image, JPEG_TABLES) != self.jpeg_tables:
+            raise Ls4Error("the COG's JPEG tables differ from the strips' (internal error)")
+        if not cog.big and base + appended >= 2**32:
+            raise Ls4Error("the COG outgrew a classic TIFF (over 4 GB): internal error")
+        cog.write_values(image, 324, [base + tile[0] for tile in self.tiles])
+        cog.write_values(image, 325, [tile[1] for tile in self.tiles])
+        cog.write_values(mask, 324, [base + tile[2] for tile in self.tiles])
+        cog.write_values(mask, 325, [tile[3] for tile in self.tiles])
+
+    def _skeleton_vrt(self):
+        """A VRT of the COG's size, transform and CRS with no pixels at full resolution (the COG
+        driver skips empty tiles under SPARSE_OK) and the levels as its overviews."""
+        root = ElementTree.Element(
+            "VRTDataset", rasterXSize=str(self.width), rasterYSize=str(self.height)
+        )
+        ElementTree.SubElement(root, "SRS").text = self.grid.GetProjectionRef()
+        transform = ", ".join(f"{value:.17g}" for value in self.grid.GetGeoTransform())
+        ElementTree.SubElement(root, "GeoTransform").text = transform
+        blocks = {"blockXSize": str(STRIP), "blockYSize": str(STRIP)}
+        names = [level_vrt(level) for level in self.levels]
+        for index in range(1, self.bands + 1):
+            band = ElementTree.SubElement(
+                root, "VRTRasterBand", dataType="Byte", band=str(index), **blocks
+            )
+            ElementTree.SubElement(band, "ColorInterp").text = gdal.GetColorInterpretationName(
+                self.colours[index - 1]
+            )
+            for name in names:
+                _source(band, "Overview", name, index)
+        mask = ElementTree.SubElement(root, "MaskBand")
+        band = ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
+        for name in names:
+            _source(band, "Overview", name, "mask,1")
+        return ElementTree.tostring(root, encoding="unicode")
+
+
+def strip_options(creation, bands):
+    """GTiff creation options that encode tiles exactly as the COG driver does with
+    ``creation`` (its options) for ``bands`` bands: the same compression, predictor, level,
+    quality and colour space (YCbCr for 3-band JPEG)."""
+    cog = dict(option.split("=", 1) for option in creation)
+    compression = cog["COMPRESS"]
+    options = [
+        "TILED=YES",
+        f"BLOCKXSIZE={cog['BLOCKSIZE']}",
+        f"BLOCKYSIZE={cog['BLOCKSIZE']}",
+        f"COMPRESS={compression}",
+        "BIGTIFF=NO",
+        "INTERLEAVE=PIXEL",
+        f"NUM_THREADS={cog.get('NUM_THREADS', 'ALL_CPUS')}",
+    ]
+    if cog.get("PREDICTOR") == "YES":
+        options.append("PREDICTOR=2")
+    if compression == "DEFLATE" and "LEVEL" in cog:
+        options.append(f"ZLEVEL={cog['LEVEL']}")
+    if compression == "ZSTD" and "LEVEL" in cog:
+        options.append(f"ZSTD_LEVEL={cog['LEVEL']}")
+    if compression == "JPEG":
+        options.append(f"JPEG_QUALITY={cog.get('QUALITY', '75')}")
+        options += ["PHOTOMETRIC=YCBCR"] if bands == 3 else []
+    if compression == "WEBP":
+        options.append(f"WEBP_LEVEL={cog.get('QUALITY', '75')}")
+    return options
+
+
+def _write_block(sink, data):
+    """A tile as the COG driver writes it: its size first, its last four bytes repeated after."""
+    sink.write(struct.pack("<I", len(data)))
+    sink.write(data)
+    sink.write(data[-4:])
+
+
+def _read_vsimem(name):
+    handle = gdal.VSIFOpenL(name, "rb")
+    try:
+        size = gdal.VSIStatL(name).size
+        return gdal.VSIFReadL(1, size, handle)
+    finally:
+        gdal.VSIFCloseL(handle)
+
+
+def level_vrt(level):
+    """A VRT (as XML text, which GDAL opens as a file name) of an overview level held in memory:
+    its bands, and its validity (0 or 1) as a 0-or-255 mask."""
+    count, height, width = level.shape
+    name = memory_name(level)
+    root = ElementTree.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
+    blocks = {"blockXSize": str(STRIP), "blockYSize": str(STRIP)}
+    for index in range(1, count):
+        band = ElementTree.SubElement(root, "VRTRasterBand", dataType="Byte", band=str(index))
+        band.attrib.update(blocks)
+        _source(band, "SimpleSource", name, index)
+    mask = ElementTree.SubElement(root, "MaskBand")
+    band = ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
+    source = _source(band, "ComplexSource", name, count)
+    ElementTree.SubElement(source, "ScaleRatio").text = "255"
+    return ElementTree.tostring(root, encoding="unicode")
+
+
+def _source(parent, tag, name, band):
+    element = ElementTree.SubElement(parent, tag)
+    ElementTree.SubElement(element, "SourceFilename", relativeToVRT="0").text = name
+    ElementTree.SubElement(element, "SourceBand").text = str(band)
+    return element
+
+
+def memory_name(pixels):
+    """The ``MEM:::`` name of a NumPy array (bands, rows, columns) of one GDAL data type."""
+    return _memory_name(pixels, 0, pixels.shape[1])
+
+
+def _memory_name(pixels, first_row, rows):
+    """The ``MEM:::`` name of rows ``first_row`` to ``first_row + rows`` of ``pixels``."""
+    count, height, width = pixels.shape
+    size = pixels.itemsize
+    data_type = gdal_array.NumericTypeCodeToGDALTypeCode(pixels.dtype.type)
+    pointer = pixels.ctypes.data + first_row * width * size
+    return (
+        f"MEM:::DATAPOINTER={pointer},PIXELS={width},LINES={rows},BANDS={count},"
+        f"DATATYPE={gdal.GetDataTypeName(data_type)},PIXELOFFSET={size},"
+        f"LINEOFFSET={width * size},BANDOFFSET={width * height * size}"
+    )
+
+
+def _open_memory(name, access=gdal.GA_ReadOnly):
+    """``gdal.Open`` of a ``MEM:::`` name, or of a VRT that refers to one."""
+    with memory_names():
+        return gdal.Open(name, access)
+
+
+@contextmanager
+def memory_names():
+    """GDAL 3.10 and later open ``MEM:::`` names only when told to, and a VRT opens its sources
+    when it first reads them (measured on GDAL 3.6 only)."""
+    before = gdal.GetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", None)
+    gdal.SetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", "YES")
+    try:
+        yield
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", before)
