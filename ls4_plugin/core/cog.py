@@ -30,8 +30,9 @@ from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import check_canceled, ensure, gdal_progress
 from .outputs import partial_output
+from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, JPEG_QUALITY, TARGET_EPSG
 from .rasterinfo import inspect_raster
-from .validate import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, TARGET_EPSG, validate_cog
+from .validate import validate_cog
 
 BAND_LAYOUTS = ("auto", "bw", "nc")
 COMPRESSIONS = ("auto", "DEFLATE", "ZSTD", "JPEG", "WEBP")
@@ -80,7 +81,7 @@ def make_cog(
     dst,
     band_layout="auto",
     compression="auto",
-    quality=85,
+    quality=JPEG_QUALITY,
     resampling="nearest",
     threads=None,
     feedback=None,
@@ -364,7 +365,7 @@ def cog_source(src, band_layout="auto", compression="auto", resampling="nearest"
     """The warped pixels of ``src`` as ``make_cog`` warps them, whole, in memory, with the collar
     as their mask (for benchmarks and checks; ``make_cog`` itself warps in strips):
     ``(dataset, plan)``."""
-    _check_choices(band_layout, compression, 85, resampling)
+    _check_choices(band_layout, compression, JPEG_QUALITY, resampling)
     plan, dataset = _plan(str(src), band_layout, compression)
     if not plan.warp:
         return _unwarped_source(dataset, plan), plan
@@ -375,7 +376,7 @@ def cog_source(src, band_layout="auto", compression="auto", resampling="nearest"
     return _final(warped, plan, list(range(1, count)), count), plan
 
 
-def creation_options(compression, quality=85, threads=None):
+def creation_options(compression, quality=JPEG_QUALITY, threads=None):
     """The COG driver's creation options for ``compression`` (not ``auto``)."""
     options = [
         f"BLOCKSIZE={BLOCK_SIZE}",

@@ -9,6 +9,7 @@ from osgeo import gdal, ogr, osr
 
 from .cogcheck import gdal_errors, open_raster
 from .errors import InputError
+from .profile import TARGET_EPSG
 
 WORK_WIDTH = 512
 # Parts and holes smaller than this share of the valid area are specks of the scan, not shape.
@@ -118,7 +119,7 @@ def _ring_area(ring):
 def _to_3857(geometry, dataset, path):
     source = dataset.GetSpatialRef()
     target = osr.SpatialReference()
-    target.ImportFromEPSG(3857)
+    target.ImportFromEPSG(TARGET_EPSG)
     if source.IsSame(target):
         return geometry
     source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)

@@ -15,7 +15,9 @@ import mappyfile
 from mappyfile.parser import Parser
 from mappyfile.transformer import MapfileToDict
 
+from . import keys
 from .errors import InputError, Ls4Error
+from .profile import TARGET_EPSG
 from .tileindex import check_table_name
 
 MAPSERVER_VERSION = 8.0
@@ -55,11 +57,6 @@ SECRET_PATTERNS = (
 # mappyfile writes strings between double quotes without escaping what is inside them.
 UNSAFE_TEXT = re.compile(r'["\\\x00-\x1f]')
 DATA_TABLE = re.compile(r"\bfrom\s+\"?([a-z][a-z0-9_]*)\"?", re.IGNORECASE)
-
-
-def index_layer_name(collection):
-    """The name of the tile index layer of ``collection``."""
-    return f"{collection}_index"
 
 
 def build_mapfile(
@@ -183,12 +180,12 @@ def _raster_layer(collection, title, extent, srs):
         "name": collection,
         "type": "RASTER",
         "status": "ON",
-        "tileindex": index_layer_name(collection),
+        "tileindex": keys.index_layer(collection),
         "tileitem": "location",
         "tilesrs": "src_srs",
         "processing": ["RESAMPLE=AVERAGE"],
         "extent": extent,
-        "projection": ["init=epsg:3857"],
+        "projection": [f"init=epsg:{TARGET_EPSG}"],
         "metadata": {"wms_title": title, "wms_srs": srs},
     }
 
@@ -196,14 +193,14 @@ def _raster_layer(collection, title, extent, srs):
 def _index_layer(collection, title, table, extent, pg_connection, srs):
     return {
         "__type__": "layer",
-        "name": index_layer_name(collection),
+        "name": keys.index_layer(collection),
         "type": "POLYGON",
         "status": "ON",
         "connectiontype": "POSTGIS",
         "connection": pg_connection,
-        "data": f"geom from {table} using unique id using srid=3857",
+        "data": f"geom from {table} using unique id using srid={TARGET_EPSG}",
         "extent": extent,
-        "projection": ["init=epsg:3857"],
+        "projection": [f"init=epsg:{TARGET_EPSG}"],
         # The TEMPLATE makes the layer queryable and writes the text/html answer.
         **{part: f"{TEMPLATE_DIR}/{name}" for part, name in QUERY_TEMPLATES.items()},
         "metadata": {

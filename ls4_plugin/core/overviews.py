@@ -19,8 +19,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .feedback import check_canceled, ensure
+from .profile import BLOCK_SIZE
 
-TILE = 512
+TILE = BLOCK_SIZE
 CHUNK_ROWS = 32  # output rows per task: small enough to stay in the CPU's cache
 JPEG_BLOCK = 16  # a JPEG MCU with 2 × 2 chroma subsampling (and a WEBP macroblock)
 

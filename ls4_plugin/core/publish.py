@@ -16,7 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from . import cog, footprint, keys, mapfile, outputs, rasterinfo, storage, tileindex, workspace
+from . import (
+    cog,
+    footprint,
+    keys,
+    mapfile,
+    outputs,
+    profile,
+    rasterinfo,
+    storage,
+    tileindex,
+    workspace,
+)
 from .errors import Canceled, InputError, Ls4Error, ServiceUnavailable
 from .feedback import SubFeedback, check_canceled, ensure
 
@@ -459,7 +470,7 @@ def index_row(target, collection, name, location, scan_key=None):
     row = dict(keys.tile_index_fields(collection, name))
     row.update(
         location=location,
-        src_srs="EPSG:3857",
+        src_srs=profile.TARGET_SRS,
         dl_georef=storage.public_url(target.s3, collection.key("cog", name)),
         dl_index=storage.public_url(target.s3, collection.index_download_prefix()),
     )

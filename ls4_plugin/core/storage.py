@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from . import keys
 from .errors import Canceled, Ls4Error, ServiceUnavailable
 from .feedback import check_canceled, ensure
 
@@ -111,8 +112,8 @@ def public_url(config, key):
 
 
 def vsis3_path(config, key):
-    """The path GDAL (and MapServer) read the object by."""
-    return f"/vsis3/{config.bucket}/{key}"
+    """The path GDAL (and MapServer) read the object by: the tile index ``location``."""
+    return keys.location(config.bucket, key)
 
 
 def file_sha256(path, feedback=None):

@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 from osgeo import gdal
 
 from .cogcheck import gdal_errors, open_raster
+from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, LOSSLESS, TARGET_EPSG
 from .rasterinfo import inspect_raster
-
-TARGET_EPSG = 3857
-BLOCK_SIZE = 512
-BAND_COUNTS = {"bw": 1, "nc": 3}
-DEFAULT_COMPRESSION = {"bw": "DEFLATE", "nc": "JPEG"}
-LOSSLESS = ("DEFLATE", "ZSTD")
 
 
 @dataclass
