@@ -14,7 +14,7 @@ memory is that step's own):
 
 * ``check``: ``maintenance.check`` of the estate (must find nothing);
 * ``check+1``: the same after one row's COG is deleted (must find exactly that row);
-* ``compile``: ``compile.compile_indexes`` to a local file and the public upload;
+* ``compile``: ``compiled_index.compile_indexes`` to a local file and the public upload;
 * with ``--compile-rows N``: ``compile`` again after a table of N more rows (inserted by PostGIS,
   without objects) is added, to show that memory does not grow with the estate.
 
@@ -159,7 +159,7 @@ def step(name, endpoints_file, output):
     target = target_of(endpoints)
     started = time.perf_counter()
     if name == "compile":
-        from ls4.ls4_plugin.core import compile as compiled_index
+        from ls4.ls4_plugin.core import compiled_index
 
         result = compiled_index.compile_indexes(target, output)
         outcome = {"features": result.features, "tables": result.tables, "upload": result.upload}

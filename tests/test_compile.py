@@ -10,8 +10,7 @@ from ops_support import publish_small
 from osgeo import ogr
 from publish_support import s3_config, target
 
-from ls4.ls4_plugin.core import compile as compiled_index
-from ls4.ls4_plugin.core import keys, storage, tileindex
+from ls4.ls4_plugin.core import compiled_index, keys, storage, tileindex
 from ls4.ls4_plugin.core.errors import Canceled, Ls4Error
 from ls4.ls4_plugin.core.feedback import Feedback
 from tools import qgis_env

@@ -8,8 +8,7 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import compile as compiled_index
-from ...ls4_plugin.core import publish
+from ...ls4_plugin.core import compiled_index, publish
 from .. import params
 from ..base import Ls4Algorithm
 
