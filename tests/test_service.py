@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from osgeo import gdal, ogr
 from publish_support import fresh, target
-from wms_client import wms
+from wms_client import getmap_query, wms
 
 from ls4.ls4_plugin.core import keys, storage, tileindex
 from tools import qgis_env, sample_collection
@@ -244,3 +244,154 @@ def parse_info(format_, text, row):
         assert row["frame_num"] in cells and row["dl_georef"] in cells
     else:
         assert f"frame_num = '{row['frame_num']}'" in text
+
+
+# --- safe on the open internet -------------------------------------------------------------
+
+
+class Listener:
+    """A TCP port that records every connection made to it (the SSRF probe's target)."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+SLD_BODY = (
+    '<StyledLayerDescriptor version="1.0.0"><NamedLayer><Name>{layer}</Name><UserStyle>'
+    '<FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#00ff00'
+    "</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle>"
+    "</NamedLayer></StyledLayerDescriptor>"
+)
+
+
+def raw_get(url, **query):
+    """(status, headers, body) of a GET, also when the status is an error."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    address = f"{url}?{urllib.parse.urlencode(query)}" if query else url
+    try:
+        with urllib.request.urlopen(address, timeout=60) as reply:
+            return reply.status, reply.headers, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_sld_urls_are_never_fetched_and_every_target_answers_alike(collections, configured):
+    collection = collections[0]
+    url = wms_url(configured, collection)
+    layers = f"{collection.name},{collection.index_layer}"
+    base = getmap_query(layers, index_extent(configured, collection), 128, 128)
+    listener = Listener()
+    try:
+        closed = Listener()
+        closed_port = closed.port
+        closed.close()  # nothing listens there any more
+        targets = {
+            "listener": listener.port,
+            "closed port": closed_port,
+            "PostgreSQL": configured["postgres"]["port"],
+            "S3": configured["ports"]["s3"]["s3"],
+        }
+        plain = raw_get(url, **base)
+        assert plain[0] == 200 and plain[2][:4] == b"\x89PNG"
+        for name, port in targets.items():
+            answer = raw_get(url, **base, SLD=f"http://127.0.0.1:{port}/x.sld")
+            assert answer[0] == plain[0] and answer[2] == plain[2], name
+        styled = raw_get(url, **base, SLD_BODY=SLD_BODY.format(layer=collection.index_layer))
+        assert styled[2] == plain[2]
+    finally:
+        listener.close()
+    assert listener.connections == 0
+
+
+def test_an_unknown_collection_is_a_404_naming_no_path(configured):
+    base = configured["mapserver"]["base_url"]
+    status, _headers, body = raw_get(
+        f"{base}/wms/no_such_county_usgs_1900_frames", SERVICE="WMS", REQUEST="GetCapabilities"
+    )
+    assert status == 404
+    text = body.decode(errors="replace")
+    for leak in (configured["mapserver"]["map_dir"], configured["root"], ".map", "msLoadMap"):
+        assert leak not in text
+
+
+def test_a_missing_cog_is_not_named_to_the_client(collections, configured):
+    collection = collections[1]
+    row = a_frame(configured, collection)
+    gone = row["location"].replace(".tif", "_gone.tif")
+    with tileindex.connect(configured["postgres"]["dsn"]) as conn:
+        tileindex.upsert_frame(
+            conn,
+            collection.table,
+            {
+                **{k: row[k] for k in ("src_srs", "date", "roll", "dl_orig")},
+                "location": gone,
+                "frame_num": "999",
+            },
+            row["footprint"],
+        )
+    try:
+        status, headers, body = raw_get(
+            wms_url(configured, collection),
+            **getmap_query(collection.name, index_extent(configured, collection), 64, 64),
+        )
+        assert status == 200 and headers.get_content_type() == "image/png"
+        assert b"_gone" not in body and b"vsis3" not in body
+    finally:
+        with tileindex.connect(configured["postgres"]["dsn"]) as conn:
+            tileindex.delete_rows(conn, collection.table, [gone])
+
+
+def test_maps_larger_than_maxsize_are_refused(collections, configured):
+    collection = collections[0]
+    _status, _headers, body = raw_get(
+        wms_url(configured, collection), **getmap_query(collection.name, (0, 0, 1, 1), 5000, 5000)
+    )
+    assert b"ServiceException" in body and b"4096" in body
+
+
+def test_cors_headers_and_preflight_on_the_wms(collections, configured):
+    import urllib.request
+
+    url = wms_url(configured, collections[0])
+    _status, headers, _body = raw_get(url, SERVICE="WMS", REQUEST="GetCapabilities")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    request = urllib.request.Request(
+        f"{url}?SERVICE=WMS&REQUEST=GetMap",
+        method="OPTIONS",
+        headers={
+            "Origin": "http://portal.example.org",
+            "Access-Control-Request-Method": "GET",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.status in (200, 204)
+        assert reply.headers["Access-Control-Allow-Origin"] == "*"
+        assert "GET" in reply.headers["Access-Control-Allow-Methods"]

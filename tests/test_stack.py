@@ -281,8 +281,10 @@ def test_wms_names_are_plain_and_maps_stay_in_the_map_folder(stack, sample, tmp_
     base = stack["mapserver"]["base_url"]
     with mapfile(stack, name, text) as inside:
         caps = "SERVICE=WMS&REQUEST=GetCapabilities"
-        assert http_get(f"{base}/cgi-bin/mapserv?map={inside}&{caps}")[0] == 200
-        status, _, body = http_get(f"{base}/cgi-bin/mapserv?map={outside}&{caps}")
+        # mapserv is reached through /wms/<collection> only
+        assert http_get(f"{base}/cgi-bin/mapserv?map={inside}&{caps}")[0] == 404
+        # the checked path without the rewrite: the client's map= must match MS_MAP_PATTERN
+        status, _, body = http_get(f"{base}/wms-maps/{name}.map?map={outside}&{caps}")
         assert b"WMS_Capabilities" not in body and b"fails to validate" in body
         # A client's own map= comes after the one the URL names, which wins.
         status, _, body = http_get(f"{base}/wms/{name}?map={outside}&{caps}")

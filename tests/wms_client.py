@@ -25,10 +25,11 @@ def image_array(body):
         gdal.Unlink(name)
 
 
-def get_map(url, layers, bbox, width, height, crs="EPSG:3857"):
-    """A transparent PNG GetMap as an array (bands, rows, columns); fails on anything else."""
-    content_type, body = wms(
-        url,
+def getmap_query(layers, bbox, width, height, crs="EPSG:3857"):
+    """The parameters of a WMS 1.3.0 transparent PNG GetMap."""
+    return dict(
+        SERVICE="WMS",
+        VERSION="1.3.0",
         REQUEST="GetMap",
         LAYERS=layers,
         STYLES="",
@@ -39,6 +40,11 @@ def get_map(url, layers, bbox, width, height, crs="EPSG:3857"):
         FORMAT="image/png",
         TRANSPARENT="TRUE",
     )
+
+
+def get_map(url, layers, bbox, width, height, crs="EPSG:3857"):
+    """A transparent PNG GetMap as an array (bands, rows, columns); fails on anything else."""
+    content_type, body = wms(url, **getmap_query(layers, bbox, width, height, crs))
     assert content_type == "image/png", body[:500]
     return image_array(body)
 

@@ -491,13 +491,28 @@ def _start_mapserver(state, logs):
     root = Path(state["root"])
     for folder in ("http/www", "run", "maps"):
         (root / folder).mkdir(parents=True, exist_ok=True)
+    _prepare_docroot(root)
     _write_mapserver_configs(state)
     command = [LIGHTTPD, "-D", "-f", root / "http" / "lighttpd.conf"]
     return _spawn(command, logs / "mapserver.log", cwd=root / "http", env=CLEAN_ENV)
 
 
+def _prepare_docroot(root):
+    """www/wms-maps: the map folder, where lighttpd checks that a collection exists (404 if
+    not); www/preflight: the empty answer to CORS preflights; the GetFeatureInfo templates."""
+    www = root / "http" / "www"
+    link = www / "wms-maps"
+    if not link.is_symlink():
+        link.symlink_to(root / "maps", target_is_directory=True)
+    (www / "preflight").touch()
+    (www / "ls4-probe").touch()
+    from ls4.ls4_plugin.core import mapfile
+
+    mapfile.write_templates(str(root / "maps"))
+
+
 def _mapserver_ready(state):
-    url = state["mapserver"]["base_url"] + "/cgi-bin/mapserv"
+    url = state["mapserver"]["base_url"] + "/ls4-probe"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             body = response.read()

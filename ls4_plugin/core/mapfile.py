@@ -27,6 +27,7 @@ MAPSERVER_VERSION = 8.0
 # capabilities is geographic and exact to a decimetre; clients reproject it for EPSG:3857.
 DEFAULT_SRS = ("EPSG:4326", "EPSG:3857", "EPSG:4269", "EPSG:26913")
 EARTH_RADIUS = 6378137.0  # the sphere of EPSG:3857
+MAXSIZE = 4096
 # GetFeatureInfo answers, one MIME type each: the HTML template below, MapServer's own GML and
 # text, and GeoJSON through OGR. QGIS's Identify asks for a feature format (GML) by default.
 FEATURE_INFO_FORMATS = ("text/html", "application/vnd.ogc.gml", "text/plain", "application/json")
@@ -101,8 +102,13 @@ def build_mapfile(
         "__type__": "map",
         "name": f"{collection}_map",
         "status": "ON",
+        # A COG the index names but S3 lacks is left out and logged on the server, not named
+        # to the client in an exception (maintenance reports such rows).
+        "config": {"ON_MISSING_DATA": "LOG"},
         "extent": geographic_extent(extent),
         "size": [512, 512],
+        # The largest map one request may ask for (WIDTH/HEIGHT above it: an exception).
+        "maxsize": MAXSIZE,
         "units": "dd",
         "imagetype": "png",
         "projection": ["init=epsg:4326"],
@@ -171,6 +177,10 @@ def _web_metadata(title, wms_url, srs):
         "wms_feature_info_mime_type": "text/html",
         "wms_getfeatureinfo_formatlist": ",".join(FEATURE_INFO_FORMATS),
         "wms_allow_getmap_without_styles": "true",
+        # SLD=<url> would make the server fetch any URL (and answer differently by target);
+        # SLD_BODY would let a client restyle and query the layers at will.
+        "wms_sld_enabled": "false",
+        "wms_getmap_formatlist": "image/png,image/jpeg",
     }
 
 
