@@ -61,14 +61,14 @@ def halve(pixels, valid, pool=None, feedback=None):
     as one array: its bands, then which of its pixels are valid (1) or not (0)."""
     bands, rows, columns = pixels.shape
     row_taps, column_taps = _taps(rows), _taps(columns)
-    level = np.empty((bands + 1, row_taps.count, column_taps.count), np.uint8)
+    level = np.empty((bands + 1, row_taps.length, column_taps.length), np.uint8)
 
     def chunk(start):
         check_canceled(feedback)
-        stop = min(start + CHUNK_ROWS, row_taps.count)
+        stop = min(start + CHUNK_ROWS, row_taps.length)
         _average_rows(pixels, valid, row_taps, column_taps, level, start, stop)
 
-    starts = range(0, row_taps.count, CHUNK_ROWS)
+    starts = range(0, row_taps.length, CHUNK_ROWS)
     for _ in pool.map(chunk, starts) if pool else map(chunk, starts):
         pass
     return level
@@ -79,7 +79,7 @@ class _Taps(NamedTuple):
     input pixels, the input indices under each output pixel and how much of each lies under it
     (one row per tap)."""
 
-    count: int
+    length: int
     indices: np.ndarray | None = None
     weights: np.ndarray | None = None
 
@@ -133,7 +133,7 @@ def _sum_rows(pixels, valid, taps, start, stop, offset=0):
 def _sum_columns(values, taps):
     if taps.indices is None:
         return values[..., 0::2] + values[..., 1::2]
-    total = np.zeros((*values.shape[:-1], taps.count), np.float32)
+    total = np.zeros((*values.shape[:-1], taps.length), np.float32)
     for tap_indices, tap_weights in zip(taps.indices, taps.weights, strict=True):
         if tap_weights.any():
             total += values[..., tap_indices] * tap_weights
@@ -161,7 +161,7 @@ class Halver:
         rows, columns = shape
         self.level = level
         self.row_taps, self.column_taps = _taps(rows), _taps(columns)
-        count = self.row_taps.count
+        count = self.row_taps.length
         if self.row_taps.indices is None:
             self.first = 2 * np.arange(count)
             self.last = self.first + 1
@@ -174,7 +174,7 @@ class Halver:
 
     @property
     def count(self):
-        return self.row_taps.count
+        return self.row_taps.length
 
     def first_needed(self, arrived):
         return int(self.first[self.done]) if self.done < self.count else arrived

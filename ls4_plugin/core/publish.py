@@ -217,8 +217,8 @@ def _finish(target, collection, result, run, feedback):
             raise
         except Ls4Error as error:
             result.errors.append(f"mapfile not written: {error}")
-    for error in result.errors:
-        feedback.pushWarning(error)
+    for message in result.errors:
+        feedback.pushWarning(message)
 
 
 def check_names(collection, sources):

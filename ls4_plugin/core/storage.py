@@ -11,6 +11,7 @@ import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -54,7 +55,7 @@ class S3Config:
         return f"S3Config(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
 
 
-_CLIENTS = {}
+_CLIENTS: dict["S3Config", Any] = {}  # boto3 clients by configuration
 _CLIENTS_LOCK = threading.Lock()
 
 
