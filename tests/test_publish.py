@@ -101,7 +101,10 @@ def test_one_row_per_frame_with_the_guide_fields(published, configured, frames):
         assert row["frame_num"] == frame.stem.split("-")[-1]
         assert row["dl_orig"] == storage.public_url(config, COLLECTION.key("scanned", frame.name))
         assert row["dl_georef"] == storage.public_url(config, cog_key)
-        assert row["dl_index"] == storage.public_url(config, "nc/Adams/USGS_2014/index/scanned/")
+        # the collection's tile index as a GeoPackage (issue 11; tests/test_service.py)
+        assert row["dl_index"] == storage.public_url(
+            config, "tileindex/adams_usgs_2014_frames.gpkg"
+        )
 
 
 def valid_outline_area(path):

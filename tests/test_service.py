@@ -395,3 +395,47 @@ def test_cors_headers_and_preflight_on_the_wms(collections, configured):
         assert reply.status in (200, 204)
         assert reply.headers["Access-Control-Allow-Origin"] == "*"
         assert "GET" in reply.headers["Access-Control-Allow-Methods"]
+
+
+# --- downloads -------------------------------------------------------------------------------
+
+
+def test_every_download_link_of_every_row_answers(collections, configured):
+    import urllib.request
+
+    for collection in collections:
+        with tileindex.connect(configured["postgres"]["dsn"]) as conn:
+            rows = tileindex.rows(conn, collection.table)
+        assert rows
+        links = {row[name] for row in rows for name in ("dl_orig", "dl_georef", "dl_index")}
+        for link in links:
+            # anonymous, as a member of the public downloads it
+            with urllib.request.urlopen(link, timeout=30) as reply:
+                assert reply.status == 200, link
+                assert int(reply.headers["Content-Length"]) > 0, link
+
+
+def test_dl_index_is_a_geopackage_of_the_collection_footprints(collections, configured, tmp_path):
+    import urllib.request
+
+    collection = collections[0]
+    with tileindex.connect(configured["postgres"]["dsn"]) as conn:
+        rows = {row["location"]: row for row in tileindex.rows(conn, collection.table)}
+    (link,) = {row["dl_index"] for row in rows.values()}
+    assert link.endswith(f"/tileindex/{collection.name}.gpkg")
+    path = tmp_path / "index.gpkg"
+    with urllib.request.urlopen(link, timeout=30) as reply:
+        path.write_bytes(reply.read())
+    dataset = ogr.Open(str(path))
+    layer = dataset.GetLayerByName(collection.name)
+    assert layer.GetSpatialRef().GetAuthorityCode(None) == "3857"
+    found = {}
+    for feature in layer:
+        found[feature["location"]] = feature
+    assert set(found) == set(rows)
+    for location, row in rows.items():
+        feature = found[location]
+        assert (feature["roll"], feature["frame_num"]) == (row["roll"], row["frame_num"])
+        assert feature["dl_orig"] == row["dl_orig"]
+        footprint = ogr.CreateGeometryFromWkt(row["footprint"])
+        assert feature.GetGeometryRef().SymDifference(footprint).GetArea() < 1e-3

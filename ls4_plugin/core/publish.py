@@ -18,6 +18,7 @@ from typing import Protocol
 
 from . import (
     cog,
+    downloads,
     footprint,
     keys,
     mapfile,
@@ -198,7 +199,10 @@ def finish_collection(target, collection, conn=None):
 
     Returns the mapfile key ("" for an empty index). Array jobs call it from their finish step.
     """
-    return publish_mapfile(target, collection, conn)
+    mapfile_key = publish_mapfile(target, collection, conn)
+    if mapfile_key:
+        downloads.publish_index(target, collection)  # what the rows' dl_index link to
+    return mapfile_key
 
 
 def _finish(target, collection, result, run, feedback):
@@ -472,7 +476,7 @@ def index_row(target, collection, name, location, scan_key=None):
         location=location,
         src_srs=profile.TARGET_SRS,
         dl_georef=storage.public_url(target.s3, collection.key("cog", name)),
-        dl_index=storage.public_url(target.s3, collection.index_download_prefix()),
+        dl_index=downloads.index_url(target.s3, collection.name),
     )
     if collection.type == "mosaic":
         row.update(date="MULTIPLE", roll="MULTIPLE", dl_orig="N/A")

@@ -28,10 +28,15 @@ SERVICE = "S3"
 NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 SERVER_ERRORS = ("(500)", "(502)", "(503)", "(504)", "InternalError", "SlowDown")
 PUBLIC_STAGES = ("scanned", "georef", "cog")
-PUBLIC_TOP = ("geojson",)
+PUBLIC_TOP = ("geojson", "tileindex")
 CHECKSUM_KEY = "sha256"
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
-CONTENT_TYPES = {".tif": "image/tiff", ".map": "text/plain", ".geojson": "application/geo+json"}
+CONTENT_TYPES = {
+    ".tif": "image/tiff",
+    ".map": "text/plain",
+    ".geojson": "application/geo+json",
+    ".gpkg": "application/geopackage+sqlite3",
+}
 
 
 @dataclass(frozen=True)

@@ -403,6 +403,17 @@ def delete_rows(conn, table, locations):
         return cur.rowcount
 
 
+def set_dl_index(conn, table, url):
+    """Point every row's ``dl_index`` at ``url``; returns how many rows changed."""
+    check_table_name(table)
+    query = sql.SQL("UPDATE {} SET dl_index = %s WHERE dl_index IS DISTINCT FROM %s").format(
+        sql.Identifier(table)
+    )
+    with _transaction(conn) as cur:
+        cur.execute(query, (url, url))
+        return cur.rowcount
+
+
 def extent(conn, table):
     """``(minx, miny, maxx, maxy)`` of all footprints in EPSG:3857, or None for an empty table."""
     check_table_name(table)
