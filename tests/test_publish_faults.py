@@ -50,11 +50,10 @@ def test_two_runs_adding_different_frames_at_once_lose_nothing(stack, frames):
 
 
 def mapfile_extents(stack, collection):
-    """The raster layer EXTENT of the collection's mapfile on S3 and of the one MapServer reads."""
+    """The map EXTENT of the collection's mapfile on S3 and of the one MapServer reads."""
     on_s3 = storage.get_bytes(target(stack).s3, collection.mapfile_key).decode()
     served = Path(stack["mapserver"]["map_dir"], f"{collection.name}.map").read_text()
-    # the layers' EXTENT is the index's, in EPSG:3857 (the map's is in degrees, see mapfile.py)
-    return [mappyfile.loads(text)["layers"][0]["extent"] for text in (on_s3, served)]
+    return [mappyfile.loads(text)["extent"] for text in (on_s3, served)]
 
 
 def index_extent(stack, collection):
