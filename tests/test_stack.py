@@ -492,7 +492,7 @@ def test_a_service_that_fails_to_start_is_reported_and_nothing_is_left_running()
         assert str(root / "logs" / "postgres.log") in message
         assert "postgresql.conf" in message
         endpoints = json.loads((root / "endpoints.json").read_text())
-        assert endpoints["pids"] == {"postgres": None, "s3": None, "mapserver": None}
+        assert set(endpoints["pids"].values()) == {None}
         assert listening_ports().isdisjoint(all_ports(endpoints))
         leftovers = [p for p in Path("/proc").glob("[0-9]*/cmdline") if str(root) in _read(p)]
         assert leftovers == []

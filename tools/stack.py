@@ -1,4 +1,5 @@
-"""The local service stack: PostgreSQL + PostGIS, SeaweedFS S3, MapServer 8 behind lighttpd.
+"""The local service stack: PostgreSQL + PostGIS (+ pgSTAC), SeaweedFS S3, MapServer 8 behind
+lighttpd, and a STAC API (stac-fastapi-pgstac under uvicorn) over the pgSTAC schema.
 
     .venv/bin/python -m tools.stack up|status|down [--dir DIR] [--purge]
 
@@ -38,7 +39,9 @@ LIGHTTPD = Path("/usr/sbin/lighttpd")
 TMP = Path("/tmp")
 BUCKET = "ls4"
 REGION = "us-east-1"
-SERVICES = ("postgres", "s3", "mapserver")
+SERVICES = ("postgres", "s3", "mapserver", "stacapi")
+# Started after PostgreSQL is bootstrapped, and restarted with it: they read its port at start-up.
+DEPENDENT = ("mapserver", "stacapi")
 # weed server's port flags, by the name we record them under.
 S3_PORT_FLAGS = {
     "s3": "-s3.port",
@@ -53,10 +56,15 @@ S3_PORT_FLAGS = {
 # Below Linux's ephemeral range (32768+), so outgoing connections never hold our ports.
 PORT_RANGE = (20000, 32000)
 S3_SERVERS = ("s3", "master", "volume", "filer")
-READY_TIMEOUT = {"postgres": 60, "s3": 60, "mapserver": 20}
+READY_TIMEOUT = {"postgres": 60, "s3": 60, "mapserver": 20, "stacapi": 60}
 # weed's filer waits 15 s for gRPC streams on SIGTERM; its stores write through, so we cut it short.
-STOP_GRACE = {"postgres": 15, "s3": 1.5, "mapserver": 5}
-PROCESS_NAME = {"postgres": "postgres", "s3": "weed", "mapserver": "lighttpd"}
+STOP_GRACE = {"postgres": 15, "s3": 1.5, "mapserver": 5, "stacapi": 10}
+PROCESS_NAME = {
+    "postgres": "postgres",
+    "s3": "weed",
+    "mapserver": "lighttpd",
+    "stacapi": Path(sys.executable).name,
+}
 # Paths go into regexes and rewrite rules of MapServer and lighttpd: keep them plain.
 SAFE_PATH_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-")
 CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -368,6 +376,28 @@ def _bootstrap_database(state):
             conn.cursor().execute("CREATE EXTENSION IF NOT EXISTS postgis")
     except psycopg2.Error as exc:
         raise StackError(f"postgres: preparing database {pg['dbname']} failed: {exc}") from exc
+    _migrate_pgstac(state)
+
+
+def _migrate_pgstac(state):
+    """``pypgstac migrate`` as the superuser (it creates roles and extensions), then the ``ls4``
+    role may load into the ``pgstac`` schema. A no-op when the schema is at pypgstac's version."""
+    import psycopg2
+
+    pg = state["postgres"]
+    dsn = f"postgresql://postgres:{pg['superuser_password']}@{pg['host']}:{pg['port']}/"
+    command = [sys.executable, "-m", "pypgstac.pypgstac", "migrate", "--dsn", dsn + pg["dbname"]]
+    log_path = Path(state["logs"]) / "pgstac-migrate.log"
+    with open(log_path, "ab") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=CLEAN_ENV)
+    if done.returncode != 0:
+        raise StackError(f"pypgstac migrate failed; {log_path}:\n{_tail(log_path)}")
+    try:
+        with closing(_superuser_connection(state, pg["dbname"])) as conn:
+            conn.autocommit = True
+            conn.cursor().execute(f'GRANT pgstac_admin TO "{pg["user"]}"')
+    except psycopg2.Error as exc:
+        raise StackError(f"postgres: granting pgstac_admin to {pg['user']} failed: {exc}") from exc
 
 
 def _write_pg_service(state):
@@ -531,11 +561,49 @@ def _mapserver_leftovers(state):
     return [sock.with_name(f"{sock.name}-{index}") for index in range(2)]
 
 
-STARTERS = {"postgres": _start_postgres, "s3": _start_s3, "mapserver": _start_mapserver}
-READY_CHECKS = {"postgres": _postgres_ready, "s3": _s3_ready, "mapserver": _mapserver_ready}
+# --- STAC API (stac-fastapi-pgstac) ------------------------------------------------------------
+
+
+def _start_stacapi(state, logs):
+    """uvicorn serving stac-fastapi-pgstac, read-only, over the ``pgstac`` schema of ``ls4``."""
+    pg = state["postgres"]
+    env = {
+        **CLEAN_ENV,
+        "PGHOST": pg["host"],
+        "PGPORT": str(pg["port"]),
+        "PGDATABASE": pg["dbname"],
+        "PGUSER": pg["user"],
+        "PGPASSWORD": pg["password"],
+        "ENABLE_RESPONSE_MODELS": "false",
+    }
+    port = state["ports"]["stacapi"]["http"]
+    command = [sys.executable, "-m", "uvicorn", "stac_fastapi.pgstac.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", port, "--workers", "1", "--no-access-log"]
+    folder = Path(state["root"]) / "stacapi"
+    folder.mkdir(exist_ok=True)  # its working folder: pydantic-settings looks for a .env there
+    return _spawn(command, logs / "stacapi.log", cwd=folder, env=env)
+
+
+def _stacapi_ready(state):
+    with urllib.request.urlopen(state["stacapi"]["url"] + "/collections", timeout=5) as reply:
+        return reply.status == 200 and "collections" in json.loads(reply.read())
+
+
+STARTERS = {
+    "postgres": _start_postgres,
+    "s3": _start_s3,
+    "mapserver": _start_mapserver,
+    "stacapi": _start_stacapi,
+}
+READY_CHECKS = {
+    "postgres": _postgres_ready,
+    "s3": _s3_ready,
+    "mapserver": _mapserver_ready,
+    "stacapi": _stacapi_ready,
+}
 # For status: the same questions without writing anything.
 STATUS_CHECKS = {**READY_CHECKS, "s3": _s3_answers}
-LOG_NAMES = {"postgres": "postgres.log", "s3": "s3.log", "mapserver": "mapserver.log"}
+LOG_NAMES = {name: f"{name}.log" for name in SERVICES}
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -546,7 +614,7 @@ def _service_ports(state, name):
 
 
 def _new_state(root):
-    ports = iter(_pick_ports(1 + len(S3_PORT_FLAGS) + 1))
+    ports = iter(_pick_ports(1 + len(S3_PORT_FLAGS) + 2))
     return {
         "root": str(root),
         "logs": str(root / "logs"),
@@ -554,6 +622,7 @@ def _new_state(root):
             "postgres": {"postgres": next(ports)},
             "s3": {name: next(ports) for name in S3_PORT_FLAGS},
             "mapserver": {"http": next(ports)},
+            "stacapi": {"http": next(ports)},
         },
         "s3": {
             "access_key": "LS4" + secrets.token_hex(8).upper(),
@@ -566,6 +635,15 @@ def _new_state(root):
         },
         "pids": {name: None for name in SERVICES},
     }
+
+
+def _add_new_services(state):
+    """Ports for services added since the stack folder was made (its endpoints.json is older)."""
+    for name in SERVICES:
+        if name not in state["ports"]:
+            taken = [port for group in state["ports"].values() for port in group.values()]
+            state["ports"][name] = {"http": _pick_ports(1, avoid=taken)[0]}
+            state["pids"].setdefault(name, None)
 
 
 def _fill_endpoints(state):
@@ -593,6 +671,7 @@ def _fill_endpoints(state):
         "map_dir": str(root / "maps"),
         "config_file": str(root / "mapserver.conf"),
     }
+    state["stacapi"] = {"url": f"http://127.0.0.1:{state['ports']['stacapi']['http']}"}
     return state
 
 
@@ -617,12 +696,16 @@ class Stack:
     def _up(self):
         _sweep_orphan_clusters()
         state = self._load() or _new_state(self.root)
+        _add_new_services(state)
         _fill_endpoints(state)
         to_start = [name for name in SERVICES if not self._running(state, name)]
-        if to_start and "mapserver" not in to_start:
-            # mapserver.conf carries the other services' ports: restart it with a fresh config.
-            self._stop(state, "mapserver")
-            to_start.append("mapserver")
+        if to_start:
+            # mapserver.conf and the STAC API's settings carry the other services' ports: restart
+            # them with fresh ones.
+            for name in DEPENDENT:
+                if name not in to_start:
+                    self._stop(state, name)
+                    to_start.append(name)
         try:
             self._start(state, to_start)
         except BaseException:
@@ -703,19 +786,26 @@ class Stack:
         for name in names:
             self._claim_ports(state, name)
         _write_pg_service(state)
-        # Start all first, then wait: weed's start-up overlaps initdb.
-        for name in sorted(names, key=lambda n: n == "postgres"):
-            proc = STARTERS[name](state, logs)
-            self._procs[name] = proc
-            state["pids"][name] = proc.pid
-            self._save(state)
+        # Start all first, then wait: weed's start-up overlaps initdb. The STAC API reads the
+        # database at start-up: it starts once PostgreSQL is bootstrapped.
+        early = [name for name in names if name != "stacapi"]
+        for name in sorted(early, key=lambda n: n == "postgres"):
+            self._spawn(state, name, logs)
         for name in names:
+            if name == "stacapi":
+                self._spawn(state, name, logs)
             log_path = logs / LOG_NAMES[name]
             check = READY_CHECKS[name]
             pid = state["pids"][name]
             _wait_ready(name, lambda c=check: c(state), pid, log_path, READY_TIMEOUT[name])
             if name == "postgres":
                 _bootstrap_database(state)
+        self._save(state)
+
+    def _spawn(self, state, name, logs):
+        proc = STARTERS[name](state, logs)
+        self._procs[name] = proc
+        state["pids"][name] = proc.pid
         self._save(state)
 
     def _stop(self, state, name):
@@ -762,6 +852,7 @@ def _print_endpoints(stack, endpoints):
     print(f"            service file {endpoints['postgres']['service_file']}")
     print(f"  S3        {endpoints['s3']['endpoint_url']} bucket {endpoints['s3']['bucket']}")
     print(f"  WMS       {endpoints['mapserver']['wms_url_template']}")
+    print(f"  STAC API  {endpoints['stacapi']['url']}")
     print(f"  logs      {endpoints['logs']}")
 
 

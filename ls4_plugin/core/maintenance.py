@@ -28,7 +28,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 
-from . import keys, mapfile, publish, storage, tileindex
+from . import keys, mapfile, publish, stac_maintenance, storage, tileindex
 from .errors import Canceled, InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure
 
@@ -173,6 +173,7 @@ def check(target, patterns=(), feedback=None):
     for rule in (_tables_without_mapfile, _rows_without_cog, _cogs_not_indexed):
         report.findings += rule(target, estate)
     report.findings += _scans_missing(estate, scope)
+    report.findings += stac_maintenance.check(target, estate, scope)
     report.checked = _checked(estate)
     feedback.setProgress(100)
     return report
@@ -394,6 +395,7 @@ def repair(target, report, feedback=None):
             done += 1
             feedback.setProgress(90.0 * done / total)
     _settle_mapfiles(target, report, touched, feedback)
+    stac_maintenance.repair(target, report, feedback)
     for finding in findings:
         finding.repaired = finding.repaired or NOT_REPAIRABLE.get(finding.kind, "")
     feedback.setProgress(100)

@@ -25,12 +25,14 @@ from . import (
     outputs,
     profile,
     rasterinfo,
+    stac,
     storage,
     tileindex,
     workspace,
 )
 from .errors import Canceled, InputError, Ls4Error, ServiceUnavailable
 from .feedback import SubFeedback, check_canceled, ensure
+from .stac import StacConfig
 
 COG_OPTIONS_VERSION = "ls4-cog-1"
 NOT_ATTEMPTED = "not attempted"
@@ -49,6 +51,7 @@ class Target:
     map_dir: str | None = None
     pg_timeouts: tileindex.Timeouts = tileindex.DEFAULT_TIMEOUTS
     agencies: tuple = ()  # the canonical spelling of agencies ("TxDOT"), matched ignoring case
+    stac: StacConfig = StacConfig()
 
     def wms_url(self, collection):
         return self.wms_url_template.format(collection=collection.name)
@@ -109,6 +112,7 @@ class CollectionResult:
     mapfile_key: str = ""
     frames: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # what failed for the run as a whole
+    stac: dict = field(default_factory=dict)  # what became of the Collection, Catalog, pgSTAC
 
     @property
     def failed(self):
@@ -195,10 +199,17 @@ def publish_collection(target, collection, sources, workers=1, feedback=None, ex
 
 
 def finish_collection(target, collection, conn=None):
-    """The collection's finishing step, once after its frames (wherever they ran): the mapfile.
+    """The collection's finishing step, once after its frames (wherever they ran): the mapfile,
+    then the STAC Collection, root Catalog and pgSTAC.
 
     Returns the mapfile key ("" for an empty index). Array jobs call it from their finish step.
     """
+    key = _finish_mapfile(target, collection, conn)
+    publish_stac(target, collection, conn)
+    return key
+
+
+def _finish_mapfile(target, collection, conn):
     mapfile_key = publish_mapfile(target, collection, conn)
     if mapfile_key:
         downloads.publish_index(target, collection)  # what the rows' dl_index link to
@@ -213,7 +224,7 @@ def _finish(target, collection, result, run, feedback):
         result.errors.append(f"mapfile not written: {down[0]} unreachable ({down[1]})")
     else:
         try:
-            result.mapfile_key = finish_collection(target, collection, run.conn)
+            result.mapfile_key = _finish_mapfile(target, collection, run.conn)
         except ServiceUnavailable as error:
             run.gone(error)
             result.errors.append(f"mapfile not written: {error}")
@@ -221,6 +232,13 @@ def _finish(target, collection, result, run, feedback):
             raise
         except Ls4Error as error:
             result.errors.append(f"mapfile not written: {error}")
+    if target.stac.enabled and not run.down():
+        try:
+            result.stac = publish_stac(target, collection, run.conn)
+        except Canceled:
+            raise
+        except Ls4Error as error:
+            result.errors.append(f"STAC collection not written: {error}")
     for message in result.errors:
         feedback.pushWarning(message)
 
@@ -304,6 +322,8 @@ def publish_frame(target, collection, source, work_dir, feedback, run=None):
 def _publish_frame(target, collection, result, work_dir, feedback, run):
     source = result.source
     check_publishable(collection, source)
+    if target.stac.enabled:  # a frame that can get no STAC item fails before any upload
+        stac.check_frame(collection, os.path.basename(source))
     s3 = storage.client(target.s3)
     # The index is asked first: a database that is gone stops the frame before any upload.
     name, indexed, metadata = _first_upload(target, collection, os.path.basename(source), run, s3)
@@ -312,6 +332,14 @@ def _publish_frame(target, collection, result, work_dir, feedback, run):
     source_sha = storage.file_sha256(source, feedback)
     if indexed and _current(metadata, source_sha):
         result.status, result.message = "unchanged", "already published"
+        if target.stac.enabled and not stac.item_exists(target, collection, name):
+            cog_path = os.path.join(work_dir, name)
+            try:
+                storage.download_file(target.s3, result.cog_key, cog_path, s3)
+                _stac_item(target, collection, name, cog_path, run)
+            finally:
+                if os.path.exists(cog_path):
+                    os.remove(cog_path)
         return
     cog_path = os.path.join(work_dir, name)
     cog.make_cog(
@@ -334,11 +362,39 @@ def _publish_frame(target, collection, result, work_dir, feedback, run):
         result.warnings += _scan_warnings(target, collection, name, scan_key)
         run.check()
         index_cog(target, collection, cog_path, name, conn=run.conn, scan_key=scan_key, on_s3=True)
+        if target.stac.enabled:
+            run.check()
+            _stac_item(target, collection, name, cog_path, run)
     finally:
         if os.path.exists(cog_path):
             os.remove(cog_path)
     result.status, result.message = "published", "published"
     feedback.setProgress(100)
+
+
+def _stac_item(target, collection, name, cog_path, run):
+    try:
+        stac.write_item(target, collection, name, cog_path, run.conn)
+    except ServiceUnavailable:
+        raise
+    except Ls4Error as error:
+        raise Ls4Error(
+            f"{name}: its COG and index row are published but its STAC item is not ({error}); "
+            "ls4:maintenance with REPAIR writes it"
+        ) from error
+
+
+def publish_stac(target, collection, conn=None):
+    """The Collection, root Catalog and pgSTAC of ``collection`` from its Items (``{}`` when
+    the target writes no STAC). Writers of one collection take turns, as for the mapfile, so
+    the last one reads every Item written before it."""
+    if not target.stac.enabled:
+        return {}
+    if conn is None:
+        with target.connect() as own:
+            return publish_stac(target, collection, own)
+    with tileindex.derived_lock(conn, collection.table):
+        return stac.write_collection(target, collection)
 
 
 def _first_upload(target, collection, name, run, s3):

@@ -1,0 +1,733 @@
+"""STAC for published collections: one Item per frame, a Collection per LS4 collection, a root
+Catalog, all public under ``stac/`` beside the WMS (GUIDE §2), and the same in pgSTAC.
+
+Layout (keys in the bucket, served at their public URLs)::
+
+    stac/catalog.json                              the root Catalog: a child link per collection
+    stac/<collection>/collection.json              the Collection
+    stac/<collection>/items/<frame stem>.json      one Item per row of the tile index
+    stac/<collection>/thumbnails/<frame stem>.png  the Item's thumbnail (its COG's smallest level)
+
+Everything is derived: an Item from its tile index row (footprint transformed to EPSG:4326 by
+PostGIS, the fields), its COG (projection, bands, thumbnail) and the heads of its objects on S3
+(size and SHA-256 of each asset); the Collection from the Items; the Catalog from the
+collections under ``stac/``. An object is written only when its bytes change (a PUT replaces an
+S3 object whole: readers see the old version or the new one, never a part), so publishing an
+unchanged frame again rewrites nothing.
+
+Dates: a frame's ``mm-dd-yy`` names a day (``datetime`` its start, ``start_datetime`` and
+``end_datetime`` the whole day, UTC: the time of the flight is unknown). The century comes from
+the collection's year (or the year in a mission code, ``AR-1963``): the frame's year must be that
+year or next to it (a flight across New Year). A frame whose date cannot be read that way gets
+no Item, and ``check_frame`` says so before anything is uploaded: publishing fails that frame
+(the others go on), so the estate never holds a COG without its Item. Index sheets and mosaics
+cover their collection's year (``start_datetime``/``end_datetime``; ``datetime`` null).
+"""
+
+import datetime
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+
+import pystac
+from botocore.exceptions import ClientError
+from osgeo import gdal
+from psycopg2 import sql
+from pystac.extensions.file import FileExtension
+from pystac.extensions.projection import ProjectionExtension
+
+from . import keys, storage, tileindex
+from .errors import InputError, Ls4Error
+
+PREFIX = "stac/"
+CATALOG_KEY = "stac/catalog.json"
+CATALOG_ID = "ls4"
+WEB_MAP_LINKS = "https://stac-extensions.github.io/web-map-links/v1.2.0/schema.json"
+JSON_TYPE = "application/json"
+GEOJSON_TYPE = "application/geo+json"
+THUMBNAIL_SIZE = 256
+# A frame's year may be its collection's or next to it (flights across New Year).
+YEAR_SLACK = 1
+_YEAR_IN_MISSION = re.compile(r"(1[89][0-9]{2}|20[0-9]{2})")
+GDAL_TYPES = {
+    gdal.GDT_Byte: "uint8",
+    gdal.GDT_UInt16: "uint16",
+    gdal.GDT_Int16: "int16",
+    gdal.GDT_UInt32: "uint32",
+    gdal.GDT_Int32: "int32",
+    gdal.GDT_Float32: "float32",
+    gdal.GDT_Float64: "float64",
+}
+BAND_NAMES = {"bw": ["gray"], "nc": ["red", "green", "blue"]}
+
+
+@dataclass(frozen=True)
+class StacConfig:
+    """What STAC publishing needs beyond a ``publish.Target``.
+
+    ``enabled``: write the static catalog (off by default in the core, on in the plugin's
+    settings: a caller of the core says what it wants).
+    ``pgstac``: load into pgSTAC too; ``pgstac_dsn``: its database (empty: the tile index's).
+    ``wmts_url``/``xyz_url_template``: the collection's tile service, when there is one
+    (``{collection}`` is replaced; the XYZ template keeps ``{z}``, ``{x}``, ``{y}``).
+    """
+
+    enabled: bool = False
+    pgstac: bool = False
+    pgstac_dsn: str = ""
+    publisher: str = "Texas Natural Resources Information System (TNRIS)"
+    license: str = "other"
+    wmts_url_template: str = ""
+    xyz_url_template: str = ""
+
+
+# --- keys and URLs -------------------------------------------------------------------------
+
+
+def collection_key(name):
+    return f"{PREFIX}{name}/collection.json"
+
+
+def item_key(name, stem):
+    return f"{PREFIX}{name}/items/{stem}.json"
+
+
+def thumbnail_key(name, stem):
+    return f"{PREFIX}{name}/thumbnails/{stem}.png"
+
+
+def items_prefix(name):
+    return f"{PREFIX}{name}/items/"
+
+
+def frame_stem(filename):
+    """The Item id of a frame: its file name without the extension (identity ignores its case)."""
+    return os.path.splitext(filename)[0]
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def reference_year(collection):
+    """The year the collection's dates are read against: its year, or the one in its mission."""
+    if collection.year:
+        return int(collection.year)
+    found = _YEAR_IN_MISSION.search(collection.mission or "")
+    return int(found.group(1)) if found else None
+
+
+def frame_dates(collection, filename):
+    """``(datetime, start, end)`` of a file of ``collection`` (``datetime`` None for a range).
+
+    Raises ``InputError`` saying why when the date cannot be read (see the module's notes).
+    """
+    name = keys.parse_filename(filename, collection.type)
+    year = reference_year(collection)
+    if name.kind != "frames":
+        if year is None:
+            raise InputError(
+                f"{filename}: no STAC item: the collection {collection.name} has no year "
+                "(its mission code names none), so its date range is unknown"
+            )
+        start = datetime.datetime(year, 1, 1, tzinfo=datetime.UTC)
+        end = datetime.datetime(year, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+        return None, start, end
+    day = _frame_day(collection, filename, name.date, year)
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    return start, start, start + datetime.timedelta(hours=23, minutes=59, seconds=59)
+
+
+def _frame_day(collection, filename, text, year):
+    month, day, short = (int(part) for part in text.split("-"))
+    candidates = []
+    for century in (1900, 2000):
+        try:
+            candidates.append(datetime.date(century + short, month, day))
+        except ValueError:
+            continue
+    today = datetime.date.today()
+    candidates = [c for c in candidates if c.year >= keys.FIRST_YEAR and c <= today]
+    if year is not None:
+        near = [c for c in candidates if abs(c.year - year) <= YEAR_SLACK]
+        if near:
+            return near[0]
+        raise InputError(
+            f"{filename}: no STAC item: its date {text} cannot be read as a day within a year "
+            f"of the collection's {year}"
+        )
+    if len(candidates) == 1:
+        return candidates[0]
+    years = " or ".join(str(c.year) for c in candidates) or "no real day"
+    raise InputError(
+        f"{filename}: no STAC item: its date {text} could be {years} and the collection "
+        f"{collection.name} names no year to decide"
+    )
+
+
+def check_frame(collection, filename):
+    """Raise ``InputError`` when ``filename`` could not get an Item (before any upload)."""
+    frame_dates(collection, filename)
+
+
+# --- reading what publish knows ------------------------------------------------------------
+
+
+@dataclass
+class ObjectInfo:
+    key: str
+    href: str
+    size: int
+    checksum: str  # sha2-256 multihash, hex
+
+    def apply(self, asset):
+        extension = FileExtension.ext(asset, add_if_missing=True)
+        extension.size = self.size
+        extension.checksum = self.checksum
+
+
+def multihash(sha256_hex):
+    """The multihash of a SHA-256 digest (0x12, 32 bytes, the digest), as the file extension
+    writes checksums."""
+    return "1220" + sha256_hex
+
+
+def object_info(config, key, s3=None, local_path=None):
+    """``ObjectInfo`` of ``key``, or None when there is no such object.
+
+    The SHA-256 is the one LS4 keeps with each upload; an object written by something else is
+    hashed from ``local_path`` (the same bytes) or read once from S3.
+    """
+    s3 = s3 or storage.client(config)
+    with storage.s3_errors(config, key):
+        try:
+            head = s3.head_object(Bucket=config.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in storage.NOT_FOUND:
+                return None
+            raise
+    digest = head.get("Metadata", {}).get(storage.CHECKSUM_KEY)
+    if not digest:
+        digest = storage.file_sha256(local_path) if local_path else _sha256_of_object(config, key)
+    return ObjectInfo(
+        key, storage.public_url(config, key), head["ContentLength"], multihash(digest)
+    )
+
+
+def _sha256_of_object(config, key):
+    digest = hashlib.sha256()
+    with storage.s3_errors(config, key):
+        body = storage.client(config).get_object(Bucket=config.bucket, Key=key)["Body"]
+        for block in iter(lambda: body.read(4 * 1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def row_geometry(conn, table, location):
+    """``(GeoJSON geometry, fields)`` of the row at ``location``: the footprint in EPSG:4326 as
+    PostGIS transforms it, or None when there is no such row."""
+    tileindex.check_table_name(table)
+    query = sql.SQL(
+        "SELECT ST_AsGeoJSON(ST_Transform(geom, 4326), 9), date, roll, frame_num, dl_orig, "
+        "dl_georef, dl_index FROM {} WHERE location = %s"
+    ).format(sql.Identifier(table))
+    with conn.cursor() as cur:
+        cur.execute(query, (location,))
+        found = cur.fetchone()
+    conn.commit()
+    if found is None:
+        return None
+    names = ("date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
+    return json.loads(found[0]), dict(zip(names, found[1:], strict=True))
+
+
+@dataclass
+class CogInfo:
+    shape: list
+    transform: list
+    bbox: list
+    bands: list
+    gsd: float
+
+
+def cog_info(path):
+    """Projection, bands and ground sample distance of a COG in EPSG:3857."""
+    dataset = gdal.Open(os.fspath(path))
+    if dataset is None:
+        raise InputError(f"{path}: cannot be read as a raster")
+    gt = dataset.GetGeoTransform()
+    width, height = dataset.RasterXSize, dataset.RasterYSize
+    xs = (gt[0], gt[0] + width * gt[1])
+    ys = (gt[3], gt[3] + height * gt[5])
+    bbox = [min(xs), min(ys), max(xs), max(ys)]
+    bands = []
+    for number in range(1, dataset.RasterCount + 1):
+        band = dataset.GetRasterBand(number)
+        if band.GetColorInterpretation() == gdal.GCI_AlphaBand:
+            continue
+        entry = {"data_type": GDAL_TYPES.get(band.DataType, "other")}
+        nodata = band.GetNoDataValue()
+        if nodata is not None:
+            entry["nodata"] = nodata if math.isfinite(nodata) else "nan"
+        bands.append(entry)
+    # EPSG:3857 metres shrink by cos(latitude) on the ground: the gsd at the centre.
+    centre_y = (bbox[1] + bbox[3]) / 2
+    latitude = math.degrees(2 * math.atan(math.exp(centre_y / 6378137.0)) - math.pi / 2)
+    gsd = abs(gt[1]) * math.cos(math.radians(latitude))
+    return CogInfo(
+        shape=[height, width],
+        transform=[gt[1], gt[2], gt[0], gt[4], gt[5], gt[3]],
+        bbox=bbox,
+        bands=bands,
+        gsd=round(gsd, 3),
+    )
+
+
+def has_mask(path):
+    dataset = gdal.Open(os.fspath(path))
+    flags = dataset.GetRasterBand(1).GetMaskFlags()
+    return bool(flags & gdal.GMF_PER_DATASET) and not flags & gdal.GMF_ALL_VALID
+
+
+def thumbnail_png(cog_path, folder):
+    """A PNG at most ``THUMBNAIL_SIZE`` wide or high from the COG's smallest fitting overview,
+    the collar transparent (the mask as alpha); returns its path."""
+    dataset = gdal.Open(os.fspath(cog_path))
+    width, height = dataset.RasterXSize, dataset.RasterYSize
+    scale = max(width, height) / THUMBNAIL_SIZE
+    size = (max(1, round(width / scale)), max(1, round(height / scale)))
+    count = sum(
+        1
+        for n in range(1, dataset.RasterCount + 1)
+        if dataset.GetRasterBand(n).GetColorInterpretation() != gdal.GCI_AlphaBand
+    )
+    bands = list(range(1, count + 1))
+    options = ["-of", "PNG", "-outsize", str(size[0]), str(size[1]), "-r", "average"]
+    options += [part for band in bands for part in ("-b", str(band))]
+    options += ["-b", "mask", "-co", "ZLEVEL=9"] if has_mask(cog_path) else ["-co", "ZLEVEL=9"]
+    path = os.path.join(folder, "thumbnail.png")
+    done = gdal.Translate(path, dataset, options=options)
+    if done is None:
+        raise Ls4Error(f"{cog_path}: the thumbnail could not be written: {gdal.GetLastErrorMsg()}")
+    done = None  # noqa: F841  (closes the PNG)
+    for side in (path + ".aux.xml",):
+        if os.path.exists(side):
+            os.remove(side)
+    return path
+
+
+# --- building ------------------------------------------------------------------------------
+
+
+def _link(rel, href, media_type=JSON_TYPE, title=None, **extra):
+    return pystac.Link(rel, href, media_type=media_type, title=title, extra_fields=extra or None)
+
+
+def _urls(target, name):
+    config = target.s3
+    return {
+        "root": storage.public_url(config, CATALOG_KEY),
+        "collection": storage.public_url(config, collection_key(name)),
+    }
+
+
+def web_map_links(target, collection):
+    """The web-map-links of a collection: its WMS, and its WMTS and XYZ when configured."""
+    links = [
+        pystac.Link(
+            "wms",
+            target.wms_url(collection),
+            media_type="text/xml",
+            title=f"{collection.title} (WMS)",
+            extra_fields={"wms:layers": [collection.name]},
+        )
+    ]
+    stac_config = stac_settings(target)
+    if stac_config.wmts_url_template:
+        links.append(
+            pystac.Link(
+                "wmts",
+                stac_config.wmts_url_template.format(collection=collection.name),
+                media_type="application/xml",
+                title=f"{collection.title} (WMTS)",
+                extra_fields={"wmts:layer": collection.name},
+            )
+        )
+    if stac_config.xyz_url_template:
+        href = stac_config.xyz_url_template.replace("{collection}", collection.name)
+        links.append(
+            pystac.Link("xyz", href, media_type="image/png", title=f"{collection.title} (XYZ)")
+        )
+    return links
+
+
+def stac_settings(target):
+    return getattr(target, "stac", None) or StacConfig()
+
+
+def build_item(target, collection, filename, geometry, fields, cog, assets):
+    """The Item of one frame as a dict. ``assets``: role name -> ``ObjectInfo`` (``image``,
+    ``georef``, ``scan``, ``thumbnail``; missing ones are left out)."""
+    stem = frame_stem(filename)
+    moment, start, end = frame_dates(collection, filename)
+    properties = {
+        "start_datetime": pystac.utils.datetime_to_str(start),
+        "end_datetime": pystac.utils.datetime_to_str(end),
+        "gsd": cog.gsd,
+        "ls4:collection_type": collection.type,
+        "ls4:band_layout": collection.band,
+        "ls4:agency": collection.agency,
+        "ls4:date": fields["date"],
+        "ls4:roll": fields["roll"],
+        "ls4:frame_num": fields["frame_num"],
+    }
+    if collection.is_multi:
+        properties["ls4:mission"] = collection.mission
+    else:
+        properties["ls4:county"] = collection.county
+    item = pystac.Item(
+        id=stem,
+        geometry=geometry,
+        bbox=_bbox(geometry),
+        datetime=moment,
+        properties=properties,
+        collection=collection.name,
+    )
+    _add_assets(item, collection, assets, cog)
+    urls = _urls(target, collection.name)
+    item.add_link(
+        _link("self", storage.public_url(target.s3, item_key(collection.name, stem)), GEOJSON_TYPE)
+    )
+    item.add_link(_link("parent", urls["collection"], title=collection.title))
+    item.add_link(_link("collection", urls["collection"], title=collection.title))
+    item.add_link(_link("root", urls["root"], title="LS4 historical imagery"))
+    for link in web_map_links(target, collection):
+        item.add_link(link)
+    item.stac_extensions.append(WEB_MAP_LINKS)
+    item.stac_extensions = sorted(set(item.stac_extensions))
+    return item.to_dict(include_self_link=True, transform_hrefs=False)
+
+
+def _add_assets(item, collection, assets, cog):
+    image = assets["image"]
+    asset = pystac.Asset(
+        image.href,
+        title=f"{collection.title}: Cloud Optimized GeoTIFF",
+        media_type=pystac.MediaType.COG,
+        roles=["data", "visual"],
+    )
+    item.add_asset("image", asset)
+    image.apply(asset)
+    projection = ProjectionExtension.ext(asset, add_if_missing=True)
+    projection.code = "EPSG:3857"
+    projection.shape = cog.shape
+    projection.transform = cog.transform
+    projection.bbox = cog.bbox
+    bands = []
+    for name, band in zip(BAND_NAMES[collection.band], cog.bands, strict=False):
+        bands.append({"name": name, **band})
+    asset.extra_fields["bands"] = bands
+    if not any("nodata" in band for band in bands):
+        asset.extra_fields["ls4:transparency"] = "internal mask"
+    for role, title in (("georef", "georeferenced upload"), ("scan", "scan")):
+        info = assets.get(role)
+        if info is None:
+            continue
+        source = pystac.Asset(
+            info.href, title=f"{title}", media_type=pystac.MediaType.GEOTIFF, roles=["source"]
+        )
+        item.add_asset(role, source)
+        info.apply(source)
+    thumbnail = assets.get("thumbnail")
+    if thumbnail is not None:
+        small = pystac.Asset(
+            thumbnail.href, title="thumbnail", media_type=pystac.MediaType.PNG, roles=["thumbnail"]
+        )
+        item.add_asset("thumbnail", small)
+        thumbnail.apply(small)
+
+
+def _bbox(geometry):
+    xs, ys = [], []
+
+    def walk(part):
+        if part and isinstance(part[0], (int, float)):
+            xs.append(part[0])
+            ys.append(part[1])
+        else:
+            for sub in part:
+                walk(sub)
+
+    walk(geometry["coordinates"])
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def build_collection(target, collection, items):
+    """The Collection of ``items`` (dicts) as a dict: extents exact, summaries, item_assets."""
+    config = stac_settings(target)
+    boxes = [item["bbox"] for item in items]
+    spatial = [
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    ]
+    starts = [pystac.utils.str_to_datetime(i["properties"]["start_datetime"]) for i in items]
+    ends = [pystac.utils.str_to_datetime(i["properties"]["end_datetime"]) for i in items]
+    gsds = [item["properties"]["gsd"] for item in items]
+    providers = [
+        pystac.Provider(collection.agency, roles=[pystac.ProviderRole.PRODUCER]),
+        pystac.Provider(
+            config.publisher, roles=[pystac.ProviderRole.PROCESSOR, pystac.ProviderRole.HOST]
+        ),
+    ]
+    result = pystac.Collection(
+        id=collection.name,
+        title=collection.title,
+        description=(
+            f"{collection.title}: {len(items)} georeferenced historical aerial "
+            f"{keys.TYPE_WORDS[collection.type]} published as Cloud Optimized GeoTIFFs, "
+            "with the scans and georeferenced uploads they were made from."
+        ),
+        extent=pystac.Extent(
+            pystac.SpatialExtent([spatial]),
+            pystac.TemporalExtent([[min(starts), max(ends)]]),
+        ),
+        license=config.license,
+        providers=providers,
+        keywords=["historical imagery", "aerial photography", collection.agency],
+        summaries=pystac.Summaries(
+            {
+                "ls4:band_layout": [collection.band],
+                "ls4:collection_type": [collection.type],
+                "gsd": {"minimum": min(gsds), "maximum": max(gsds)},
+            }
+        ),
+    )
+    result.extra_fields["item_assets"] = _item_assets(collection)
+    urls = _urls(target, collection.name)
+    result.add_link(_link("self", urls["collection"]))
+    result.add_link(_link("root", urls["root"], title="LS4 historical imagery"))
+    result.add_link(_link("parent", urls["root"], title="LS4 historical imagery"))
+    for item in sorted(items, key=lambda i: i["id"]):
+        href = storage.public_url(target.s3, item_key(collection.name, item["id"]))
+        result.add_link(_link("item", href, GEOJSON_TYPE))
+    for link in web_map_links(target, collection):
+        result.add_link(link)
+    result.stac_extensions = [WEB_MAP_LINKS]
+    return result.to_dict(include_self_link=True, transform_hrefs=False)
+
+
+def _item_assets(collection):
+    return {
+        "image": {
+            "title": "Cloud Optimized GeoTIFF",
+            "type": pystac.MediaType.COG,
+            "roles": ["data", "visual"],
+        },
+        "georef": {
+            "title": "georeferenced upload",
+            "type": pystac.MediaType.GEOTIFF,
+            "roles": ["source"],
+        },
+        "scan": {"title": "scan", "type": pystac.MediaType.GEOTIFF, "roles": ["source"]},
+        "thumbnail": {"title": "thumbnail", "type": pystac.MediaType.PNG, "roles": ["thumbnail"]},
+    }
+
+
+def build_catalog(target, names):
+    """The root Catalog: a child link per collection name."""
+    catalog = pystac.Catalog(
+        id=CATALOG_ID,
+        title="LS4 historical imagery",
+        description="Historical aerial photographs published by LS4: one collection per county "
+        "(or multi-county mission), agency, year, type and band layout.",
+    )
+    root = storage.public_url(target.s3, CATALOG_KEY)
+    catalog.add_link(_link("self", root))
+    catalog.add_link(_link("root", root, title="LS4 historical imagery"))
+    for name in sorted(names):
+        catalog.add_link(
+            _link("child", storage.public_url(target.s3, collection_key(name)), title=_words(name))
+        )
+    return catalog.to_dict(include_self_link=True, transform_hrefs=False)
+
+
+def _words(name):
+    try:
+        return keys.words(name)
+    except InputError:
+        return name
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def encode(document):
+    """The bytes written for a STAC document: stable, so equal content gives equal bytes."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def put_if_changed(config, key, data, content_type, s3=None):
+    """Write ``data`` to ``key`` unless the object holds these bytes: "written" or "unchanged".
+
+    The SHA-256 kept with the object decides, so an unchanged object costs one HEAD.
+    """
+    s3 = s3 or storage.client(config)
+    digest = hashlib.sha256(data).hexdigest()
+    current = storage.object_metadata(config, key, s3)
+    if current is not None and current.get(storage.CHECKSUM_KEY) == digest:
+        return "unchanged"
+    extra = {"ACL": "public-read"} if config.legacy_acl else {}
+    with storage.s3_errors(config, key):
+        s3.put_object(
+            Bucket=config.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            Metadata={storage.CHECKSUM_KEY: digest},
+            **extra,
+        )
+    return "written"
+
+
+def read_json(config, key, s3=None):
+    """The JSON document at ``key``, or None when there is none."""
+    if storage.object_metadata(config, key, s3) is None:
+        return None
+    return json.loads(storage.get_bytes(config, key, s3))
+
+
+def write_item(target, collection, filename, cog_path, conn=None):
+    """Build and write the Item (and thumbnail) of a frame whose row is in the tile index and
+    whose COG is on S3; ``cog_path`` is a local copy of that COG. Returns "written",
+    "unchanged", or raises ``InputError`` (no row, unreadable date)."""
+    config = target.s3
+    s3 = storage.client(config)
+    cog_key = collection.key("cog", filename)
+    location = storage.vsis3_path(config, cog_key)
+    own = conn is None
+    conn = conn or target.connect()
+    try:
+        found = row_geometry(conn, collection.table, location)
+    finally:
+        if own:
+            conn.close()
+    if found is None:
+        raise InputError(f"{filename}: no row of {collection.table} holds {location}: no item")
+    geometry, fields = found
+    stem = frame_stem(filename)
+    assets = {"image": object_info(config, cog_key, s3, local_path=cog_path)}
+    if assets["image"] is None:
+        raise InputError(f"{filename}: its COG s3://{config.bucket}/{cog_key} is gone: no item")
+    georef = object_info(config, collection.key("georef", filename), s3)
+    if georef is not None:
+        assets["georef"] = georef
+    if collection.type != "mosaic":
+        scan = _scan_info(config, collection, filename, s3)
+        if scan is not None:
+            assets["scan"] = scan
+    with tempfile.TemporaryDirectory(prefix="ls4-stac-") as folder:
+        data = _read(thumbnail_png(cog_path, folder))
+    key = thumbnail_key(collection.name, stem)
+    put_if_changed(config, key, data, "image/png", s3)
+    digest = hashlib.sha256(data).hexdigest()
+    assets["thumbnail"] = ObjectInfo(
+        key, storage.public_url(config, key), len(data), multihash(digest)
+    )
+    item = build_item(target, collection, filename, geometry, fields, cog_info(cog_path), assets)
+    return put_if_changed(config, item_key(collection.name, stem), encode(item), GEOJSON_TYPE, s3)
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _scan_info(config, collection, filename, s3):
+    stem, extension = os.path.splitext(filename)
+    for name in dict.fromkeys((filename, stem + extension.lower(), stem + extension.upper())):
+        info = object_info(config, collection.key("scanned", name), s3)
+        if info is not None:
+            return info
+    return None
+
+
+def item_exists(target, collection, filename):
+    key = item_key(collection.name, frame_stem(filename))
+    return storage.object_metadata(target.s3, key) is not None
+
+
+def delete_item(target, name, stem):
+    """Remove a frame's Item and thumbnail from the static catalog (and nothing else)."""
+    storage.delete_keys(target.s3, [item_key(name, stem), thumbnail_key(name, stem)])
+
+
+def read_items(target, name):
+    """Every Item of collection ``name`` in the static catalog, by id."""
+    s3 = storage.client(target.s3)
+    found = {}
+    for key in storage.list_keys(target.s3, items_prefix(name), s3):
+        if key.endswith(".json"):
+            item = json.loads(storage.get_bytes(target.s3, key, s3))
+            found[item["id"]] = item
+    return found
+
+
+def collection_names(target):
+    """The collections that have a ``collection.json`` under ``stac/``."""
+    s3 = storage.client(target.s3)
+    names = []
+    with storage.s3_errors(target.s3, PREFIX):
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=target.s3.bucket, Prefix=PREFIX, Delimiter="/"
+        )
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"][len(PREFIX) : -1]
+                if storage.object_metadata(target.s3, collection_key(name), s3) is not None:
+                    names.append(name)
+    return sorted(names)
+
+
+def write_collection(target, collection, items=None):
+    """Write the Collection from its Items (read from S3 unless given) and the root Catalog;
+    with no Item left, the Collection is deleted. Mirrors pgSTAC when configured.
+
+    Returns ``{"collection": written|unchanged|deleted, "catalog": ..., "pgstac": ...}``.
+    """
+    items = read_items(target, collection.name) if items is None else items
+    config = target.s3
+    key = collection_key(collection.name)
+    outcome = {}
+    document = None
+    if items:
+        document = build_collection(target, collection, list(items.values()))
+        outcome["collection"] = put_if_changed(config, key, encode(document), JSON_TYPE)
+    elif storage.object_metadata(config, key) is not None:
+        storage.delete_keys(config, [key])
+        outcome["collection"] = "deleted"
+    else:
+        outcome["collection"] = "absent"
+    outcome["catalog"] = write_catalog(target)
+    if stac_settings(target).pgstac:
+        from . import pgstac
+
+        outcome["pgstac"] = pgstac.mirror(pgstac_dsn(target), collection.name, document, items)
+    return outcome
+
+
+def write_catalog(target):
+    document = build_catalog(target, collection_names(target))
+    return put_if_changed(target.s3, CATALOG_KEY, encode(document), JSON_TYPE)
+
+
+def pgstac_dsn(target):
+    return stac_settings(target).pgstac_dsn or target.dsn
+
+
+def public_item_url(target, collection, filename):
+    return storage.public_url(target.s3, item_key(collection.name, frame_stem(filename)))

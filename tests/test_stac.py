@@ -1,0 +1,338 @@
+"""STAC on the real stack: the static catalog under stac/, pgSTAC, and the STAC API over it."""
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import urllib.error
+import urllib.request
+
+import pytest
+import stac_validation
+from publish_support import fresh, index_rows, objects, s3_config, target
+from pystac_client import Client
+
+from ls4.ls4_plugin.core import keys, maintenance, pgstac, publish, stac, storage, tileindex
+from ls4.ls4_plugin.core.feedback import Feedback
+from tools import sample_collection
+
+pytestmark = pytest.mark.stack
+
+COLLECTION = keys.Collection(band="bw", type="frames", agency="USGS", county="Stac", year="2014")
+CANCELED = dataclasses.replace(COLLECTION, county="Stac Cancel")
+BAD_DATE = "04-15-87_1-009.tif"  # 1987 or 2087: neither is within a year of 2014
+
+
+def stac_target(stack):
+    config = stac.StacConfig(enabled=True, pgstac=True)
+    return dataclasses.replace(target(stack), stac=config)
+
+
+def forget(stack, collection):
+    """``fresh`` plus the collection's STAC, static and in pgSTAC."""
+    fresh(stack, collection)
+    config = s3_config(stack)
+    storage.delete_keys(config, list(objects(stack, f"stac/{collection.name}/")))
+    pgstac.mirror(stack["postgres"]["dsn"], collection.name, None, {})
+    stac.write_catalog(stac_target(stack))
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stac_frames")
+    paths = sample_collection.build("bw", folder, count=2)
+    bad = folder / BAD_DATE
+    shutil.copy(paths[-1], bad)
+    return paths, bad
+
+
+@pytest.fixture(scope="module")
+def published(stack, frames):
+    """Three bw frames and their scans published with pgSTAC on; a fourth whose date is bad."""
+    good, bad = frames
+    where = stac_target(stack)
+    storage.apply_public_policy(where.s3)
+    forget(stack, COLLECTION)
+    publish.upload_stage(where.s3, COLLECTION, "scanned", good)
+    result = publish.publish_collection(where, COLLECTION, [*good, bad])
+    return {"result": result, "target": where, "good": good, "bad": bad}
+
+
+def static_items(stack):
+    return stac.read_items(stac_target(stack), COLLECTION.name)
+
+
+def public(stack, key):
+    return storage.public_url(s3_config(stack), key)
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def etags(stack, prefixes):
+    s3 = storage.client(s3_config(stack))
+    found = {}
+    for prefix in prefixes:
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=stack["s3"]["bucket"], Prefix=prefix
+        ):
+            for item in page.get("Contents", []):
+                found[item["Key"]] = (item["ETag"], item["LastModified"])
+    return found
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+def test_a_frame_whose_date_cannot_be_read_fails_alone_with_no_item(published, stack):
+    by_name = {frame.source.rsplit("/", 1)[-1]: frame for frame in published["result"].frames}
+    bad = by_name.pop(BAD_DATE)
+    assert bad.status == "failed"
+    assert "no STAC item" in bad.message and "04-15-87" in bad.message and "2014" in bad.message
+    assert {frame.status for frame in by_name.values()} == {"published"}
+    # failed before any upload: no COG, no row, no item
+    assert not storage.exists(s3_config(stack), COLLECTION.key("cog", BAD_DATE))
+    assert "04-15-87_1-009" not in static_items(stack)
+    assert len(index_rows(stack, COLLECTION.table)) == 3
+
+
+def test_every_item_the_collection_and_the_catalog_validate_offline(published, stack):
+    items = static_items(stack)
+    assert len(items) == 3
+    collection = get_json(public(stack, stac.collection_key(COLLECTION.name)))
+    catalog = get_json(public(stack, stac.CATALOG_KEY))
+    for document in [*items.values(), collection, catalog]:
+        assert stac_validation.errors(document) == [], document["id"]
+    extensions = set().union(*(item["stac_extensions"] for item in items.values()))
+    assert extensions == {
+        "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
+        "https://stac-extensions.github.io/file/v2.1.0/schema.json",
+        stac.WEB_MAP_LINKS,
+    }
+    children = [link["href"] for link in catalog["links"] if link["rel"] == "child"]
+    assert public(stack, stac.collection_key(COLLECTION.name)) in children
+
+
+def test_the_validator_rejects_what_the_schemas_forbid(published, stack):
+    item = next(iter(static_items(stack).values()))
+    broken = json.loads(json.dumps(item))
+    broken["assets"]["image"]["proj:shape"] = ["tall", "wide"]
+    broken["links"] = [link for link in broken["links"] if link["rel"] != "wms"] + [
+        {"rel": "wms", "href": "http://x/wms"}  # wms:layers is required
+    ]
+    problems = stac_validation.errors(broken)
+    assert any("projection" in problem for problem in problems), problems
+    assert any("web-map-links" in problem for problem in problems), problems
+
+
+def test_one_item_per_row_with_the_footprint_postgis_transforms(published, stack):
+    items = static_items(stack)
+    rows = index_rows(stack, COLLECTION.table)
+    stems = {stac.frame_stem(row["location"].rsplit("/", 1)[-1]) for row in rows}
+    assert stems == set(items)
+    query = (
+        "SELECT ST_Area(ST_Transform(geom, 4326)), "
+        "ST_Area(ST_SymDifference(ST_Transform(geom, 4326), ST_GeomFromGeoJSON(%s))) "
+        f"FROM {COLLECTION.table} WHERE location = %s"
+    )
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn, conn.cursor() as cur:
+        for row in rows:
+            item = items[stac.frame_stem(row["location"].rsplit("/", 1)[-1])]
+            cur.execute(query, (json.dumps(item["geometry"]), row["location"]))
+            area, difference = cur.fetchone()
+            assert difference / area < 0.005, item["id"]
+            assert item["properties"]["ls4:roll"] == row["roll"]
+            assert item["properties"]["ls4:frame_num"] == row["frame_num"]
+            assert item["assets"]["image"]["href"] == row["dl_georef"]
+            assert item["assets"]["scan"]["href"] == row["dl_orig"]
+
+
+def test_items_carry_dates_links_projection_and_bands(published, stack):
+    item = static_items(stack)["04-15-14_1-002"]
+    assert item["properties"]["datetime"] == "2014-04-15T00:00:00Z"
+    assert item["properties"]["end_datetime"] == "2014-04-15T23:59:59Z"
+    rels = {link["rel"]: link for link in item["links"]}
+    assert rels["self"]["href"] == public(stack, stac.item_key(COLLECTION.name, item["id"]))
+    assert rels["collection"]["href"] == public(stack, stac.collection_key(COLLECTION.name))
+    assert rels["root"]["href"] == public(stack, stac.CATALOG_KEY)
+    assert rels["wms"]["href"] == published["target"].wms_url(COLLECTION)
+    assert rels["wms"]["wms:layers"] == [COLLECTION.name]
+    image = item["assets"]["image"]
+    assert image["type"] == "image/tiff; application=geotiff; profile=cloud-optimized"
+    assert image["roles"] == ["data", "visual"]
+    assert image["proj:code"] == "EPSG:3857" and len(image["proj:transform"]) == 6
+    assert image["bands"] == [{"name": "gray", "data_type": "uint8"}]
+    assert {"georef", "scan", "thumbnail"} <= set(item["assets"])
+    assert 0 < item["properties"]["gsd"] < 10
+
+
+def test_every_asset_answers_anonymously_with_the_bytes_its_checksum_names(published, stack):
+    for item in static_items(stack).values():
+        urls = [asset["href"] for asset in item["assets"].values()]
+        for name, asset in item["assets"].items():
+            with urllib.request.urlopen(asset["href"], timeout=30) as reply:
+                data = reply.read()
+            assert len(data) == asset["file:size"], (item["id"], name)
+            assert asset["file:checksum"] == "1220" + hashlib.sha256(data).hexdigest()
+        for link in item["links"]:
+            if link["rel"] in ("self", "parent", "collection", "root"):
+                urls.append(link["href"])
+        for url in urls:
+            with urllib.request.urlopen(url, timeout=30) as reply:
+                assert reply.status == 200, url
+
+
+def test_the_collection_extent_is_exact_and_lists_every_item(published, stack):
+    collection = get_json(public(stack, stac.collection_key(COLLECTION.name)))
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+            f"ST_Extent(ST_Transform(geom, 4326)) AS e FROM {COLLECTION.table}) AS x"
+        )
+        expected = cur.fetchone()
+    assert collection["extent"]["spatial"]["bbox"][0] == pytest.approx(expected, abs=1e-7)
+    assert collection["extent"]["temporal"]["interval"] == [
+        ["2014-04-15T00:00:00Z", "2014-04-15T23:59:59Z"]
+    ]
+    hrefs = {link["href"] for link in collection["links"] if link["rel"] == "item"}
+    assert hrefs == {public(stack, stac.item_key(COLLECTION.name, i)) for i in static_items(stack)}
+    assert collection["summaries"]["ls4:band_layout"] == ["bw"]
+    assert set(collection["item_assets"]) == {"image", "georef", "scan", "thumbnail"}
+    roles = {p["name"]: p["roles"] for p in collection["providers"]}
+    assert roles["USGS"] == ["producer"]
+
+
+# --- pgSTAC and the STAC API ---------------------------------------------------------------
+
+
+def test_pgstac_holds_what_the_static_catalog_holds(published, stack):
+    collection, items = pgstac.state(stack["postgres"]["dsn"], COLLECTION.name)
+    static = static_items(stack)
+    assert set(items) == set(static)
+    for item_id, item in items.items():
+        assert item["properties"] == static[item_id]["properties"]
+        assert item["assets"] == static[item_id]["assets"]
+    assert (
+        collection["extent"]
+        == get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
+    )
+
+
+def test_the_stac_api_searches_by_bbox_and_datetime(published, stack):
+    client = Client.open(stack["stacapi"]["url"])
+    static = static_items(stack)
+    api_collection = client.get_collection(COLLECTION.name)
+    expected = get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
+    assert api_collection.extent.spatial.bboxes[0] == pytest.approx(
+        expected["spatial"]["bbox"][0], abs=1e-9
+    )
+    minx, miny, maxx, maxy = expected["spatial"]["bbox"][0]
+    west = [minx, miny, minx + (maxx - minx) * 0.2, maxy]
+    inside = {
+        item_id
+        for item_id, item in static.items()
+        if item["bbox"][0] <= west[2] and item["bbox"][2] >= west[0]
+    }
+    assert 0 < len(inside) < len(static)  # the box really selects
+
+    def ids(**query):
+        search = client.search(collections=[COLLECTION.name], max_items=100, **query)
+        return {item.id for item in search.items()}
+
+    assert ids(bbox=west, datetime="2014-04-01/2014-04-30") == _intersecting(stack, west)
+    assert _intersecting(stack, west) == inside or _intersecting(stack, west) <= inside
+    assert ids(bbox=west, datetime="2013-01-01/2013-12-31") == set()
+    assert ids(datetime="2014-04-15") == set(static)
+
+
+def _intersecting(stack, box):
+    """The frames whose footprint (as PostGIS transforms it) meets ``box``."""
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT location FROM {COLLECTION.table} WHERE ST_Intersects("
+            "ST_Transform(geom, 4326), ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+            box,
+        )
+        return {stac.frame_stem(row[0].rsplit("/", 1)[-1]) for row in cur.fetchall()}
+
+
+# --- consistency ---------------------------------------------------------------------------
+
+
+def test_publishing_again_rewrites_no_stac_object(published, stack):
+    prefixes = [f"stac/{COLLECTION.name}/", stac.CATALOG_KEY]
+    before = etags(stack, prefixes)
+    dsn = stack["postgres"]["dsn"]
+    with tileindex.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT id, xmin::text FROM pgstac.items WHERE collection = %s", (COLLECTION.name,)
+        )
+        rows_before = dict(cur.fetchall())
+    again = publish.publish_collection(published["target"], COLLECTION, published["good"])
+    assert {frame.status for frame in again.frames} == {"unchanged"}
+    assert again.stac == {"collection": "unchanged", "catalog": "unchanged", "pgstac": "unchanged"}
+    assert etags(stack, prefixes) == before
+    with tileindex.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT id, xmin::text FROM pgstac.items WHERE collection = %s", (COLLECTION.name,)
+        )
+        assert dict(cur.fetchall()) == rows_before
+
+
+def test_a_canceled_run_has_items_for_exactly_the_frames_that_finished(stack, frames):
+    good, _bad = frames
+    where = stac_target(stack)
+    forget(stack, CANCELED)
+
+    class CancelAfterFirstUpload(Feedback):
+        def pushInfo(self, text):  # noqa: N802
+            if "uploaded to" in text:
+                self.cancel()
+
+    feedback = CancelAfterFirstUpload()
+    with pytest.raises(Exception, match="[Cc]ancel"):
+        publish.publish_collection(where, CANCELED, good, feedback=feedback)
+    rows = index_rows(stack, CANCELED.table)
+    finished = {stac.frame_stem(row["location"].rsplit("/", 1)[-1]) for row in rows}
+    assert 0 < len(finished) < len(good)
+    assert set(stac.read_items(where, CANCELED.name)) == finished
+    _collection, in_pgstac = pgstac.state(stack["postgres"]["dsn"], CANCELED.name)
+    assert set(in_pgstac) == finished
+    forget(stack, CANCELED)
+
+
+def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
+    where = published["target"]
+    dsn = stack["postgres"]["dsn"]
+    items = static_items(stack)
+    # the frame reaching furthest east loses its COG, and pgSTAC loses another item
+    by_east = sorted(items, key=lambda item_id: items[item_id]["bbox"][2])
+    gone, lost = by_east[-1], by_east[0]
+    assert items[gone]["bbox"][2] > items[by_east[-2]]["bbox"][2]
+    with tileindex.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "DELETE FROM pgstac.items WHERE collection = %s AND id = %s", (COLLECTION.name, lost)
+        )
+        conn.commit()
+    before = get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
+    storage.delete_keys(where.s3, [COLLECTION.key("cog", gone + ".tif")])
+    report = maintenance.check(where, [COLLECTION.name])
+    kinds = {finding.kind for finding in report.findings}
+    assert {"row_without_cog", "stac_item_without_cog", "stac_pgstac_out_of_step"} <= kinds
+    maintenance.repair(where, report)
+    assert set(static_items(stack)) == set(items) - {gone}
+    _collection, in_pgstac = pgstac.state(dsn, COLLECTION.name)
+    assert set(in_pgstac) == set(items) - {gone}
+    after = get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
+    assert after["spatial"]["bbox"][0] != before["spatial"]["bbox"][0]
+    old, new = before["spatial"]["bbox"][0], after["spatial"]["bbox"][0]
+    assert new[0] >= old[0] and new[1] >= old[1] and new[2] <= old[2] and new[3] <= old[3]
+    client = Client.open(stack["stacapi"]["url"])
+    api = client.get_collection(COLLECTION.name)
+    assert api.extent.spatial.bboxes[0] == pytest.approx(new, abs=1e-9)
+    assert {item.id for item in api.get_items()} == set(items) - {gone}
+    assert not [f for f in maintenance.check(where, [COLLECTION.name]).findings]
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(public(stack, stac.item_key(COLLECTION.name, gone)), timeout=10)
