@@ -41,6 +41,14 @@ DEFAULTS = {
     "mapserver/wms_url_template": "",
     "mapserver/map_dir": "",
     "sns/topic_arn": "",
+    # STAC (core/stac.py): the static catalog under stac/ with every publish; pgSTAC on request
+    # (pgstac_connection empty: the tile index's database); the tile service's URLs when one
+    # serves the collections ({collection} replaced; XYZ keeps {z}/{x}/{y}).
+    "stac/enabled": True,
+    "stac/pgstac": False,
+    "stac/pgstac_connection": "",
+    "stac/wmts_url_template": "",
+    "stac/xyz_url_template": "",
 }
 
 

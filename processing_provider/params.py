@@ -1,17 +1,19 @@
 """Parameters shared by the publishing algorithms: the collection fields and where to publish."""
 
 from qgis.core import (
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterProviderConnection,
     QgsProcessingParameterString,
 )
 
 from ..ls4_plugin import settings
-from ..ls4_plugin.core import keys, publish, rasterinfo
+from ..ls4_plugin.core import keys, publish, rasterinfo, stac
 from ..ls4_plugin.core.errors import InputError, Ls4Error
 
 COUNTY, AGENCY, YEAR, MISSION = "COUNTY", "AGENCY", "YEAR", "MISSION"
 TYPE, BAND_LAYOUT, DATABASE = "TYPE", "BAND_LAYOUT", "DATABASE"
+PGSTAC = "PGSTAC"
 TEXT_FIELDS = (COUNTY, AGENCY, YEAR, MISSION)
 BAND_CHOICES = ("auto",) + keys.BANDS
 # The COG choices of makecog and validatecog: (value, label).
@@ -177,4 +179,33 @@ def target_from(alg, parameters, context):
         map_dir=settings.value("mapserver/map_dir") or None,
         pg_timeouts=settings.pg_timeouts(),
         agencies=settings.agencies(),
+        stac=stac_from(alg, parameters, context),
+    )
+
+
+def add_pgstac_param(alg):
+    """PGSTAC: load the STAC into pgSTAC too (default: LS4 settings)."""
+    alg.add(
+        QgsProcessingParameterBoolean(
+            PGSTAC, alg.tr("Load into pgSTAC"), defaultValue=settings.value("stac/pgstac")
+        ),
+        "Also upsert the collection and its items into the pgstac schema (pypgstac), by default "
+        "in the tile index's database, for STAC APIs. The schema is made once by an "
+        "administrator with `pypgstac migrate`.",
+        advanced=True,
+    )
+
+
+def stac_from(alg, parameters, context):
+    """The STAC settings of a run: LS4 settings, and PGSTAC when the algorithm has it."""
+    pgstac = settings.value("stac/pgstac")
+    if PGSTAC in parameters and alg.parameterDefinition(PGSTAC) is not None:
+        pgstac = alg.parameterAsBool(parameters, PGSTAC, context)
+    connection = settings.value("stac/pgstac_connection")
+    return stac.StacConfig(
+        enabled=settings.value("stac/enabled"),
+        pgstac=pgstac,
+        pgstac_dsn=settings.connection_dsn(connection) if connection else "",
+        wmts_url_template=settings.value("stac/wmts_url_template"),
+        xyz_url_template=settings.value("stac/xyz_url_template"),
     )

@@ -303,6 +303,34 @@ def test_a_canceled_run_has_items_for_exactly_the_frames_that_finished(stack, fr
     forget(stack, CANCELED)
 
 
+def test_writestac_rebuilds_the_same_catalog_from_the_tile_index(
+    published, stack, run_alg, qgis_app
+):
+    from tools import qgis_env
+
+    qgis_env.configure(stack)
+    prefix = f"stac/{COLLECTION.name}/"
+    config = s3_config(stack)
+    before = {key: storage.get_bytes(config, key) for key in objects(stack, prefix)}
+    storage.delete_keys(config, list(before))
+    pgstac.mirror(stack["postgres"]["dsn"], COLLECTION.name, None, {})
+    results = run_alg(
+        "writestac",
+        {"COUNTY": "Stac", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "PGSTAC": True},
+    )
+    assert (results["WRITTEN"], results["UNCHANGED"], results["FAILED"]) == (3, 0, 0)
+    assert results["COLLECTION_URL"] == public(stack, stac.collection_key(COLLECTION.name))
+    after = {key: storage.get_bytes(config, key) for key in objects(stack, prefix)}
+    assert after == before
+    _collection, in_pgstac = pgstac.state(stack["postgres"]["dsn"], COLLECTION.name)
+    assert set(in_pgstac) == set(static_items(stack))
+    again = run_alg(
+        "writestac",
+        {"COUNTY": "Stac", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "PGSTAC": True},
+    )
+    assert (again["WRITTEN"], again["UNCHANGED"]) == (0, 3)
+
+
 def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
     where = published["target"]
     dsn = stack["postgres"]["dsn"]

@@ -731,3 +731,54 @@ def pgstac_dsn(target):
 
 def public_item_url(target, collection, filename):
     return storage.public_url(target.s3, item_key(collection.name, frame_stem(filename)))
+
+
+# --- rebuilding from the tile index --------------------------------------------------------
+
+
+def collection_of_table(conn, table):
+    """The ``keys.Collection`` a tile index table holds (from its first row's COG key)."""
+    location = tileindex.first_location(conn, table)
+    if location is None:
+        raise InputError(f"Tile index {table} is empty or missing: no STAC to write")
+    return keys.parse_key(keys.split_location(location)[1]).collection
+
+
+def rebuild(target, table, feedback=None):
+    """Write the STAC of the collection in ``table`` from its rows, for estates published before
+    STAC: an Item per row (its COG downloaded once), Items of no row removed, then the
+    Collection, root Catalog and pgSTAC. Returns counts by outcome and the collection's URL."""
+    from .feedback import SubFeedback, check_canceled, ensure
+
+    feedback = ensure(feedback)
+    with target.connect() as conn:
+        collection = collection_of_table(conn, table)
+        rows = tileindex.rows(conn, table)
+        counts = {"written": 0, "unchanged": 0, "failed": 0, "removed": 0}
+        wanted = set()
+        with tempfile.TemporaryDirectory(prefix="ls4-writestac-") as folder:
+            for number, row in enumerate(rows):
+                check_canceled(feedback)
+                _bucket, key = keys.split_location(row["location"])
+                filename = key.rsplit("/", 1)[-1]
+                wanted.add(frame_stem(filename))
+                path = os.path.join(folder, filename)
+                try:
+                    storage.download_file(target.s3, key, path)
+                    counts[write_item(target, collection, filename, path, conn)] += 1
+                except (InputError, Ls4Error) as error:
+                    counts["failed"] += 1
+                    feedback.pushWarning(f"{filename}: {error}")
+                finally:
+                    if os.path.exists(path):
+                        os.remove(path)
+                SubFeedback(feedback, 0, 90).setProgress(100.0 * (number + 1) / len(rows))
+        for key in storage.list_keys(target.s3, items_prefix(collection.name)):
+            stem = key.rsplit("/", 1)[-1][: -len(".json")]
+            if key.endswith(".json") and stem not in wanted:
+                delete_item(target, collection.name, stem)
+                counts["removed"] += 1
+        with tileindex.derived_lock(conn, table):
+            outcome = write_collection(target, collection)
+    feedback.setProgress(100)
+    return collection, counts, outcome
