@@ -267,6 +267,17 @@ def _gdal(function, *args, **kwargs):
     return result, ""
 
 
+def _decoding_threads(dataset, src, threads):
+    """``dataset`` opened again to decode its tiles on every core when the warp reads a window
+    of several (GDAL 3.6's GTiff ``NUM_THREADS`` open option); other drivers have no such
+    option: ``dataset`` itself."""
+    if dataset.GetDriver().ShortName != "GTiff":
+        return dataset
+    options = [f"NUM_THREADS={_threads(threads)}"]
+    reopened, _ = _gdal(gdal.OpenEx, src, gdal.OF_RASTER, open_options=options)
+    return reopened or dataset
+
+
 def _warp_options(dataset, plan, resampling):
     """The input as the warp reads it (the layout's bands and the alpha band) and gdalwarp's
     options for it."""
@@ -287,7 +298,7 @@ def _warp_options(dataset, plan, resampling):
 
 def _write_warped(dataset, plan, partial, options, resampling, threads, limit, feedback):
     """Warp and write in strips (``strips.py``); returns whether the levels were streamed."""
-    base, warp = _warp_options(dataset, plan, resampling)
+    base, warp = _warp_options(_decoding_threads(dataset, plan.src, threads), plan, resampling)
     grid, reason = _gdal(_vrt, gdal.Warp, base, format="VRT", **warp)
     if grid is None:
         raise Ls4Error(f"{plan.src}: the warp to EPSG:{TARGET_EPSG} failed: {reason}")

@@ -95,6 +95,7 @@ class StripCog:
                 for level in self.levels:
                     overviews.fill_masked_blocks(level[:-1], level[-1])
             self._assemble(feedback)  # while the levels are mapped
+        feedback.setProgress(100)
 
     @contextmanager
     def _levels(self, shapes, in_memory):
