@@ -247,6 +247,25 @@ def exists(config, key, s3=None):
     return _head(config, key, s3 or client(config)) is not None
 
 
+def abort_multipart_uploads(config, key, since, s3=None):
+    """Abort the unfinished multipart uploads of exactly ``key`` begun at or after ``since``.
+
+    For a run whose writer died mid-upload (a killed worker): the parts it sent would be kept,
+    and billed, forever. Returns how many were aborted.
+    """
+    s3 = s3 or client(config)
+    aborted = 0
+    with s3_errors(config, key):
+        listing = s3.list_multipart_uploads(Bucket=config.bucket, Prefix=key)
+        for upload in listing.get("Uploads", []):
+            if upload["Key"] == key and upload["Initiated"] >= since:
+                s3.abort_multipart_upload(
+                    Bucket=config.bucket, Key=key, UploadId=upload["UploadId"]
+                )
+                aborted += 1
+    return aborted
+
+
 def list_keys(config, prefix="", s3=None):
     """Every key under ``prefix``, streamed page by page."""
     s3 = s3 or client(config)
