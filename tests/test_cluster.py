@@ -74,7 +74,12 @@ def estate(stack, coll):
             for item in page.get("Contents", []):
                 listed[item["Key"]] = item["ETag"]
     rows = [{k: v for k, v in row.items() if k != "id"} for row in index_rows(stack, coll.table)]
-    mapfile = storage.get_bytes(target(stack).s3, coll.mapfile_key) if rows else b""
+    config = target(stack).s3
+    mapfile = (
+        storage.get_bytes(config, coll.mapfile_key)
+        if storage.exists(config, coll.mapfile_key)
+        else b""
+    )
     return listed, rows, mapfile
 
 

@@ -1,0 +1,153 @@
+"""Array mode: ``python -m ls4.ls4_plugin.core.arrayjob`` plan → run 0…5 (two at a time) → finish.
+
+Each step is its own process with the credentials in its environment (as a batch job has them),
+the index from ``AWS_BATCH_JOB_ARRAY_INDEX``; the estate must be a local publish's.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from publish_support import fresh, index_rows, target
+from test_cluster import estate, open_uploads
+
+from ls4.ls4_plugin.core import arrayjob, keys, publish, storage
+from ls4.ls4_plugin.core.errors import InputError
+from tools import sample_collection
+from tools.cluster import plugin_parent, worker_env
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
+COLLECTION = keys.Collection(band="bw", type="frames", agency="USGS", county="Moffat", year="2014")
+
+
+@pytest.fixture
+def job_env(stack):
+    folder = plugin_parent()
+    env = worker_env(folder, stack)
+    env["LS4_S3_ENDPOINT_URL"] = stack["s3"]["endpoint_url"]
+    yield env
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def arrayjob_command(*args):
+    return [sys.executable, "-m", "ls4.ls4_plugin.core.arrayjob", *args]
+
+
+def test_array_job_leaves_the_estate_of_a_local_publish(stack, job_env, tmp_path, data_dir):
+    frames = [str(p) for p in sample_collection.build("bw", tmp_path / "frames", 5)]
+    assert len(frames) == 6
+    coll = fresh(stack, COLLECTION)
+    storage.apply_public_policy(target(stack).s3)
+    publish.publish_collection(target(stack), coll, frames)
+    local = estate(stack, coll)
+    fresh(stack, coll)
+
+    manifest = f"s3://{stack['s3']['bucket']}/jobs/{coll.name}/manifest.json"
+    dsn = f"service={stack['postgres']['service']}"
+    planned = subprocess.run(
+        arrayjob_command(
+            "plan",
+            "--manifest",
+            manifest,
+            "--dsn",
+            dsn,
+            "--band",
+            "bw",
+            "--agency",
+            "USGS",
+            "--county",
+            "Moffat",
+            "--year",
+            "2014",
+            "--public-url-base",
+            stack["s3"]["public_url_base"],
+            "--wms-url-template",
+            stack["mapserver"]["wms_url_template"],
+            "--mapfile-connection",
+            f"service={stack['postgres']['service']}",
+            *frames,
+        ),
+        env=job_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert planned.returncode == 0, planned.stderr
+    assert "array size: 6" in planned.stdout
+    text = storage.get_bytes(target(stack).s3, f"jobs/{coll.name}/manifest.json").decode()
+    for secret in (stack["s3"]["secret_key"], stack["postgres"]["password"]):
+        assert secret not in text
+    assert len(json.loads(text)["frames"]) == 6
+
+    def run_indexes(indexes):
+        processes = [
+            subprocess.Popen(
+                arrayjob_command("run", "--manifest", manifest),
+                env={**job_env, "AWS_BATCH_JOB_ARRAY_INDEX": str(index)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for index in indexes
+        ]
+        for process in processes:
+            output, _ = process.communicate(timeout=300)
+            assert process.returncode == 0, output
+        return output
+
+    for first in range(0, 6, 2):  # two at a time
+        run_indexes([first, first + 1])
+    early = estate(stack, coll)
+    assert early[2] == b""  # no mapfile before the finishing step
+    finished = subprocess.run(
+        arrayjob_command("finish", "--manifest", manifest),
+        env=job_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "6 of 6 frames published" in finished.stdout
+    done = estate(stack, coll)
+    assert done == local
+    assert open_uploads(stack, coll) == []
+
+    rows_before = index_rows(stack, coll.table)
+    times_before = _modified(stack, coll)
+    output = run_indexes([3])
+    assert "unchanged" in output
+    assert estate(stack, coll) == local
+    assert index_rows(stack, coll.table) == rows_before
+    assert _modified(stack, coll) == times_before
+
+
+def _modified(stack, coll):
+    from publish_support import objects
+
+    return {**objects(stack, coll.prefix()), **objects(stack, coll.mapfile_key)}
+
+
+def test_finish_refuses_while_frames_have_no_result(stack, tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", stack["s3"]["access_key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", stack["s3"]["secret_key"])
+    frames = [str(p) for p in sample_collection.cut_frames("bw", tmp_path, 2)]
+    coll = fresh(stack, COLLECTION)
+    manifest = arrayjob.plan(
+        f"s3://{stack['s3']['bucket']}/jobs/{coll.name}/partial.json", coll, target(stack), frames
+    )
+    arrayjob.run(manifest, 1, dsn=stack["postgres"]["dsn"])
+    with pytest.raises(Exception, match=r"1 of 2 frames have no result yet \(indexes 0\)"):
+        arrayjob.finish(manifest)
+    with pytest.raises(InputError, match="outside the manifest's 2 frames"):
+        arrayjob.run(manifest, 2)
+
+
+def test_the_index_comes_from_the_array_s_variable():
+    assert arrayjob.array_index(None, {"AWS_BATCH_JOB_ARRAY_INDEX": "4"}) == 4
+    assert arrayjob.array_index(None, {"JOB_COMPLETION_INDEX": "2"}) == 2
+    assert arrayjob.array_index(None, {"SLURM_ARRAY_TASK_ID": "7"}) == 7
+    assert arrayjob.array_index(5, {"SLURM_ARRAY_TASK_ID": "7"}) == 5
+    with pytest.raises(InputError, match="AWS_BATCH_JOB_ARRAY_INDEX"):
+        arrayjob.array_index(None, {})
