@@ -40,6 +40,8 @@ DEFAULTS = {
     "postgres/mapfile_connection": "service=ls4",
     "mapserver/wms_url_template": "",
     "mapserver/map_dir": "",
+    # Dask scheduler of publishcollection (tcp://host:8786); empty: publish on this machine.
+    "dask/scheduler": "",
     "sns/topic_arn": "",
     # STAC (core/stac.py): the static catalog under stac/ with every publish; pgSTAC on request
     # (pgstac_connection empty: the tile index's database); the tile service's URLs when one

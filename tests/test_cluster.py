@@ -6,6 +6,7 @@ published; a worker without credentials fails its frames naming what it lacks; a
 in what the scheduler receives.
 """
 
+import json
 import os
 import pickle
 import signal
@@ -298,3 +299,26 @@ def test_cancel_stops_the_tasks_not_started_and_leaves_a_consistent_estate(stack
     assert cogs == sorted(coll.key("cog", os.path.basename(row["location"])) for row in rows)
     assert storage.exists(target(stack).s3, coll.mapfile_key)
     assert open_uploads(stack, coll) == []
+
+
+def test_publishcollection_runs_on_the_scheduler_given(stack, cluster, frames, run_alg):
+    from qgis.core import QgsProcessingParameterDefinition
+
+    from tools import qgis_env
+
+    qgis_env.configure(stack)
+    coll = fresh(stack, collection("Pitkin"))
+    fields = {"COUNTY": "Pitkin", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "BAND_LAYOUT": 1}
+    results = run_alg(
+        "publishcollection", {"INPUT": frames[:4], "SCHEDULER": cluster.address, **fields}
+    )
+    reported = json.loads(results["FRAMES"])
+    assert [frame["status"] for frame in reported] == ["published"] * 4
+    assert {frame["worker"] for frame in reported} <= set(cluster.worker_pids())
+    assert results["MAPFILE_KEY"] == coll.mapfile_key
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().algorithmById("ls4:publishcollection")
+    parameter = algorithm.parameterDefinition("SCHEDULER")
+    assert parameter.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced
+    assert "tcp://host:8786" in parameter.help()

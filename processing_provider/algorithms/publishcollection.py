@@ -11,10 +11,11 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import notify, outputs, publish
+from ...ls4_plugin.core import engines, notify, outputs, publish
 from ...ls4_plugin.core.errors import InputError
 from .. import params
 from ..base import Ls4Algorithm
@@ -34,6 +35,7 @@ class PublishCollection(Ls4Algorithm):
         "LS4 settings."
     )
     INPUT, WORKERS, LOAD_RESULT, REPORT = "INPUT", "WORKERS", "LOAD_RESULT", "REPORT"
+    SCHEDULER = "SCHEDULER"
     FILE_INPUTS = (INPUT,)
 
     def initAlgorithm(self, config=None):
@@ -57,6 +59,21 @@ class PublishCollection(Ls4Algorithm):
                 self.WORKERS, self.tr("Frames in parallel"), defaultValue=1, minValue=1, maxValue=16
             ),
             "How many frames to process at once (each uses GDAL's threads too).",
+            advanced=True,
+        )
+        self.add(
+            QgsProcessingParameterString(
+                self.SCHEDULER,
+                self.tr("Dask scheduler"),
+                defaultValue=settings.value("dask/scheduler"),
+                optional=True,
+            ),
+            "Publish on a Dask cluster: the address of its scheduler, e.g. tcp://host:8786 (the "
+            "default comes from LS4 settings). Each frame becomes one task on a `dask worker`; "
+            "the frames are first uploaded to their georef/ keys, the workers read them there "
+            "and use their own S3 and PostgreSQL credentials (none is sent). Empty or 'local': "
+            "this machine, 'Frames in parallel' at once. A scheduler that does not answer "
+            "stops the run within 10 s, before anything is published.",
             advanced=True,
         )
         self.add(
@@ -85,7 +102,11 @@ class PublishCollection(Ls4Algorithm):
         collection = params.collection_from(self, parameters, context, sources)
         target = params.target_from(self, parameters, context)
         workers = self.parameterAsInt(parameters, self.WORKERS, context)
-        result = publish.publish_collection(target, collection, sources, workers, feedback)
+        scheduler = self.parameterAsString(parameters, self.SCHEDULER, context).strip()
+        executor = engines.executor_for("" if scheduler == "local" else scheduler, workers)
+        result = publish.publish_collection(
+            target, collection, sources, workers, feedback, executor=executor
+        )
         failure = notify.publish_failure_message(result)
         if failure:
             notify.deliver(settings.value("sns/topic_arn"), *failure, feedback)
@@ -107,7 +128,8 @@ class PublishCollection(Ls4Algorithm):
 
     def _report(self, result, feedback):
         for frame in result.frames:
-            feedback.pushInfo(f"{frame.status}: {frame.source} {frame.message}")
+            where = f" (on {frame.worker})" if frame.worker not in ("", "local") else ""
+            feedback.pushInfo(f"{frame.status}: {frame.source} {frame.message}{where}")
             for warning in frame.warnings:
                 feedback.pushWarning(warning)
         failed = "; ".join(f"{frame.source}: {frame.message}" for frame in result.failed)
