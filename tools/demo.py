@@ -135,6 +135,9 @@ def main():
     from tools import qgis_env
 
     qgis_env.configure(endpoints)
+    from ls4.ls4_plugin import settings
+
+    settings.set_value("stac/pgstac", True)  # the stack's PostGIS has pgSTAC, under its STAC API
     run("applypublicpolicy", {})
     inspect_samples()
     frames, scans = build_collection()
@@ -151,6 +154,19 @@ def main():
     app.exitQgis()
 
 
+def stac_lines(endpoints, collection):
+    """Where the collection's STAC is: the static catalog on S3 and the STAC API over pgSTAC."""
+    from ls4.ls4_plugin.core import stac
+
+    base = endpoints["s3"]["public_url_base"]
+    api = endpoints["stacapi"]["url"]
+    return [
+        f"  STAC catalog     {base}/{stac.CATALOG_KEY} (static, public)",
+        f"  STAC collection  {base}/{stac.collection_key(collection)}",
+        f"  STAC API         {api} (stac-fastapi-pgstac; {api}/collections/{collection}/items)",
+    ]
+
+
 def report(endpoints, result, picture, seconds):
     wms = result["WMS_URL"]
     database = endpoints["postgres"]["dsn"].split(" password")[0]
@@ -163,6 +179,7 @@ def report(endpoints, result, picture, seconds):
         f"  tile index       table {result['TABLE']} ({database})",
         f"  mapfile          {mapfile}, served from {endpoints['mapserver']['map_dir']}",
         f"  picture          {picture}",
+        *stac_lines(endpoints, result["COLLECTION"]),
         "",
         "To open it in QGIS: Layer > Add Layer > Add WMS/WMTS Layer > New; URL:",
         f"  {wms}",

@@ -286,36 +286,45 @@ def cog_info(path):
     )
 
 
-def has_mask(path):
-    dataset = gdal.Open(os.fspath(path))
+def has_mask(dataset):
+    """Whether the COG's transparency is an internal mask (shared by its bands)."""
     flags = dataset.GetRasterBand(1).GetMaskFlags()
     return bool(flags & gdal.GMF_PER_DATASET) and not flags & gdal.GMF_ALL_VALID
 
 
 def thumbnail_png(cog_path, folder):
-    """A PNG at most ``THUMBNAIL_SIZE`` wide or high from the COG's smallest fitting overview,
-    the collar transparent (the mask as alpha); returns its path."""
+    """A PNG at most ``THUMBNAIL_SIZE`` wide or high from the COG's smallest overview that is
+    still at least that size, the collar transparent (the mask as alpha); returns its path."""
     dataset = gdal.Open(os.fspath(cog_path))
     width, height = dataset.RasterXSize, dataset.RasterYSize
-    scale = max(width, height) / THUMBNAIL_SIZE
-    size = (max(1, round(width / scale)), max(1, round(height / scale)))
+    band = dataset.GetRasterBand(1)
+    level = None
+    for number in range(band.GetOverviewCount()):
+        overview = band.GetOverview(number)
+        if max(overview.XSize, overview.YSize) >= THUMBNAIL_SIZE:
+            level = number  # overviews come largest first: keep the last that is big enough
+    masked = has_mask(dataset)
     count = sum(
         1
         for n in range(1, dataset.RasterCount + 1)
         if dataset.GetRasterBand(n).GetColorInterpretation() != gdal.GCI_AlphaBand
     )
-    bands = list(range(1, count + 1))
+    if level is not None:
+        dataset = gdal.OpenEx(os.fspath(cog_path), open_options=[f"OVERVIEW_LEVEL={level}"])
+    scale = max(width, height) / THUMBNAIL_SIZE
+    size = (max(1, round(width / scale)), max(1, round(height / scale)))
     options = ["-of", "PNG", "-outsize", str(size[0]), str(size[1]), "-r", "average"]
-    options += [part for band in bands for part in ("-b", str(band))]
-    options += ["-b", "mask", "-co", "ZLEVEL=9"] if has_mask(cog_path) else ["-co", "ZLEVEL=9"]
+    options += [part for number in range(1, count + 1) for part in ("-b", str(number))]
+    options += ["-b", "mask"] if masked else []
     path = os.path.join(folder, "thumbnail.png")
-    done = gdal.Translate(path, dataset, options=options)
+    gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", "NO")  # no .aux.xml
+    try:
+        done = gdal.Translate(path, dataset, options=options)
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_PAM_ENABLED", None)
     if done is None:
         raise Ls4Error(f"{cog_path}: the thumbnail could not be written: {gdal.GetLastErrorMsg()}")
     done = None  # noqa: F841  (closes the PNG)
-    for side in (path + ".aux.xml",):
-        if os.path.exists(side):
-            os.remove(side)
     return path
 
 
