@@ -25,6 +25,29 @@ def wms_layer(wms_url, layer_name, title=None, crs="EPSG:3857"):
     return QgsRasterLayer(wms_uri(wms_url, layer_name, crs), title or layer_name, "wms")
 
 
+def tile_layer(service, url, layer_name, title=None):
+    """A collection's tiles as a layer: ``service`` "WMTS" (``url``: the capabilities) or "XYZ"
+    (``url``: the template with {z}/{x}/{y})."""
+    uri = QgsDataSourceUri()
+    uri.setParam("url", url)
+    if service == "WMTS":
+        cache = QgsNetworkAccessManager.instance().cache()
+        if cache is not None:  # republishing changes the extent (see forget_capabilities)
+            cache.remove(QUrl(url))
+        uri.setParam("layers", layer_name)
+        uri.setParam("styles", "default")
+        uri.setParam("format", "image/png")
+        uri.setParam("crs", "EPSG:3857")
+        uri.setParam("tileMatrixSet", "webmercator")
+        uri.setParam("dpiMode", "7")
+        uri.setParam("contextualWMSLegend", "0")
+    else:
+        uri.setParam("type", "xyz")
+        uri.setParam("zmin", "0")
+        uri.setParam("zmax", "22")
+    return QgsRasterLayer(bytes(uri.encodedUri()).decode(), title or layer_name, "wms")
+
+
 def forget_capabilities(wms_url):
     """Drop QGIS's cached GetCapabilities of ``wms_url``: republishing changes the extent.
 

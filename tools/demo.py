@@ -169,6 +169,9 @@ def stac_lines(endpoints, collection):
 
 def report(endpoints, result, picture, seconds):
     wms = result["WMS_URL"]
+    from ls4.ls4_plugin.core import tiles
+
+    tile_urls = tiles.service_urls(wms, result["COLLECTION"])
     database = endpoints["postgres"]["dsn"].split(" password")[0]
     mapfile = f"s3://{endpoints['s3']['bucket']}/{result['MAPFILE_KEY']}"
     lines = [
@@ -176,6 +179,8 @@ def report(endpoints, result, picture, seconds):
         "",
         f"  WMS URL          {wms}",
         f"  GetCapabilities  {wms}?SERVICE=WMS&REQUEST=GetCapabilities",
+        f"  WMTS             {tile_urls['wmts_capabilities']}",
+        f"  XYZ tiles        {tile_urls['xyz']}",
         f"  tile index       table {result['TABLE']} ({database})",
         f"  mapfile          {mapfile}, served from {endpoints['mapserver']['map_dir']}",
         f"  picture          {picture}",

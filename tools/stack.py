@@ -1,5 +1,5 @@
-"""The local service stack: PostgreSQL + PostGIS (+ pgSTAC), SeaweedFS S3, MapServer 8 behind
-lighttpd, and a STAC API (stac-fastapi-pgstac under uvicorn) over the pgSTAC schema.
+"""The local service stack: PostgreSQL + PostGIS (+ pgSTAC), SeaweedFS S3, MapServer 8 and MapProxy
+(gunicorn) behind lighttpd, and a STAC API (stac-fastapi-pgstac under uvicorn) over the pgSTAC schema.
 
     .venv/bin/python -m tools.stack up|status|down [--dir DIR] [--purge]
 
@@ -39,7 +39,7 @@ LIGHTTPD = Path("/usr/sbin/lighttpd")
 TMP = Path("/tmp")
 BUCKET = "ls4"
 REGION = "us-east-1"
-SERVICES = ("postgres", "s3", "mapserver", "stacapi")
+SERVICES = ("postgres", "s3", "mapserver", "stacapi", "tiles")
 # Started after PostgreSQL is bootstrapped, and restarted with it: they read its port at start-up.
 DEPENDENT = ("mapserver", "stacapi")
 # weed server's port flags, by the name we record them under.
@@ -56,15 +56,18 @@ S3_PORT_FLAGS = {
 # Below Linux's ephemeral range (32768+), so outgoing connections never hold our ports.
 PORT_RANGE = (20000, 32000)
 S3_SERVERS = ("s3", "master", "volume", "filer")
-READY_TIMEOUT = {"postgres": 60, "s3": 60, "mapserver": 20, "stacapi": 60}
+READY_TIMEOUT = {"postgres": 60, "s3": 60, "mapserver": 20, "stacapi": 60, "tiles": 30}
 # weed's filer waits 15 s for gRPC streams on SIGTERM; its stores write through, so we cut it short.
-STOP_GRACE = {"postgres": 15, "s3": 1.5, "mapserver": 5, "stacapi": 10}
+STOP_GRACE = {"postgres": 15, "s3": 1.5, "mapserver": 5, "stacapi": 10, "tiles": 5}
 PROCESS_NAME = {
     "postgres": "postgres",
     "s3": "weed",
     "mapserver": "lighttpd",
     "stacapi": Path(sys.executable).name,
+    "tiles": Path(sys.executable).name,  # MapProxy in gunicorn (python -m gunicorn)
 }
+TILE_WORKERS = 2  # gunicorn processes, each with TILE_THREADS threads
+TILE_THREADS = 4
 # Paths go into regexes and rewrite rules of MapServer and lighttpd: keep them plain.
 SAFE_PATH_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-")
 CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -510,6 +513,7 @@ def _write_mapserver_configs(state):
         "port": state["ports"]["mapserver"]["http"],
         "socket": _socket_path(root, "mapserv"),
         "config_file": ms["config_file"],
+        "tiles_port": state["ports"]["tiles"]["http"],
     }
     template = (CONFIG_TEMPLATES / "mapserver.conf").read_text()
     _write_secret(Path(ms["config_file"]), template.format(**values))
@@ -589,17 +593,51 @@ def _stacapi_ready(state):
         return reply.status == 200 and "collections" in json.loads(reply.read())
 
 
+# --- MapProxy in gunicorn ----------------------------------------------------------------------
+
+
+def _start_tiles(state, logs):
+    """gunicorn serving MapProxy's multi-project app over <map dir>/tiles/*.yaml (one per
+    collection, written at publish), under /tiles/ (lighttpd proxies that prefix to it)."""
+    from ls4.ls4_plugin.core import tiles
+
+    folder = tiles.tiles_dir(state["mapserver"]["map_dir"])
+    Path(folder, tiles.CACHE_FOLDER).mkdir(parents=True, exist_ok=True)
+    app = f"mapproxy.multiapp:make_wsgi_app({folder!r}, allow_listing=False)"
+    command = [sys.executable, "-m", "gunicorn", "--bind", _tiles_address(state)]
+    command += ["--workers", TILE_WORKERS, "--threads", TILE_THREADS, "--timeout", 120]
+    command += ["--access-logfile", "-", app]
+    # gunicorn strips SCRIPT_NAME from the path, so MapProxy's URLs start with /tiles/.
+    env = {**CLEAN_ENV, "SCRIPT_NAME": "/tiles", "PROJ_DATA": "/usr/share/proj"}
+    return _spawn(command, logs / "tiles.log", cwd=folder, env=env)
+
+
+def _tiles_address(state):
+    return f"127.0.0.1:{state['ports']['tiles']['http']}"
+
+
+def _tiles_ready(state):
+    try:
+        with urllib.request.urlopen(f"http://{_tiles_address(state)}/tiles/", timeout=5) as reply:
+            server = reply.headers.get("Server", "")
+    except urllib.error.HTTPError as exc:
+        server = exc.headers.get("Server", "")
+    return "gunicorn" in server
+
+
 STARTERS = {
     "postgres": _start_postgres,
     "s3": _start_s3,
     "mapserver": _start_mapserver,
     "stacapi": _start_stacapi,
+    "tiles": _start_tiles,
 }
 READY_CHECKS = {
     "postgres": _postgres_ready,
     "s3": _s3_ready,
     "mapserver": _mapserver_ready,
     "stacapi": _stacapi_ready,
+    "tiles": _tiles_ready,
 }
 # For status: the same questions without writing anything.
 STATUS_CHECKS = {**READY_CHECKS, "s3": _s3_answers}
@@ -610,11 +648,11 @@ LOG_NAMES = {name: f"{name}.log" for name in SERVICES}
 
 
 def _service_ports(state, name):
-    return list(state["ports"][name].values())
+    return list(state["ports"].get(name, {}).values())
 
 
 def _new_state(root):
-    ports = iter(_pick_ports(1 + len(S3_PORT_FLAGS) + 2))
+    ports = iter(_pick_ports(1 + len(S3_PORT_FLAGS) + 3))
     return {
         "root": str(root),
         "logs": str(root / "logs"),
@@ -623,6 +661,7 @@ def _new_state(root):
             "s3": {name: next(ports) for name in S3_PORT_FLAGS},
             "mapserver": {"http": next(ports)},
             "stacapi": {"http": next(ports)},
+            "tiles": {"http": next(ports)},
         },
         "s3": {
             "access_key": "LS4" + secrets.token_hex(8).upper(),
@@ -672,6 +711,12 @@ def _fill_endpoints(state):
         "config_file": str(root / "mapserver.conf"),
     }
     state["stacapi"] = {"url": f"http://127.0.0.1:{state['ports']['stacapi']['http']}"}
+    state["tiles"] = {
+        "base_url": http + "/tiles",
+        "url_template": http + "/tiles/{collection}",
+        "wmts_capabilities_template": http + "/tiles/{collection}/wmts/1.0.0/WMTSCapabilities.xml",
+        "config_dir": str(root / "maps" / "tiles"),
+    }
     return state
 
 
@@ -852,6 +897,7 @@ def _print_endpoints(stack, endpoints):
     print(f"            service file {endpoints['postgres']['service_file']}")
     print(f"  S3        {endpoints['s3']['endpoint_url']} bucket {endpoints['s3']['bucket']}")
     print(f"  WMS       {endpoints['mapserver']['wms_url_template']}")
+    print(f"  tiles     {endpoints['tiles']['url_template']} (MapProxy: WMTS, XYZ, TMS)")
     print(f"  STAC API  {endpoints['stacapi']['url']}")
     print(f"  logs      {endpoints['logs']}")
 

@@ -28,6 +28,7 @@ from . import (
     stac,
     storage,
     tileindex,
+    tiles,
     workspace,
 )
 from .errors import Canceled, InputError, Ls4Error, ServiceUnavailable
@@ -451,6 +452,8 @@ def index_cog(target, collection, cog_path, name=None, conn=None, scan_key=None,
     location = storage.vsis3_path(target.s3, key)
     wkt, _area = footprint.valid_footprint(cog_path)
     row = index_row(target, collection, name, location, scan_key)
+    if target.map_dir:  # the cached tiles over this frame are stale (they are drawn again)
+        tiles.invalidate_footprint(target.map_dir, collection.name, wkt)
     if conn is not None:
         return tileindex.upsert_frame(conn, collection.table, row, wkt)
     with target.connect() as own:
@@ -556,11 +559,20 @@ def publish_mapfile(target, collection, conn=None):
     with tileindex.derived_lock(conn, collection.table):
         if tileindex.count(conn, collection.table) == 0:
             return ""
-        text = render_mapfile(target, collection, tileindex.extent(conn, collection.table))
+        extent = tileindex.extent(conn, collection.table)
+        text = render_mapfile(target, collection, extent)
         storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
         if target.map_dir:
             mapfile.write_templates(target.map_dir)
             _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
+            # the tile service of the same collection data (validated, replaced whole)
+            tiles.write_config(
+                target.map_dir,
+                collection.name,
+                collection.title,
+                extent,
+                target.wms_url(collection),
+            )
     return collection.mapfile_key
 
 

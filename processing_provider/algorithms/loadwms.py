@@ -4,15 +4,16 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputString,
     QgsProcessingParameterCrs,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import keys
+from ...ls4_plugin.core import keys, tiles
 from ...ls4_plugin.core.errors import InputError
 from ..base import Ls4Algorithm
-from ..wms import wms_layer
+from ..wms import tile_layer, wms_layer
 
 
 class LoadWms(Ls4Algorithm):
@@ -21,9 +22,11 @@ class LoadWms(Ls4Algorithm):
     HELP = (
         "Adds a collection's WMS to the project, to check what was published. Give the collection "
         "name (the WMS URL is then built from LS4 settings) or a WMS URL. The layer is added on "
-        "the main thread when the algorithm finishes."
+        "the main thread when the algorithm finishes. SERVICE picks the WMS or the collection's "
+        "tiles from the tile cache beside it (WMTS or XYZ)."
     )
-    COLLECTION, WMS_URL, CRS = "COLLECTION", "WMS_URL", "CRS"
+    COLLECTION, WMS_URL, CRS, SERVICE = "COLLECTION", "WMS_URL", "CRS", "SERVICE"
+    SERVICES = ("WMS", "WMTS", "XYZ")
 
     def initAlgorithm(self, config=None):
         self.add(
@@ -41,6 +44,12 @@ class LoadWms(Ls4Algorithm):
             "The CRS the layer asks the WMS for (the collection offers EPSG:3857 and EPSG:4326).",
             advanced=True,
         )
+        self.add(
+            QgsProcessingParameterEnum(
+                self.SERVICE, self.tr("Service"), options=list(self.SERVICES), defaultValue=0
+            ),
+            "WMS (MapServer), WMTS or XYZ (the tile cache, /tiles/<collection> beside the WMS).",
+        )
         self.addOutput(QgsProcessingOutputString("LAYER_ID", self.tr("Layer id")))
         self.addOutput(QgsProcessingOutputString("URI", self.tr("Layer source")))
 
@@ -55,10 +64,19 @@ class LoadWms(Ls4Algorithm):
         name = name or url.rstrip("/?").rsplit("/", 1)[-1]
         crs = self.parameterAsCrs(parameters, self.CRS, context)
         crs = crs.authid() if crs.isValid() else "EPSG:3857"
-        layer = wms_layer(url, name, title(name), crs=crs)
+        service = self.SERVICES[self.parameterAsEnum(parameters, self.SERVICE, context)]
+        if service == "WMS":
+            layer = wms_layer(url, name, title(name), crs=crs)
+        else:
+            try:
+                urls = tiles.service_urls(url, name)
+            except InputError as error:
+                raise QgsProcessingException(str(error)) from error
+            url = urls["wmts_capabilities" if service == "WMTS" else "xyz"]
+            layer = tile_layer(service, url, name, title(name))
         if not layer.isValid():
             raise QgsProcessingException(
-                f"The WMS at {url} did not load layer {name}: {layer.error().summary()}"
+                f"The {service} at {url} did not load layer {name}: {layer.error().summary()}"
             )
         # Made here, possibly in a worker thread; the project gets it on the main thread below.
         layer.moveToThread(QCoreApplication.instance().thread())

@@ -1,0 +1,275 @@
+"""Tiles of a collection (WMTS 1.0, XYZ, TMS) through MapProxy in front of its WMS.
+
+LS4 writes one MapProxy configuration per collection, ``<map dir>/tiles/<collection>.yaml``,
+from the same collection data as the mapfile (name, title, extent, WMS URL); MapProxy's
+multi-project application serves every file of that folder under ``/tiles/<collection>/``.
+The tile cache is a file cache in ``<map dir>/tiles/cache/<collection>/<z>/<x>/<y>.png``
+(x from the west, y from the north, as XYZ). Publishing a frame deletes the cached tiles over
+that frame's footprint at every level, nothing else; ``seed`` asks for the tiles of chosen zoom
+levels so that they are cached.
+
+The configuration is a dict written as JSON, which is YAML (MapProxy reads it with a YAML
+parser); it is checked with MapProxy's own validator when MapProxy is importable (the server,
+the local stack) and replaced whole.
+"""
+
+import json
+import math
+import os
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from .errors import InputError, Ls4Error
+from .feedback import check_canceled, ensure
+from .outputs import replaced_whole
+
+TILES_FOLDER = "tiles"
+CACHE_FOLDER = "cache"
+GRID = "webmercator"
+NUM_LEVELS = 23  # zoom 0..22: 0.04 m per pixel, finer than any scan
+TILE_SIZE = 256
+ORIGIN = math.pi * 6378137.0  # half the width of the EPSG:3857 world square
+TILE_FORMAT = "png"
+
+
+def tiles_dir(map_dir):
+    """The folder of MapProxy's configurations (and their cache) beside the mapfiles."""
+    return os.path.join(map_dir, TILES_FOLDER)
+
+
+def cache_dir(map_dir, collection_name):
+    return os.path.join(tiles_dir(map_dir), CACHE_FOLDER, collection_name)
+
+
+def tiles_url(wms_url):
+    """The tile service base of a collection from its WMS URL: ``…/wms/<c>`` → ``…/tiles/<c>``."""
+    base, _, name = wms_url.rstrip("/?").rpartition("/wms/")
+    if not base or not name:
+        raise InputError(f"{wms_url}: not a /wms/<collection> URL; the tiles are beside it")
+    return f"{base}/tiles/{name}"
+
+
+def service_urls(wms_url, collection_name):
+    """The WMTS capabilities URL, the XYZ template and the TMS template of a collection."""
+    base = tiles_url(wms_url)
+    layer = f"{base}/wmts/{collection_name}/{GRID}"
+    return {
+        "wmts_capabilities": f"{base}/wmts/1.0.0/WMTSCapabilities.xml",
+        "wmts_kvp": f"{base}/service?SERVICE=WMTS&REQUEST=GetCapabilities",
+        "xyz": f"{layer}/{{z}}/{{x}}/{{y}}.{TILE_FORMAT}",
+        "tms": f"{base}/tiles/1.0.0/{collection_name}/{GRID}/{{z}}/{{x}}/{{y}}.{TILE_FORMAT}",
+    }
+
+
+def build_config(collection_name, title, extent, wms_url, map_dir):
+    """MapProxy's configuration of one collection as a dict."""
+    source = f"{collection_name}_wms"
+    cache = f"{collection_name}_cache"
+    bbox = [float(value) for value in extent]
+    return {
+        "services": {
+            "wmts": {"restful": True, "kvp": True},
+            "tms": {"use_grid_names": True, "origin": "sw"},
+        },
+        "layers": [{"name": collection_name, "title": title, "sources": [cache]}],
+        "caches": {
+            cache: {
+                "grids": [GRID],
+                "sources": [source],
+                "format": f"image/{TILE_FORMAT}",
+                # One WMS request per tile, of exactly the tile: a cached tile is the GetMap of
+                # its bounding box, and publishing a frame changes exactly the tiles over it.
+                "meta_size": [1, 1],
+                "meta_buffer": 0,
+                "cache": {
+                    "type": "file",
+                    "directory_layout": "tms",
+                    "directory": cache_dir(map_dir, collection_name),
+                },
+            }
+        },
+        "sources": {
+            source: {
+                "type": "wms",
+                "req": {"url": wms_url, "layers": collection_name, "transparent": True},
+                "wms_opts": {"version": "1.3.0"},
+                "supported_srs": ["EPSG:3857"],
+                "coverage": {"bbox": bbox, "srs": "EPSG:3857"},
+            }
+        },
+        "grids": {GRID: {"base": "GLOBAL_WEBMERCATOR", "num_levels": NUM_LEVELS}},
+        "globals": {
+            "cache": {
+                "base_dir": os.path.join(tiles_dir(map_dir), CACHE_FOLDER),
+                "lock_dir": os.path.join(tiles_dir(map_dir), CACHE_FOLDER, "locks"),
+            },
+            # RGBA PNG as MapServer draws it (no palette): the collar stays transparent.
+            "image": {"paletted": False},
+            # lighttpd adds CORS to every answer; a second Access-Control-Allow-Origin header
+            # would make browsers refuse the tiles.
+            "http": {"access_control_allow_origin": ""},
+        },
+    }
+
+
+def validate(config):
+    """Problems of a MapProxy configuration; MapProxy's own checks when it is installed."""
+    problems = []
+    for key in ("services", "layers", "caches", "sources", "grids"):
+        if not config.get(key):
+            problems.append(f"no {key}")
+    try:
+        from mapproxy.config.loader import ConfigurationError, load_configuration
+        from mapproxy.config.validator import validate as mapproxy_validate
+    except ImportError:  # a QGIS without MapProxy: the server checks it when it loads it
+        return problems
+    problems += [str(message) for message in mapproxy_validate(config)]
+    if problems:
+        return problems
+    text = dumps(config)
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        handle.write(text)
+    try:
+        load_configuration(handle.name)
+    except ConfigurationError as error:
+        problems.append(str(error))
+    finally:
+        os.remove(handle.name)
+    return problems
+
+
+def dumps(config):
+    """The configuration's text: JSON, which YAML parsers (MapProxy's) read as it is."""
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def write_config(map_dir, collection_name, title, extent, wms_url):
+    """Validate and write ``<map dir>/tiles/<collection>.yaml`` (replaced whole); returns the
+    path. Raises ``Ls4Error`` naming the problems, leaving the previous file in place."""
+    config = build_config(collection_name, title, extent, wms_url, map_dir)
+    problems = validate(config)
+    if problems:
+        raise Ls4Error(f"MapProxy configuration of {collection_name}: " + "; ".join(problems))
+    folder = tiles_dir(map_dir)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{collection_name}.yaml")
+    with replaced_whole(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        out.write(dumps(config))
+    return path
+
+
+# --- the tile grid -----------------------------------------------------------------------------
+
+
+def tile_span(zoom):
+    """The width of one tile at ``zoom`` in EPSG:3857 metres."""
+    return 2 * ORIGIN / (2**zoom)
+
+
+def tile_range(bbox, zoom):
+    """``(x0, x1, y0, y1)``, inclusive, of the XYZ tiles that intersect ``bbox`` at ``zoom``."""
+    minx, miny, maxx, maxy = bbox
+    span = tile_span(zoom)
+    last = 2**zoom - 1
+
+    def clamp(value):
+        return min(max(value, 0), last)
+
+    x0 = clamp(math.floor((minx + ORIGIN) / span))
+    x1 = clamp(math.ceil((maxx + ORIGIN) / span) - 1)
+    y0 = clamp(math.floor((ORIGIN - maxy) / span))
+    y1 = clamp(math.ceil((ORIGIN - miny) / span) - 1)
+    return x0, max(x0, x1), y0, max(y0, y1)
+
+
+def tile_bbox(zoom, x, y):
+    """The EPSG:3857 bounding box of the XYZ tile ``zoom/x/y``."""
+    span = tile_span(zoom)
+    minx = -ORIGIN + x * span
+    maxy = ORIGIN - y * span
+    return (minx, maxy - span, minx + span, maxy)
+
+
+def invalidate(map_dir, collection_name, bbox):
+    """Delete the cached tiles that intersect ``bbox`` (EPSG:3857) at every level; returns how
+    many were deleted. Only folders that exist are read."""
+    root = cache_dir(map_dir, collection_name)
+    deleted = 0
+    for zoom in range(NUM_LEVELS):
+        zoom_dir = os.path.join(root, str(zoom))
+        if not os.path.isdir(zoom_dir):
+            continue
+        x0, x1, y0, y1 = tile_range(bbox, zoom)
+        for column in _numbered(zoom_dir, x0, x1):
+            for row in _numbered(column.path, y0, y1, suffix=f".{TILE_FORMAT}"):
+                os.remove(row.path)
+                deleted += 1
+    return deleted
+
+
+def invalidate_footprint(map_dir, collection_name, footprint_wkt):
+    """``invalidate`` over the bounding box of a frame's footprint (WKT, EPSG:3857)."""
+    from osgeo import ogr
+
+    minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(footprint_wkt).GetEnvelope()
+    return invalidate(map_dir, collection_name, (minx, miny, maxx, maxy))
+
+
+def _numbered(folder, first, last, suffix=""):
+    """Entries of ``folder`` named by a number in ``[first, last]``."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            stem = entry.name[: -len(suffix)] if suffix else entry.name
+            if suffix and not entry.name.endswith(suffix):
+                continue
+            if stem.isdigit() and first <= int(stem) <= last:
+                yield entry
+
+
+def cached_tile(map_dir, collection_name, zoom, x, y):
+    """The path the cache keeps tile ``zoom/x/y`` at (it may not exist)."""
+    return os.path.join(
+        cache_dir(map_dir, collection_name), str(zoom), str(x), f"{y}.{TILE_FORMAT}"
+    )
+
+
+# --- seeding -----------------------------------------------------------------------------------
+
+
+def seed(xyz_template, extent, zooms, feedback=None, workers=4, timeout=60):
+    """Ask the tile service for every tile over ``extent`` at each zoom of ``zooms`` (so that it
+    is cached); progress and cancel through ``feedback``. Returns ``{"tiles": n, "failed": m}``."""
+    feedback = ensure(feedback)
+    tiles = [
+        (zoom, x, y)
+        for zoom in sorted(set(zooms))
+        for x0, x1, y0, y1 in [tile_range(extent, zoom)]
+        for x in range(x0, x1 + 1)
+        for y in range(y0, y1 + 1)
+    ]
+    if not tiles:
+        raise InputError("no zoom level to seed")
+    failed = []
+
+    def fetch(tile):
+        zoom, x, y = tile
+        url = xyz_template.format(z=zoom, x=x, y=y)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as reply:
+                reply.read()
+        except OSError as error:
+            failed.append(f"{zoom}/{x}/{y}: {error}")
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(tiles), workers * 4):
+            check_canceled(feedback)
+            batch = tiles[start : start + workers * 4]
+            list(pool.map(fetch, batch))
+            done += len(batch)
+            feedback.setProgress(100.0 * done / len(tiles))
+    for message in failed[:10]:
+        feedback.pushWarning(message)
+    return {"tiles": len(tiles), "failed": len(failed)}
