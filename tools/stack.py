@@ -1,5 +1,5 @@
 """The local service stack: PostgreSQL + PostGIS (+ pgSTAC), SeaweedFS S3, MapServer 8 and MapProxy
-(gunicorn) behind lighttpd, and a STAC API (stac-fastapi-pgstac under uvicorn) over the pgSTAC schema.
+(gunicorn) behind lighttpd, and a STAC API (stac-fastapi-pgstac under uvicorn) over pgSTAC.
 
     .venv/bin/python -m tools.stack up|status|down [--dir DIR] [--purge]
 
