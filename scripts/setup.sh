@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-psycopg2 python3-jinja2
   python3-venv cgi-mapserver mapserver-bin postgresql-15 postgresql-15-postgis-3 lighttpd
-  qttools5-dev-tools zip xvfb)
+  qttools5-dev-tools zip xvfb chromium nodejs npm)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -27,4 +27,8 @@ want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > "$stamp"
+fi
+# OpenLayers for the browser test (tests/test_browser.py), pinned in tests/web/package-lock.json.
+if [ ! -f tests/web/node_modules/ol/dist/ol.js ]; then
+  npm ci --prefix tests/web --no-audit --no-fund --loglevel=error
 fi
