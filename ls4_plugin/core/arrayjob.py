@@ -27,7 +27,7 @@ import os
 import socket
 import sys
 
-from . import engines, keys, publish, storage, tileindex
+from . import engines, keys, publish, stac, storage, tileindex
 from .errors import InputError, Ls4Error
 
 INDEX_VARIABLES = ("AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")
@@ -66,6 +66,8 @@ class Manifest:
                     "dsn": target.dsn,
                     "wms_url_template": target.wms_url_template,
                     "mapfile_connection": target.mapfile_connection,
+                    "agencies": list(target.agencies),
+                    "stac": dataclasses.asdict(target.stac),
                 },
                 "frames": self.frames,
             },
@@ -83,6 +85,8 @@ class Manifest:
             dsn=fields["dsn"],
             wms_url_template=fields["wms_url_template"],
             mapfile_connection=fields["mapfile_connection"],
+            agencies=tuple(fields.get("agencies", ())),
+            stac=stac.StacConfig(**fields.get("stac", {})),
         )
         return cls(
             url, keys.Collection(**data["collection"]), target, data["frames"], data["planned"]
@@ -221,6 +225,8 @@ def _parser():
             sub.add_argument("--public-url-base")
             sub.add_argument("--wms-url-template", required=True)
             sub.add_argument("--mapfile-connection", default="service=ls4")
+            sub.add_argument("--stac", action="store_true", help="write STAC items and catalog")
+            sub.add_argument("--pgstac", action="store_true", help="load STAC into pgSTAC too")
             sub.add_argument("frames", nargs="+", help="local files or s3://… georef objects")
         if name == "run":
             sub.add_argument("--index", type=int, help="else " + ", ".join(INDEX_VARIABLES))
@@ -255,6 +261,7 @@ def _plan(args):
         dsn=args.dsn or "service=ls4",
         wms_url_template=args.wms_url_template,
         mapfile_connection=args.mapfile_connection,
+        stac=stac.StacConfig(enabled=args.stac or args.pgstac, pgstac=args.pgstac),
     )
     manifest = plan(args.manifest, collection, target, args.frames)
     count = len(manifest.frames)

@@ -63,9 +63,17 @@ def dsn_without_password(dsn):
 
 
 def worker_target(target):
-    """``target`` as a task may carry it: no S3 keys, no database password, no local map dir."""
+    """``target`` as a task may carry it: no S3 keys, no database passwords (tile index,
+    pgSTAC), no local map dir."""
     s3 = dataclasses.replace(target.s3, access_key=None, secret_key=None)
-    return dataclasses.replace(target, s3=s3, dsn=dsn_without_password(target.dsn), map_dir=None)
+    pgstac_dsn = target.stac.pgstac_dsn and dsn_without_password(target.stac.pgstac_dsn)
+    return dataclasses.replace(
+        target,
+        s3=s3,
+        dsn=dsn_without_password(target.dsn),
+        map_dir=None,
+        stac=dataclasses.replace(target.stac, pgstac_dsn=pgstac_dsn),
+    )
 
 
 def executor_for(scheduler="", workers=1):
