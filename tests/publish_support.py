@@ -1,5 +1,8 @@
 """What the publishing tests share: the stack as LS4 settings, a Target, bucket and index reads."""
 
+import urllib.error
+import urllib.request
+
 import boto3
 from botocore.config import Config
 
@@ -65,3 +68,12 @@ def fresh(stack, collection):
     with tileindex.connect(stack["postgres"]["dsn"]) as conn:
         tileindex.drop_table(conn, collection.table)
     return collection
+
+
+def anonymous_status(url):
+    """The HTTP status of an anonymous GET of ``url``."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code

@@ -2,12 +2,10 @@
 
 import contextlib
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from publish_support import fresh, index_rows, target
+from publish_support import anonymous_status, fresh, index_rows, target
 from qgis.core import QgsProcessingException
 
 from ls4.ls4_plugin.core import cog, keys, storage
@@ -63,14 +61,6 @@ def test_writemapfile_for_an_empty_collection_writes_nothing(stack, run_alg):
     with pytest.raises(QgsProcessingException, match="empty or missing"):
         run_alg("writemapfile", fields)
     assert not storage.exists(target(stack).s3, empty.mapfile_key)
-
-
-def anonymous_status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as reply:
-            return reply.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def test_applypublicpolicy_opens_the_public_stages_only(stack, cogs, run_alg):

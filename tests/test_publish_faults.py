@@ -1,9 +1,12 @@
 """Publishing when things go wrong: concurrent runs, bad names, S3 or PostGIS down, bad frames."""
 
 import dataclasses
+import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -12,15 +15,18 @@ from pathlib import Path
 
 import mappyfile
 import pytest
+from osgeo import gdal
 from publish_support import fresh, index_rows, objects, target
 from qgis.core import QgsProcessingException
 
-from ls4.ls4_plugin.core import keys, mapfile, publish, storage, tileindex
+from ls4.ls4_plugin.core import keys, maintenance, mapfile, publish, storage, tileindex, workspace
 from ls4.ls4_plugin.core.errors import Ls4Error, ServiceUnavailable
 from ls4.ls4_plugin.core.feedback import Feedback
 from tools import qgis_env, sample_collection
 from tools import stack as stack_module
 from tools.stack import Stack
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def collection(stack, year):
@@ -294,6 +300,112 @@ def test_postgis_stopped_after_the_uploads_then_a_rerun_completes_without_upload
     assert objects(own_stack, baca.prefix()) == uploaded  # same objects, not written again
     assert len(index_rows(own_stack, baca.table)) == 1
     assert storage.exists(target(own_stack).s3, baca.mapfile_key)
+
+
+# --- finding 3: kill -9 mid-upload leaves nothing behind for long -------------------------------
+
+PUBLISHER = """
+import json, os, signal, sys
+sys.path[:0] = [os.environ["LS4_REPO"], os.path.join(os.environ["LS4_REPO"], "tests")]
+import tools  # noqa: F401  (the repository as the package ls4)
+from publish_support import target
+from ls4.ls4_plugin.core import keys, publish
+from ls4.ls4_plugin.core.feedback import Feedback
+
+class KillMidUpload(Feedback):
+    def setProgress(self, percent):  # the georef upload is 54-63 % of a one-frame run
+        if os.environ.get("LS4_KILL") and 56 <= percent < 62:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+endpoints = json.loads(os.environ["LS4_ENDPOINTS"])
+baca = keys.Collection(band="bw", type="frames", agency="USGS", county="Baca", year="1998")
+feedback = KillMidUpload()
+result = publish.publish_collection(target(endpoints), baca, [sys.argv[1]], feedback=feedback)
+print(json.dumps([frame.status for frame in result.frames]))
+"""
+
+
+def run_publisher(endpoints, source, temp, kill):
+    env = dict(os.environ, LS4_REPO=str(REPO), LS4_ENDPOINTS=json.dumps(endpoints), TMPDIR=temp)
+    env.pop("LS4_KILL", None)
+    if kill:
+        env["LS4_KILL"] = "1"
+    command = [sys.executable, "-c", PUBLISHER, str(source)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def big_frame(tmp_path_factory):
+    """A bw frame of 17.6 MB: above the multipart threshold of 16 MiB."""
+    path = tmp_path_factory.mktemp("big") / "04-15-14_1-009.tif"
+    source = gdal.Open(str(sample_collection.DATA / sample_collection.SOURCES["bw"]))
+    gdal.Translate(str(path), source, width=4200, height=4200, creationOptions=["TILED=NO"])
+    assert path.stat().st_size > storage.MULTIPART_THRESHOLD
+    return path
+
+
+def run_folders(temp):
+    return sorted(path for path in Path(temp).iterdir() if path.name.startswith("ls4-run-"))
+
+
+def test_kill_9_mid_upload_the_rerun_aborts_the_upload_and_removes_the_temporary_cog(
+    own_stack, big_frame, tmp_path
+):
+    baca = keys.Collection(band="bw", type="frames", agency="USGS", county="Baca", year="1998")
+    fresh(own_stack, baca)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    killed = run_publisher(own_stack, big_frame, str(temp), kill=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    georef_key = baca.key("georef", big_frame.name)
+    left = storage.incomplete_uploads(target(own_stack).s3, baca.prefix())
+    assert [key for key, _id, _when in left] == [georef_key]
+    (folder,) = run_folders(temp)
+    assert (folder / big_frame.name).stat().st_size > 1_000_000  # the temporary COG
+    rerun = run_publisher(own_stack, big_frame, str(temp), kill=False)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout.splitlines()[-1]) == ["published"]
+    assert storage.incomplete_uploads(target(own_stack).s3, baca.prefix()) == []
+    assert run_folders(temp) == []
+    assert storage.exists(target(own_stack).s3, georef_key)
+
+
+def test_maintenance_finds_stale_uploads_and_run_folders_and_repair_removes_them(
+    own_stack, tmp_path
+):
+    config = target(own_stack).s3
+    key = "bw/Baca/USGS_1999/frames/cog/04-15-14_1-001.tif"
+    upload = storage.client(config).create_multipart_upload(Bucket=config.bucket, Key=key)
+    with workspace.run_folder(str(tmp_path)) as own:  # this run's folder: never stale
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        folder = tmp_path / f"ls4-run-{dead.stdout.strip()}-abc"
+        folder.mkdir()
+        owner = {"pid": int(dead.stdout), "started": "1", "host": socket.gethostname()}
+        (folder / "owner.json").write_text(json.dumps(owner))
+        (folder / "04-15-14_1-001.tif").write_bytes(b"x" * 1000)
+        report = maintenance.check(fast_target(own_stack), stale_after=0, temp_root=str(tmp_path))
+        found = {(f.kind, f.subject) for f in report.findings}
+        assert ("incomplete_upload", key) in found
+        assert ("stale_temp_folder", str(folder)) in found
+        assert not any(subject == own for _kind, subject in found)
+        maintenance.repair(fast_target(own_stack), report)
+        assert os.path.isdir(own)
+    assert not folder.exists()
+    assert [k for k, _i, _w in storage.incomplete_uploads(config, key)] == []
+    assert upload["UploadId"] not in json.dumps(maintenance.check(fast_target(own_stack)).to_dict())
+
+
+def test_the_bucket_set_up_adds_the_rule_that_aborts_incomplete_uploads_after_a_day(own_stack):
+    config = target(own_stack).s3
+    storage.apply_public_policy(config)
+    rules = storage.client(config).get_bucket_lifecycle_configuration(Bucket=config.bucket)
+    (rule,) = [r for r in rules["Rules"] if r["ID"] == storage.LIFECYCLE_RULE_ID]
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
 # --- finding 12: the driver's errors become the core's, naming the database -----------------

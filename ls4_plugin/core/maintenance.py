@@ -23,12 +23,14 @@ name, a ``cog/`` or ``georef/`` key that breaks the key grammar, a row whose loc
 COG of this bucket.
 """
 
+import datetime
 import fnmatch
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 
-from . import keys, mapfile, publish, stac_maintenance, storage, tileindex
+from . import keys, mapfile, publish, stac_maintenance, storage, tileindex, workspace
 from .errors import Canceled, InputError, Ls4Error
 from .feedback import SubFeedback, check_canceled, ensure
 
@@ -44,6 +46,11 @@ ROW_BAD_LOCATION = "row_bad_location"
 COG_NOT_INDEXED = "cog_not_indexed"
 KEY_BREAKS_GRAMMAR = "key_breaks_grammar"
 SCAN_MISSING = "scan_missing"
+INCOMPLETE_UPLOAD = "incomplete_upload"
+STALE_TEMP_FOLDER = "stale_temp_folder"
+DUPLICATE_FRAME = "duplicate_frame"
+# A multipart upload or a run folder younger than this may belong to a run still going.
+STALE_AFTER = 6 * 3600.0
 
 MAPFILE_KINDS = (MAPFILE_WITHOUT_TABLE, MAPFILE_INVALID, MAPFILE_WRONG_TABLE, TABLE_WITHOUT_MAPFILE)
 NOT_REPAIRABLE = {
@@ -52,6 +59,7 @@ NOT_REPAIRABLE = {
     TABLE_NOT_A_COLLECTION: "not repairable: not an LS4 collection table",
     KEY_BREAKS_GRAMMAR: "not repairable: move it to a key that follows the layout",
     ROW_BAD_LOCATION: "not repairable: fix or delete the row by hand",
+    DUPLICATE_FRAME: "not repairable: one frame under two extensions; delete the later by hand",
 }
 # The stages whose keys the pipeline writes, so a key there that breaks the grammar is a mistake.
 CHECKED_STAGES = ("georef", "cog")
@@ -66,6 +74,7 @@ class Finding:
     detail: str
     collection: str = ""
     repaired: str = ""
+    reference: str = ""  # what a repair needs besides the subject (a multipart upload's id)
 
 
 @dataclass
@@ -88,6 +97,7 @@ class Report:
     repairs: list = field(default_factory=list)
     repaired: bool = False
     notification: str = ""
+    unmatched: list = field(default_factory=list)  # COLLECTIONS patterns that matched nothing
 
     def to_dict(self):
         return asdict(self)
@@ -114,6 +124,11 @@ class Report:
             f"(scope: {scope})",
             f"Checked {checked}.",
         ]
+        lines += [
+            f"COLLECTIONS pattern {pattern!r} matches no table, mapfile or key: nothing of it "
+            "was checked"
+            for pattern in self.unmatched
+        ]
         if not self.findings:
             return "\n".join(lines + ["No findings: tables, mapfiles and COGs agree."])
         state = "REPAIR on" if self.repaired else "REPAIR off: nothing was changed"
@@ -136,9 +151,17 @@ class Scope:
 
     def __init__(self, patterns=()):
         self.patterns = [p.strip() for p in patterns or () if p and p.strip()]
+        self.matched = set()
 
     def __contains__(self, name):
-        return not self.patterns or any(fnmatch.fnmatchcase(name, p) for p in self.patterns)
+        if not self.patterns:
+            return True
+        hits = {p for p in self.patterns if fnmatch.fnmatchcase(name, p)}
+        self.matched |= hits
+        return bool(hits)
+
+    def unmatched(self):
+        return [p for p in self.patterns if p not in self.matched]
 
 
 @dataclass
@@ -155,10 +178,12 @@ class Estate:
 # --- check ---------------------------------------------------------------------------------
 
 
-def check(target, patterns=(), feedback=None):
+def check(target, patterns=(), feedback=None, stale_after=STALE_AFTER, temp_root=None):
     """Compare tables, mapfiles and objects of ``target`` (a ``publish.Target``); changes nothing.
 
     ``patterns``: glob patterns of collection names to look at (empty: the whole estate).
+    Also found: multipart uploads left incomplete and LS4 run folders of this machine whose run
+    is gone (``temp_root``: the temporary folder), both older than ``stale_after`` seconds.
     """
     feedback = ensure(feedback)
     scope = Scope(patterns)
@@ -174,9 +199,49 @@ def check(target, patterns=(), feedback=None):
         report.findings += rule(target, estate)
     report.findings += _scans_missing(estate, scope)
     report.findings += stac_maintenance.check(target, estate, scope)
+    report.findings += _duplicate_frames(estate, scope)
+    report.findings += _incomplete_uploads(target, scope, stale_after)
+    report.findings += [
+        Finding(STALE_TEMP_FOLDER, path, f"{reason}; {workspace.folder_size(path)} bytes")
+        for path, reason in workspace.stale_folders(temp_root, stale_after)
+    ]
     report.checked = _checked(estate)
+    report.unmatched = scope.unmatched()
+    for pattern in report.unmatched:
+        feedback.pushWarning(f"COLLECTIONS pattern {pattern!r} matches nothing: not checked")
     feedback.setProgress(100)
     return report
+
+
+def _duplicate_frames(estate, scope):
+    """Two COGs of one frame, ``X.tif`` and ``X.TIF``: the one its table holds is the frame."""
+    seen, findings = {}, []
+    for key in sorted(estate.cogs):
+        seen.setdefault(keys.comparable_key(key), []).append(key)
+    for group in seen.values():
+        rows = estate.tables.get(estate.cogs[group[0]].collection.table, set())
+        group.sort(key=lambda k: not any(location.endswith("/" + k) for location in rows))
+        for later in group[1:]:
+            detail = f"the same frame as {group[0]} (file name extensions differ only in case)"
+            collection = estate.cogs[later].collection.name
+            findings.append(Finding(DUPLICATE_FRAME, later, detail, collection))
+    return findings
+
+
+def _incomplete_uploads(target, scope, stale_after):
+    findings = []
+    now = datetime.datetime.now(datetime.UTC)
+    for key, upload_id, initiated in storage.incomplete_uploads(target.s3):
+        age = (now - initiated).total_seconds()
+        parsed = _parse_key(key)
+        name = parsed.collection.name if parsed else os.path.basename(key)
+        if age < stale_after or name not in scope:
+            continue
+        detail = f"multipart upload begun {initiated:%Y-%m-%d %H:%M:%S} UTC, never completed"
+        findings.append(
+            Finding(INCOMPLETE_UPLOAD, key, detail, name if parsed else "", reference=upload_id)
+        )
+    return findings
 
 
 def _describe_database(conn):
@@ -382,6 +447,8 @@ def repair(target, report, feedback=None):
         (STRAY_OBJECT, _delete_stray),
         (ROW_WITHOUT_COG, _remove_row),
         (COG_NOT_INDEXED, _index_orphan),
+        (INCOMPLETE_UPLOAD, _abort_upload),
+        (STALE_TEMP_FOLDER, _remove_folder),
     )
     touched = set()
     total = max(len(findings), 1)
@@ -390,7 +457,7 @@ def repair(target, report, feedback=None):
         for finding in (f for f in findings if f.kind == kind):
             check_canceled(feedback)
             _record(report, finding, action(target, finding), feedback)
-            if finding.collection and report.repairs[-1].ok:
+            if kind in (ROW_WITHOUT_COG, COG_NOT_INDEXED) and report.repairs[-1].ok:
                 touched.add(finding.collection)
             done += 1
             feedback.setProgress(90.0 * done / total)
@@ -429,6 +496,24 @@ def _delete_stray(target, finding):
         return "deleted"
 
     return _attempt("delete object", finding.subject, work)
+
+
+def _abort_upload(target, finding):
+    def work():
+        storage.abort_upload(target.s3, finding.subject, finding.reference)
+        return "aborted (its parts are deleted)"
+
+    return _attempt("abort multipart upload", finding.subject, work)
+
+
+def _remove_folder(target, finding):
+    def work():
+        shutil.rmtree(finding.subject, ignore_errors=True)
+        if os.path.exists(finding.subject):
+            raise Ls4Error(f"{finding.subject} could not be removed")
+        return "removed"
+
+    return _attempt("remove folder", finding.subject, work)
 
 
 def _remove_row(target, finding):

@@ -9,6 +9,7 @@ import json
 import mimetypes
 import os
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -102,8 +103,18 @@ def _new_client(config):
 
 
 def is_public_key(key):
+    """Whether the policy makes ``key`` public: a public stage at exactly the layout's depth
+    (``<band>/<County>/<Agency>_<YYYY>/<type>/<stage>/<file>``) or a file of ``geojson/``."""
     parts = key.split("/")
-    return parts[0] in PUBLIC_TOP or any(stage in parts[:-1] for stage in PUBLIC_STAGES)
+    if len(parts) == 2:
+        return parts[0] in PUBLIC_TOP and bool(parts[1])
+    return (
+        len(parts) == 6
+        and parts[0] in keys.BANDS
+        and parts[3] in keys.TYPES
+        and parts[4] in PUBLIC_STAGES
+        and all(parts)
+    )
 
 
 def public_url(config, key):
@@ -208,6 +219,7 @@ def upload_file(config, path, key, feedback=None, s3=None, metadata=None):
     """
     feedback = ensure(feedback)
     s3 = s3 or client(config)
+    started = time.time()
     checksum = file_sha256(path, feedback)
     wanted = {**(metadata or {}), CHECKSUM_KEY: checksum}
     if object_metadata(config, key, s3) == wanted:
@@ -224,7 +236,20 @@ def upload_file(config, path, key, feedback=None, s3=None, metadata=None):
             Callback=_Progress(feedback, os.path.getsize(path)),
             Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD),
         )
+    if os.path.getsize(path) >= MULTIPART_THRESHOLD:
+        _abort_older_uploads(config, key, started - CLOCK_MARGIN, s3)
     return "uploaded"
+
+
+CLOCK_MARGIN = 1.0  # seconds of skew allowed between this machine's clock and the S3 server's
+
+
+def _abort_older_uploads(config, key, before, s3):
+    """Abort the incomplete multipart uploads of ``key`` begun before ``before`` (a run killed
+    mid-upload left them): the key now holds the complete object."""
+    for other, upload_id, initiated in incomplete_uploads(config, key, s3):
+        if other == key and initiated.timestamp() < before:
+            abort_upload(config, other, upload_id, s3)
 
 
 def put_bytes(config, key, data, s3=None):
@@ -297,9 +322,23 @@ def content_type(key):
 
 
 def public_read_policy(bucket):
-    """The bucket policy that makes the public stages and ``geojson/`` readable by anyone."""
-    resources = [f"arn:aws:s3:::{bucket}/*/{stage}/*" for stage in PUBLIC_STAGES]
-    resources += [f"arn:aws:s3:::{bucket}/{top}/*" for top in PUBLIC_TOP]
+    """The bucket policy that makes the public stages and ``geojson/`` readable by anyone.
+
+    Each resource is anchored at the band and names the type and stage at their depth, so a
+    stage name elsewhere (``mapfiles/scanned/x.map``) stays private. A policy's ``*`` also
+    matches ``/``, so a second statement denies anonymous reads of anything deeper than the
+    layout (AWS honours its condition; SeaweedFS 4.48 ignores the statement).
+    """
+    arn = f"arn:aws:s3:::{bucket}"
+    resources = [
+        f"{arn}/{band}/*/*/{type_}/{stage}/*"
+        for band in keys.BANDS
+        for type_ in keys.TYPES
+        for stage in PUBLIC_STAGES
+    ]
+    resources += [f"{arn}/{top}/*" for top in PUBLIC_TOP]
+    deeper = [f"{arn}/{band}/*/*/*/*/*/*" for band in keys.BANDS]
+    deeper += [f"{arn}/{top}/*/*" for top in PUBLIC_TOP]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -309,18 +348,85 @@ def public_read_policy(bucket):
                 "Principal": "*",
                 "Action": ["s3:GetObject"],
                 "Resource": resources,
-            }
+            },
+            {
+                "Sid": "LS4NoAnonymousReadBelowTheLayout",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": deeper,
+                "Condition": {"StringEquals": {"aws:PrincipalType": "Anonymous"}},
+            },
         ],
     }
 
 
+ABORT_AFTER_DAYS = 1
+LIFECYCLE_RULE_ID = "ls4-abort-incomplete-multipart"
+
+
 def apply_public_policy(config, s3=None):
-    """Put the public-read policy on the bucket; returns the policy applied."""
+    """Put the public-read policy on the bucket, and the lifecycle rule that aborts multipart
+    uploads left incomplete for a day (where the server supports it); returns the policy."""
     s3 = s3 or client(config)
     policy = public_read_policy(config.bucket)
     with s3_errors(config):
         s3.put_bucket_policy(Bucket=config.bucket, Policy=json.dumps(policy))
+    apply_lifecycle_rule(config, s3)
     return policy
+
+
+def apply_lifecycle_rule(config, s3=None):
+    """Add (or keep) the rule aborting incomplete multipart uploads after ABORT_AFTER_DAYS,
+    keeping the bucket's other rules. Returns "applied", or "not supported: ..." when the server
+    refuses lifecycle configuration (then maintenance is what removes them)."""
+    s3 = s3 or client(config)
+    rule = {
+        "ID": LIFECYCLE_RULE_ID,
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_AFTER_DAYS},
+    }
+    try:
+        with s3_errors(config):
+            try:
+                rules = s3.get_bucket_lifecycle_configuration(Bucket=config.bucket)["Rules"]
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "NoSuchLifecycleConfiguration":
+                    raise
+                rules = []
+            rules = [r for r in rules if r.get("ID") != LIFECYCLE_RULE_ID] + [rule]
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=config.bucket, LifecycleConfiguration={"Rules": rules}
+            )
+    except ServiceUnavailable:
+        raise
+    except Ls4Error as error:
+        return f"not supported: {error}"
+    return "applied"
+
+
+def incomplete_uploads(config, prefix="", s3=None):
+    """The multipart uploads begun and neither completed nor aborted: [(key, id, initiated)]."""
+    s3 = s3 or client(config)
+    found = []
+    with s3_errors(config, prefix or None):
+        for page in s3.get_paginator("list_multipart_uploads").paginate(
+            Bucket=config.bucket, Prefix=prefix
+        ):
+            found += [(u["Key"], u["UploadId"], u["Initiated"]) for u in page.get("Uploads", [])]
+    return found
+
+
+def abort_upload(config, key, upload_id, s3=None):
+    """Abort one multipart upload (its parts are deleted); an upload already gone is fine."""
+    s3 = s3 or client(config)
+    with s3_errors(config, key):
+        try:
+            s3.abort_multipart_upload(Bucket=config.bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("NoSuchUpload", "404"):
+                raise
 
 
 def check_connection(config, s3=None):
