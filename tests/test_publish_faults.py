@@ -17,8 +17,9 @@ import mappyfile
 import pytest
 from osgeo import gdal
 from publish_support import fresh, index_rows, objects, target
-from qgis.core import QgsProcessingException
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
+from ls4.ls4_plugin import settings
 from ls4.ls4_plugin.core import keys, maintenance, mapfile, publish, storage, tileindex, workspace
 from ls4.ls4_plugin.core.errors import Ls4Error, ServiceUnavailable
 from ls4.ls4_plugin.core.feedback import Feedback
@@ -29,9 +30,9 @@ from tools.stack import Stack
 REPO = Path(__file__).resolve().parents[1]
 
 
-def collection(stack, year):
+def collection(stack, year, county="Baca"):
     """A collection of this module's own, emptied of what an earlier run left."""
-    baca = keys.Collection(band="nc", type="frames", agency="USGS", county="Baca", year=year)
+    baca = keys.Collection(band="nc", type="frames", agency="USGS", county=county, year=year)
     return fresh(stack, baca)
 
 
@@ -309,6 +310,7 @@ import json, os, signal, sys
 sys.path[:0] = [os.environ["LS4_REPO"], os.path.join(os.environ["LS4_REPO"], "tests")]
 import tools  # noqa: F401  (the repository as the package ls4)
 from publish_support import target
+from ls4.ls4_plugin import settings
 from ls4.ls4_plugin.core import keys, publish
 from ls4.ls4_plugin.core.feedback import Feedback
 
@@ -406,6 +408,84 @@ def test_the_bucket_set_up_adds_the_rule_that_aborts_incomplete_uploads_after_a_
     rules = storage.client(config).get_bucket_lifecycle_configuration(Bucket=config.bucket)
     (rule,) = [r for r in rules["Rules"] if r["ID"] == storage.LIFECYCLE_RULE_ID]
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+# --- finding 10: the per-frame results survive a failing step and a full disk ----------------
+
+
+@contextmanager
+def full_tmpfs(folder):
+    """A 64 KiB tmpfs at ``folder``, filled up; unmounted whatever happens."""
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], check=True)
+    try:
+        with suppress(OSError), open(folder / "filler", "wb") as filler:
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+class Messages(QgsProcessingFeedback):
+    def __init__(self):
+        super().__init__()
+        self.errors = []
+
+    def reportError(self, error, fatal=False):  # noqa: N802
+        self.errors.append(error)
+        super().reportError(error, fatal)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+
+
+@needs_root
+def test_a_full_disk_for_the_report_is_a_warning_and_the_publish_stands(
+    stack, qgis_app, run_alg, frames, tmp_path
+):
+    qgis_env.configure(stack)
+    # frames dated 04-15-14: of 2014, as STAC (when on) wants
+    baca = collection(stack, "2014", county="Prowers")
+    params = {"COUNTY": "Prowers", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "BAND_LAYOUT": 0}
+    feedback = Messages()
+    with full_tmpfs(tmp_path / "full") as full:
+        report = full / "report.json"
+        results = run_alg(
+            "publishcollection",
+            {"INPUT": [str(f) for f in frames[:2]], **params, "REPORT": str(report)},
+            feedback=feedback,
+        )
+        assert not report.exists()  # no 0-byte report.json: written whole or not at all
+        assert sorted(path.name for path in full.iterdir()) == ["filler"]
+    assert [frame["status"] for frame in json.loads(results["FRAMES"])] == ["published"] * 2
+    assert results["MAPFILE_KEY"] == baca.mapfile_key
+    (warning,) = [e for e in feedback.errors if "report" in e]
+    assert "No space left on device" in warning and str(full) in warning
+
+
+def test_when_the_mapfile_step_fails_the_frames_and_the_report_are_still_written(
+    stack, qgis_app, run_alg, frames, tmp_path
+):
+    qgis_env.configure(stack)
+    collection(stack, "2014", county="Kiowa")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the mapfile folder should be")
+    settings.set_value("mapserver/map_dir", str(blocker))
+    report = tmp_path / "report.json"
+    params = {"COUNTY": "Kiowa", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "BAND_LAYOUT": 0}
+    try:
+        with pytest.raises(QgsProcessingException, match="mapfile not written"):
+            run_alg(
+                "publishcollection",
+                {"INPUT": [str(f) for f in frames[:2]], **params, "REPORT": str(report)},
+            )
+    finally:
+        settings.set_value("mapserver/map_dir", stack["mapserver"]["map_dir"])
+    written = json.loads(report.read_text())
+    assert [frame["status"] for frame in written["frames"]] == ["published"] * 2
+    assert [error.split(":")[0] for error in written["errors"]] == ["mapfile not written"]
 
 
 # --- finding 12: the driver's errors become the core's, naming the database -----------------

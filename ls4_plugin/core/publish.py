@@ -233,6 +233,8 @@ def _finish(target, collection, result, run, feedback):
             raise
         except Ls4Error as error:
             result.errors.append(f"mapfile not written: {error}")
+        except OSError as error:  # the local copy for MapServer (map_dir)
+            result.errors.append(f"mapfile not written: {error.filename}: {error.strerror}")
     if target.stac.enabled and not run.down():
         try:
             result.stac = publish_stac(target, collection, run.conn)
