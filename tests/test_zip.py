@@ -5,20 +5,29 @@ The ZIP is built once per session. QGIS runs in subprocesses of Debian's ``/usr/
 profile folder, so every package the plugin imports comes from Debian or from ``ext_libs``.
 """
 
+import ast
 import json
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
-from tools.build_zip import REPO, build_zip
+from tools import build_zip as build
+from tools.build_zip import REPO, build_zip, repository_problems
 
-VENDORED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "mappyfile", "lark")
-VENDORED_MODULES += ("referencing", "rpds", "typing_extensions")
+# What Debian 12's QGIS Python lacks (or has too old: jsonschema 4.10): served from ext_libs there
+FROM_EXT_LIBS = ("boto3", "botocore", "s3transfer", "mappyfile", "lark", "jsonschema")
+FROM_EXT_LIBS += ("referencing", "jsonschema_specifications", "rpds", "typing_extensions")
+VENDORED_MODULES = FROM_EXT_LIBS + ("jmespath", "pyrsistent", "pyrsistent_as_rpds", "attr")
+VENDORED_MODULES += ("dateutil", "six", "urllib3")
 NEVER_SHIPPED = ("tests/", "tools/", "benchmarks/", "scripts/", "build/", "dist/", ".venv/")
+PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")  # Ubuntu 22.04 QGIS: 3.10; Debian sid: 3.14
 
 # Runs inside stock QGIS's Python: installs the ZIP the way "Install from ZIP" does, starts the
 # plugin the way QGIS desktop does, runs the algorithm, and reports what it saw as JSON.
@@ -53,6 +62,7 @@ out["results"] = {key: results[key] for key in ("BAND_LAYOUT", "CRS", "GEOREFERE
 import boto3, mappyfile
 modules = sys.argv[3].split(",")
 out["files"] = {name: __import__(name).__file__ for name in modules}
+out["sys_path_tail"] = sys.path[-1]
 s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
 out["presigned"] = s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "x.tif"})
 mapfile = mappyfile.loads('MAP NAME "m" LAYER NAME "l" TYPE RASTER STATUS ON END END')
@@ -110,7 +120,7 @@ def in_qgis(plugin_zip, sample_copy, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("qgis")
     profiles = tmp_path / "profiles"
     command = ["/usr/bin/python3", "-c", QGIS_SCRIPT, str(plugin_zip), str(sample_copy)]
-    command.append(",".join(VENDORED_MODULES))
+    command.append(",".join(FROM_EXT_LIBS))
     done = subprocess.run(
         command, env=clean_env(tmp_path, profiles), capture_output=True, text=True, timeout=120
     )
@@ -162,13 +172,134 @@ def test_zip_holds_exactly_the_deployable_files(plugin_zip, zip_names):
 def test_zip_carries_the_vendored_packages(zip_names):
     for module in VENDORED_MODULES:
         assert f"ls4/ext_libs/{module}/" in zip_names or f"ls4/ext_libs/{module}.py" in zip_names
-    # rpds-py is compiled: the wheel for this Python (3.11) and platform
-    assert any(
-        name.startswith("ls4/ext_libs/rpds/") and ".cpython-311-x86_64-linux-gnu.so" in name
-        for name in zip_names
-    )
-    assert "ls4/ext_libs/boto3-1.44.8.dist-info/METADATA" in zip_names  # the pinned version
+    for spec in build.vendored_specs():  # the versions requirements-zip.txt pins, all of them
+        name, version = spec.split("==")
+        dist = f"ls4/ext_libs/{re.sub(r'[-_.]+', '_', name)}-{version}.dist-info/"
+        assert any(entry.lower().startswith(dist.lower()) for entry in zip_names), spec
     assert not any(name.startswith("ls4/ext_libs/bin/") for name in zip_names)
+
+
+def test_zip_holds_no_compiled_file(zip_names):
+    compiled = [
+        name
+        for name in zip_names
+        if name.lower().endswith(build.COMPILED_SUFFIXES) or ".so." in name.rsplit("/", 1)[-1]
+    ]
+    assert compiled == []
+    assert not any(name.endswith((".pyc", ".pyo")) or "/__pycache__/" in name for name in zip_names)
+
+
+def _dist_infos(plugin_zip):
+    with zipfile.ZipFile(plugin_zip) as archive:
+        for name in archive.namelist():
+            if name.startswith("ls4/ext_libs/") and name.endswith(".dist-info/WHEEL"):
+                folder = name[: -len("WHEEL")]
+                yield (
+                    folder,
+                    archive.read(name).decode(),
+                    archive.read(folder + "METADATA").decode(),
+                )
+
+
+def test_every_vendored_distribution_is_a_pure_python_wheel_for_python_3_10_to_3_14(plugin_zip):
+    dists = list(_dist_infos(plugin_zip))
+    assert len(dists) == len(build.vendored_specs())
+    for folder, wheel, metadata in dists:
+        tags, purelib = build.wheel_tags(wheel)
+        assert purelib, folder
+        assert tags and tags <= {"py3-none-any", "py2-none-any", "py2.py3-none-any"}, folder
+        assert tags != {"py2-none-any"}, folder
+        requires = Parser().parsestr(metadata).get("Requires-Python") or ""
+        for python in PYTHONS:
+            assert python in SpecifierSet(requires), (folder, requires, python)
+
+
+def test_every_module_in_ext_libs_belongs_to_a_vendored_distribution(plugin_zip, zip_names):
+    """Nothing stray: each top-level name is in some wheel's RECORD, or is the rpds alias."""
+    recorded = set()
+    with zipfile.ZipFile(plugin_zip) as archive:
+        for name in zip_names:
+            if name.startswith("ls4/ext_libs/") and name.endswith(".dist-info/RECORD"):
+                for line in archive.read(name).decode().splitlines():
+                    recorded.add(line.split(",")[0].split("/")[0])
+        assert archive.read("ls4/ext_libs/rpds/__init__.py").decode() == build.RPDS_ALIAS
+    inside = [
+        name[len("ls4/ext_libs/") :] for name in zip_names if name.startswith("ls4/ext_libs/")
+    ]
+    tops = {name.split("/")[0] for name in inside if name}
+    assert tops - recorded == {"rpds"}
+
+
+def test_zip_python_parses_as_python_3_10(plugin_zip):
+    """No syntax newer than the oldest Python the plugin supports (except*, PEP 695 types, ...)."""
+    with zipfile.ZipFile(plugin_zip) as archive:
+        for name in archive.namelist():
+            if name.endswith(".py") and "/tests/" not in name:
+                ast.parse(archive.read(name), filename=name, feature_version=(3, 10))
+
+
+def test_deployed_code_needs_no_python_newer_than_3_10():
+    """vermin: no 3.11+ module, function or argument (datetime.UTC, tomllib, enum.StrEnum ...)."""
+    deployed = build.deployable_files(REPO).items()
+    files = [str(path) for name, path in deployed if name.endswith(".py")]
+    command = [sys.executable, "-c", "import sys, vermin; sys.exit(vermin.main())"]
+    command += ["--no-tips", "--violations", "--eval-annotations", "-t=3.10-", *files]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_metadata_has_what_the_plugin_repository_and_qgis_4_need(plugin_zip):
+    with zipfile.ZipFile(plugin_zip) as archive:
+        general = build._metadata(archive.read("ls4/metadata.txt").decode("utf-8"))
+        names = archive.namelist()
+    for key in build.REPOSITORY_METADATA + ("icon", "homepage", "category", "changelog"):
+        assert general.get(key, "").strip(), key
+    assert f"ls4/{general['icon']}" in names
+    assert general["name"] == "LS4" and general["qgisMinimumVersion"] == "3.22"
+    assert general["qgisMaximumVersion"] == "4.99"
+    assert general["supportsQt6"] == "True"
+    assert general["hasProcessingProvider"] == "yes"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", general["version"])
+    assert build.metadata_problems(general, names) == []
+
+
+def test_zip_passes_the_plugin_repository_checks(plugin_zip):
+    assert repository_problems(plugin_zip) == []
+    assert plugin_zip.stat().st_size < build.REPOSITORY_MAX_BYTES
+
+
+def test_repository_checks_refuse_what_the_repository_refuses(plugin_zip, tmp_path):
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(plugin_zip) as good, zipfile.ZipFile(bad, "w") as out:
+        for info in good.infolist():
+            if info.filename == "ls4/metadata.txt":
+                text = good.read(info).decode().replace("\nemail=", "\nx-email=")
+                out.writestr(info.filename, text.replace("\ntracker=", "\ntracker=bugs\nx="))
+            elif info.filename not in ("ls4/LICENSE", "ls4/resources/icon.svg"):
+                out.writestr(info, good.read(info))
+        out.writestr("ls4/ls4_plugin/__pycache__/plugin.cpython-311.pyc", b"")
+        out.writestr("ls4/ext_libs/rpds/rpds.cpython-311-x86_64-linux-gnu.so", b"")
+        out.writestr("other/readme.txt", b"")
+    problems = "\n".join(repository_problems(bad))
+    for expected in (
+        "a .pyc file",
+        "a forbidden folder",
+        "rpds.cpython-311-x86_64-linux-gnu.so: a compiled file",
+        "top folders ['ls4', 'other']",
+        "no ls4/LICENSE",
+        "metadata.txt: no email",
+        "metadata.txt: tracker is not a web address",
+        "icon 'resources/icon.svg' is not in the ZIP",
+    ):
+        assert expected in problems
+
+
+def test_make_zip_prints_the_file_and_its_size(tmp_path, capsys):
+    assert build.main(["--output-dir", str(tmp_path)]) == 0
+    target = tmp_path / f"ls4-{build.plugin_version()}.zip"
+    out = capsys.readouterr().out
+    assert f"{target} {target.stat().st_size} bytes" in out
+    assert re.search(r"\(\d+\.\d MB of the repository's 25 MB\)", out)
 
 
 def test_zip_is_deterministic(plugin_zip, tmp_path):
@@ -198,9 +329,10 @@ def test_stock_qgis_runs_inspectraster(in_qgis):
 
 
 def test_vendored_packages_load_from_ext_libs(in_qgis):
-    ext_libs = in_qgis["plugins"] + "/ls4/ext_libs/"
+    ext_libs = in_qgis["plugins"] + "/ls4/ext_libs"
+    assert in_qgis["sys_path_tail"] == ext_libs  # appended, not first
     for module, path in in_qgis["files"].items():
-        assert path.startswith(ext_libs), (module, path)
+        assert path.startswith(ext_libs + "/"), (module, path)
     assert in_qgis["presigned"].startswith("https://s3.amazonaws.com/b/x.tif?AWSAccessKeyId=k&")
     assert in_qgis["mapfile_layer"] == "l"
 
@@ -236,6 +368,19 @@ def _qgis_process(env, *args):
     )
 
 
+def test_qgis_process_lists_the_enabled_plugin_and_every_ls4_algorithm(
+    qgis_process_profile, in_qgis
+):
+    plugins = _qgis_process(qgis_process_profile, "plugins")
+    assert plugins.returncode == 0, plugins.stderr
+    assert re.search(r"^\*\s*ls4\b", plugins.stdout, re.MULTILINE), plugins.stdout
+    done = _qgis_process(qgis_process_profile, "--json", "list")
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)["providers"]["ls4"]["algorithms"]
+    assert sorted(listed) == in_qgis["algorithms"]
+    assert len(listed) >= 10
+
+
 def test_qgis_process_runs_inspectraster(qgis_process_profile, sample_copy, tmp_path):
     report = tmp_path / "report.json"
     done = _qgis_process(
@@ -264,3 +409,62 @@ def test_qgis_process_reports_a_bad_file_clearly(qgis_process_profile, tmp_path)
     assert done.returncode != 0
     assert f"{text}: not a raster file GDAL can read" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+# --- Windows: no POSIX-only assumption in what is deployed ---------------------------------------
+
+POSIX_ONLY_MODULES = {"signal", "fcntl", "pwd", "grp", "termios", "resource", "posix", "pty"}
+POSIX_ONLY_CALLS = {"fork", "forkpty", "kill", "killpg", "getuid", "geteuid", "setsid", "getpgid"}
+POSIX_PATHS = ("/tmp", "/usr/", "/bin/", "/etc/", "/var/", "/dev/")
+
+
+def _posix_assumptions(name, tree):
+    for node in ast.walk(tree):
+        problem = _posix_assumption(node)
+        if problem:
+            yield f"{name}:{node.lineno} {problem}"
+
+
+def _posix_assumption(node):
+    if isinstance(node, ast.Import):
+        modules = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        modules = [node.module or ""]
+    else:
+        modules = []
+    posix = [module for module in modules if module.split(".")[0] in POSIX_ONLY_MODULES]
+    if posix:
+        return f"imports {posix[0]}"
+    if isinstance(node, ast.Attribute) and node.attr in POSIX_ONLY_CALLS:
+        return f"os.{node.attr}" if getattr(node.value, "id", None) == "os" else None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return f"hard-coded {node.value!r}" if node.value.startswith(POSIX_PATHS) else None
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "open":
+        mode = node.args[1] if len(node.args) > 1 else None
+        mode = next((k.value for k in node.keywords if k.arg == "mode"), mode)
+        binary = isinstance(mode, ast.Constant) and "b" in str(mode.value)
+        if not binary and not any(k.arg == "encoding" for k in node.keywords):
+            return "open() in text mode without encoding (the ANSI code page on Windows)"
+    return None
+
+
+def test_deployed_code_makes_no_posix_only_assumption():
+    found = []
+    for name, path in build.deployable_files(REPO).items():
+        if name.endswith(".py"):
+            found += _posix_assumptions(name, ast.parse(path.read_bytes(), filename=name))
+    assert found == []
+
+
+def test_the_posix_check_finds_what_it_looks_for():
+    source = (
+        "import signal\nimport os\nos.fork()\nopen('x.txt')\nopen('x', 'rb')\n"
+        "open('y', 'w', encoding='utf-8')\nTMP = '/tmp/ls4'\n"
+    )
+    found = list(_posix_assumptions("x.py", ast.parse(source)))
+    assert sorted(item.split(" ", 1)[0] for item in found) == [
+        "x.py:1",
+        "x.py:3",
+        "x.py:4",
+        "x.py:7",
+    ]

@@ -2,42 +2,59 @@
 
 The ZIP holds one top folder, ``ls4/``, with exactly what ``pb_tool.cfg`` deploys (python_files,
 extras, extra_dirs; no caches, hidden files or translation sources), the translations compiled
-with ``lrelease``, and ``ls4/ext_libs/`` with the packages stock QGIS on Debian 12 lacks, at the
-versions pinned in ``requirements.txt``. ``rpds-py`` is a compiled wheel: ext_libs carries the one
-for the Python and platform that run this build (QGIS's own Python when run from the venv).
+with ``lrelease``, and ``ls4/ext_libs/`` with the packages pinned in ``requirements-zip.txt``.
 
-The output is deterministic: entries sorted, every timestamp fixed, permissions normalised.
+Any QGIS on any OS must load it, so ext_libs holds pure Python only: pip installs the pins with
+``--platform any --abi none --implementation py --python-version 3.10`` (it refuses a compiled
+wheel, or one that does not admit Python 3.10), and the build checks every file and every wheel tag
+again. ``rpds-py`` (what jsonschema >= 4.18 and referencing import) is compiled: ext_libs carries
+``pyrsistent-as-rpds-py`` (rpds-py's API over pure-Python pyrsistent) and a two-line ``rpds``
+module naming it. ``ls4_plugin/__init__.py`` decides which copy of each package the plugin uses.
+
+Before it says where the ZIP is, the build checks it as the QGIS plugin repository
+(plugins.qgis.org) does on upload: size, one top folder, no ``.pyc``/``__pycache__``,
+``__init__.py``, the required metadata, icon, LICENSE. The output is deterministic: entries
+sorted, timestamps fixed, permissions normalised.
 """
 
 import argparse
 import configparser
 import hashlib
-import importlib.metadata
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import zipfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = "ls4"
-# What stock QGIS 3.22 on Debian 12 lacks; typing-extensions is what referencing needs below 3.13
-VENDORED = (
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "mappyfile",
-    "lark",
-    "referencing",
-    "rpds-py",
-    "typing-extensions",
-    "jsonschema",
-    "jsonschema-specifications",
+PINS = "requirements-zip.txt"
+OLDEST_PYTHON = "3.10"  # LS4's own code needs 3.10: zip(strict=), dataclass(kw_only=)
+# What the build adds to ext_libs besides the wheels: rpds-py's import name over the pure adapter
+RPDS_ALIAS = (
+    '"""rpds-py\'s API in pure Python for LS4\'s ext_libs (rpds-py itself is compiled Rust).\n\n'
+    "ext_libs is at the end of sys.path: an rpds-py of QGIS's own Python comes first and wins.\n"
+    '"""\n\n'
+    "from pyrsistent_as_rpds.pure import *  # noqa: F403\n"
+)
+COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".exe", ".a", ".lib", ".o")
+# plugins.qgis.org: what its upload validator requires (QGIS-Django, plugins/validator.py)
+REPOSITORY_MAX_BYTES = 25_000_000
+REPOSITORY_METADATA = (
+    "name",
+    "description",
+    "version",
+    "qgisMinimumVersion",
+    "author",
+    "email",
+    "about",
+    "tracker",
+    "repository",
 )
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a ZIP entry can carry
 SKIPPED_DIRS = {"__pycache__"}
@@ -57,7 +74,7 @@ def build_zip(output_dir=None, repo=REPO):
         entries = deployable_files(repo)
         entries.update(compiled_translations(repo, Path(scratch)))
         libs = ext_libs(repo)
-        entries.update({f"ext_libs/{path.relative_to(libs)}": path for path in _walk(libs)})
+        entries.update({f"ext_libs/{p.relative_to(libs).as_posix()}": p for p in _walk(libs)})
         output_dir.mkdir(parents=True, exist_ok=True)
         _write_zip(target, entries)
     return target
@@ -109,8 +126,7 @@ def compiled_translations(repo, scratch):
 def ext_libs(repo=REPO):
     """The folder of vendored packages, installed once per set of pins and kept in build/."""
     specs = vendored_specs(repo)
-    platform = f"{sys.implementation.cache_tag}-{sysconfig.get_platform()}"
-    key = hashlib.sha256("\n".join([platform, *specs]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([OLDEST_PYTHON, RPDS_ALIAS, *specs]).encode()).hexdigest()[:16]
     folder = Path(repo) / "build" / f"ext_libs-{key}"
     if folder.is_dir():
         return folder
@@ -118,7 +134,12 @@ def ext_libs(repo=REPO):
     staging = Path(tempfile.mkdtemp(prefix="ext_libs-", dir=folder.parent))
     try:
         _pip_install(specs, staging)
-        shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts for the venv
+        shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts for a venv
+        (staging / "rpds").mkdir()
+        (staging / "rpds" / "__init__.py").write_text(RPDS_ALIAS, encoding="utf-8")
+        problems = vendored_problems(staging)
+        if problems:
+            raise BuildError("ext_libs is not pure Python: " + "; ".join(problems))
         os.rename(staging, folder)
     except OSError:
         if not folder.is_dir():  # another build won the race: its folder is as good
@@ -129,42 +150,132 @@ def ext_libs(repo=REPO):
 
 
 def vendored_specs(repo=REPO):
-    """``name==version`` for each vendored package, in VENDORED order.
-
-    The version is the one pinned in requirements.txt; for a package not pinned there, the one
-    installed in this environment (the venv the tests run in), said on stderr.
-    """
-    pins = {}
-    for line in (Path(repo) / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#]+)", line)
-        if match:
-            pins[_normalise(match.group(1))] = match.group(2)
+    """``name==version`` for each vendored distribution, as ``requirements-zip.txt`` pins them."""
+    path = Path(repo) / PINS
     specs = []
-    for name in VENDORED:
-        version = pins.get(_normalise(name)) or _installed_version(name, repo)
-        specs.append(f"{name}=={version}")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        if not match:
+            raise BuildError(f"{path}: {line!r} is not a name==version pin")
+        specs.append(line)
+    if not specs:
+        raise BuildError(f"{path}: no pins")
     return specs
 
 
-def _installed_version(name, repo):
-    try:
-        version = importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError as error:
-        raise BuildError(
-            f"{Path(repo) / 'requirements.txt'}: no pinned version for {name}, "
-            "and it is not installed here either"
-        ) from error
-    print(f"build_zip: {name} is not pinned in requirements.txt; using {version}", file=sys.stderr)
-    return version
+def vendored_problems(folder):
+    """What keeps ext_libs ``folder`` from loading in any QGIS: compiled files, impure wheels."""
+    folder = Path(folder)
+    problems = [
+        f"{path.relative_to(folder).as_posix()} is compiled"
+        for path in _walk(folder)
+        if path.name.lower().endswith(COMPILED_SUFFIXES) or ".so." in path.name
+    ]
+    dists = sorted(folder.glob("*.dist-info"))
+    if not dists:
+        problems.append("no *.dist-info: the vendored packages cannot be checked")
+    for dist in dists:
+        tags, purelib = wheel_tags((dist / "WHEEL").read_text(encoding="utf-8"))
+        if not is_pure(tags, purelib):
+            problems.append(f"{dist.name} is not a pure-Python wheel ({', '.join(sorted(tags))})")
+    return problems
 
 
-def _normalise(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
+def wheel_tags(text):
+    """``({tag, ...}, Root-Is-Purelib)`` of the text of a dist-info's WHEEL file."""
+    tags, purelib = set(), False
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "Tag":
+            tags.add(value.strip())
+        elif key.strip() == "Root-Is-Purelib":
+            purelib = value.strip().lower() == "true"
+    return tags, purelib
+
+
+def is_pure(tags, purelib):
+    """A wheel any Python 3 on any OS runs: ``py3-none-any`` (or ``py2.py3-``, or py2 and py3)."""
+    pure = {"py3-none-any", "py2.py3-none-any", "py2-none-any"}
+    return purelib and bool(tags) and tags <= pure and tags != {"py2-none-any"}
+
+
+def repository_problems(zip_path):
+    """What the QGIS plugin repository's upload check would refuse in ``zip_path`` (none: ``[]``).
+
+    The checks of plugins.qgis.org's validator, without its network check that the URLs answer,
+    plus: no compiled file anywhere, every vendored wheel pure.
+    """
+    problems = []
+    size = Path(zip_path).stat().st_size
+    if size > REPOSITORY_MAX_BYTES:
+        problems.append(f"{size} bytes, over the repository's {REPOSITORY_MAX_BYTES}")
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        bad = archive.testzip()
+        if bad is not None:
+            problems.append(f"bad CRC in {bad}")
+        for name in names:
+            problems += _entry_problems(name)
+        tops = {name.split("/")[0] for name in names}
+        if tops != {PLUGIN}:
+            problems.append(f"top folders {sorted(tops)}, not just {PLUGIN}/")
+        required = ("__init__.py", "metadata.txt", "LICENSE")
+        problems += [f"no {PLUGIN}/{name}" for name in required if f"{PLUGIN}/{name}" not in names]
+        if f"{PLUGIN}/metadata.txt" in names:
+            general = _metadata(archive.read(f"{PLUGIN}/metadata.txt").decode("utf-8"))
+            problems += metadata_problems(general, names)
+        for name in names:
+            if name.startswith(f"{PLUGIN}/ext_libs/") and name.endswith(".dist-info/WHEEL"):
+                tags, purelib = wheel_tags(archive.read(name).decode("utf-8"))
+                if not is_pure(tags, purelib):
+                    problems.append(f"{name}: not a pure-Python wheel ({', '.join(sorted(tags))})")
+    return problems
+
+
+def _entry_problems(name):
+    parts = name.split("/")
+    problems = []
+    if ".." in name or name.startswith(("/", "\\")) or "\\" in name:
+        problems.append(f"{name}: path information")
+    if ".pyc" in name:
+        problems.append(f"{name}: a .pyc file")
+    if {"__MACOSX", ".git", "__pycache__"} & set(parts):
+        problems.append(f"{name}: a forbidden folder")
+    if name.lower().endswith(COMPILED_SUFFIXES) or ".so." in parts[-1]:
+        problems.append(f"{name}: a compiled file")
+    return problems
+
+
+def metadata_problems(general, names):
+    """What the repository refuses in metadata.txt's ``[general]`` (a dict) of a ZIP's ``names``."""
+    problems = [f"metadata.txt: no {key}" for key in REPOSITORY_METADATA if not general.get(key)]
+    if "/" in general.get("author", ""):
+        problems.append("metadata.txt: author contains a slash")
+    for key in ("tracker", "repository", "homepage"):
+        url = urlparse(general.get(key, ""))
+        if key in general and not (url.scheme in ("http", "https") and url.netloc):
+            problems.append(f"metadata.txt: {key} is not a web address")
+    icon = general.get("icon", "").removeprefix("./")
+    if not icon or f"{PLUGIN}/{icon}" not in names:
+        problems.append(f"metadata.txt: icon {icon!r} is not in the ZIP")
+    return problems
+
+
+def _metadata(text):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # keys keep their case (qgisMinimumVersion)
+    parser.read_file(io.StringIO(text))
+    return dict(parser["general"]) if parser.has_section("general") else {}
 
 
 def _pip_install(specs, target):
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     command += ["--no-deps", "--only-binary=:all:", "--no-compile", "--target", str(target)]
+    command += ["--platform", "any", "--abi", "none", "--implementation", "py"]
+    command += ["--python-version", OLDEST_PYTHON]
     _run(command + specs, "pip install of the vendored packages")
 
 
@@ -216,8 +327,12 @@ def main(argv=None):
     except BuildError as error:
         print(f"build_zip: {error}", file=sys.stderr)
         return 1
-    print(f"{target} ({target.stat().st_size // 1024} KiB)")
-    return 0
+    problems = repository_problems(target)
+    for problem in problems:
+        print(f"build_zip: {target}: {problem}", file=sys.stderr)
+    size = target.stat().st_size
+    print(f"{target} {size} bytes ({size / 1e6:.1f} MB of the repository's 25 MB)")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -134,7 +134,7 @@ def plan(manifest_url, collection, target, frames, feedback=None):
             storage.upload_file(target.s3, frame, key, feedback)
         staged.append(f"{engines.S3_PREFIX}{bucket}/{key}")
     safe = engines.worker_target(target)
-    planned = datetime.datetime.now(datetime.UTC).isoformat()
+    planned = datetime.datetime.now(datetime.timezone.utc).isoformat()
     manifest = Manifest(manifest_url, collection, safe, staged, planned)
     storage.put_bytes(target.s3, split_s3_url(manifest_url)[1], manifest.to_json().encode())
     return manifest

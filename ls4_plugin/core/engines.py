@@ -243,7 +243,7 @@ class DaskExecutor:
     def run_frames(self, target, collection, sources, feedback, run=None):
         """``run`` (this process's connection) is not used: each worker has its own."""
         distributed = _distributed()
-        started = datetime.datetime.now(datetime.UTC) - CLOCK_SKEW
+        started = datetime.datetime.now(datetime.timezone.utc) - CLOCK_SKEW
         event_name = f"ls4-cancel-{uuid.uuid4().hex}"
         cancel = distributed.Event(event_name, client=self.client)
         safe = worker_target(target)

@@ -133,11 +133,11 @@ def frame_dates(collection, filename):
                 f"{filename}: no STAC item: the collection {collection.name} has no year "
                 "(its mission code names none), so its date range is unknown"
             )
-        start = datetime.datetime(year, 1, 1, tzinfo=datetime.UTC)
-        end = datetime.datetime(year, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+        start = datetime.datetime(year, 1, 1, tzinfo=datetime.timezone.utc)
+        end = datetime.datetime(year, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
         return None, start, end
     day = _frame_day(collection, filename, name.date, year)
-    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
     return start, start, start + datetime.timedelta(hours=23, minutes=59, seconds=59)
 
 

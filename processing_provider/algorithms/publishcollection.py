@@ -150,7 +150,10 @@ def write_report(path, result, feedback):
         return None
     text = json.dumps(result.to_dict(), indent=2)
     try:
-        with outputs.replaced_whole(path) as temporary, open(temporary, "w") as handle:
+        with (
+            outputs.replaced_whole(path) as temporary,
+            open(temporary, "w", encoding="utf-8") as handle,
+        ):
             handle.write(text)
     except OSError as error:
         feedback.reportError(
