@@ -468,3 +468,37 @@ def test_the_posix_check_finds_what_it_looks_for():
         "x.py:4",
         "x.py:7",
     ]
+
+
+PURE_SCRIPT = r"""
+import datetime, json, sys, warnings
+warnings.simplefilter("error")
+sys.path.append(sys.argv[1])
+import boto3, jsonschema, mappyfile, pystac, rpds
+bad = mappyfile.loads('MAP NAME "m" LAYER NAME "l" TYPE BOGUS END END')
+s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+item = pystac.Item("x", None, None, datetime.datetime(1963, 5, 1), {})
+print(json.dumps({
+    "files": [module.__file__ for module in (boto3, jsonschema, mappyfile, pystac, rpds)],
+    "error": mappyfile.validate(bad, version=8.0)[0]["error"],
+    "url": s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "x.tif"}),
+    "item": item.to_dict()["type"],
+}))
+"""
+
+
+def test_ext_libs_alone_serves_a_python_with_no_packages(plugin_zip, tmp_path):
+    """A QGIS Python with none of the packages (``python3 -S``: no site packages at all), with
+    warnings as errors: validation runs on the pure rpds, S3 signs, pystac writes an Item."""
+    with zipfile.ZipFile(plugin_zip) as archive:
+        archive.extractall(tmp_path)
+    ext_libs = tmp_path / "ls4" / "ext_libs"
+    command = ["/usr/bin/python3", "-S", "-c", PURE_SCRIPT, str(ext_libs)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env={})
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert all(path.startswith(str(ext_libs)) for path in out["files"]), out["files"]
+    assert out["files"][-1] == str(ext_libs / "rpds" / "__init__.py")
+    assert "'bogus' is not one of" in out["error"]
+    assert out["url"].startswith("https://s3.amazonaws.com/b/x.tif?AWSAccessKeyId=k&")
+    assert out["item"] == "Feature"
