@@ -1,8 +1,10 @@
 """The RDC dock in QGIS (pytest-qgis, offscreen) against the real stack: from scans to a WMS."""
 
+import json
 import shutil
 import subprocess
 import threading
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +39,7 @@ from translations import read_ts, source_strings
 
 import ls4
 from ls4.ls4_plugin import settings
-from ls4.ls4_plugin.core import keys, storage
+from ls4.ls4_plugin.core import keys, stac, storage
 from tools import qgis_env, sample_collection
 
 REPO = Path(__file__).resolve().parents[1]
@@ -348,6 +350,13 @@ def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, 
     layer = QgsProject.instance().mapLayer(dock.main_job.results["LAYER_ID"])
     assert isinstance(layer, QgsRasterLayer) and layer.isValid()
     assert layer.providerType() == "wms" and layer.name() == keys.words(collection.name)
+    # the selected frame's STAC item: its URL in the message, and it answers with the item
+    item_url = storage.public_url(
+        target(configured).s3, stac.item_key(collection.name, frames[0].stem)
+    )
+    assert f"STAC item of {frames[0].name}: {item_url}" in plain(dock.ui.message)
+    with urllib.request.urlopen(item_url, timeout=30) as reply:
+        assert json.loads(reply.read())["id"] == frames[0].stem
     canvas = qgis_iface.mapCanvas()
     assert QgsProject.instance().layerTreeRoot().findLayer(layer.id()) is not None
     canvas.setLayers([layer])

@@ -164,6 +164,7 @@ class Ls4Dock(QgsDockWidget):
             frame = frames.get(row.name) if row.kind == FRAME else None
             row.published = frame is not None
             row.cog_url = frame["dl_georef"] if frame else ""
+            row.stac_url = frame.get("stac_item", "") if frame else ""
         count = int(results["FRAME_COUNT"])
         if count:
             text = tr("Published: {} frame(s) in the tile index.").format(count)
@@ -489,7 +490,11 @@ class Ls4Dock(QgsDockWidget):
         layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
         if layer is not None:
             self.zoom_to(layer)
-            self.say(tr("WMS layer {} loaded.").format(layer.name()))
+            text = tr("WMS layer {} loaded.").format(layer.name())
+            items = [row for row in self.selected_rows() if row.kind == FRAME and row.stac_url]
+            if items:
+                text += " " + tr("STAC item of {}: {}").format(items[0].name, items[0].stac_url)
+            self.say(text)
 
     def cancel(self):
         if self.main_job is not None and self.main_job.running:

@@ -47,6 +47,7 @@ class FileRow:
     result: str = ""  # what the last upload or publish did with it, in words
     failed: bool = False  # whether that went wrong
     cog_url: str = ""  # public URL of its COG, once published
+    stac_url: str = ""  # public URL of its STAC item, once published (when STAC is written)
     scan_of: str = ""  # for a frame georeferenced in the dock: its scan
     messages: list = field(default_factory=list)
 

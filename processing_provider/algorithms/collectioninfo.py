@@ -9,7 +9,8 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import publish
+from ...ls4_plugin.core import publish, stac, storage
+from ...ls4_plugin.core.errors import Ls4Error
 from .. import params
 from ..base import Ls4Algorithm
 
@@ -21,7 +22,8 @@ class CollectionInfo(Ls4Algorithm):
     HELP = (
         "Says what a collection is called (collection name, tile index table, mapfile key, WMS "
         "URL) and whether it is already published: the number of frames in its PostGIS tile "
-        "index, and for each frame its file name, COG location and download links. A collection "
+        "index, and for each frame its file name, COG location, download links and the URL of its "
+        "STAC item (when LS4 settings write STAC). A collection "
         "whose table does not exist has no frames. Nothing is changed."
     )
     OUTPUTS = (
@@ -44,6 +46,8 @@ class CollectionInfo(Ls4Algorithm):
         collection = params.collection_name_from(self, parameters, context)
         dsn = params.dsn_from(self, parameters, context)
         exists, frames = publish.published_frames(dsn, collection)
+        for frame in frames:
+            frame["stac_item"] = stac_item_url(collection.name, frame["file"])
         state = f"{len(frames)} frame(s) in the index" if exists else "no tile index table yet"
         feedback.pushInfo(f"{collection.name}: {state}")
         return {
@@ -55,6 +59,17 @@ class CollectionInfo(Ls4Algorithm):
             "FRAME_COUNT": len(frames),
             "FRAMES": json.dumps(frames),
         }
+
+
+def stac_item_url(name, filename):
+    """The public URL of a frame's STAC item, or "" when LS4 settings write no STAC."""
+    if not settings.value("stac/enabled"):
+        return ""
+    try:
+        config = settings.s3_config()
+    except Ls4Error:
+        return ""
+    return storage.public_url(config, stac.item_key(name, stac.frame_stem(filename)))
 
 
 def wms_url(name):
