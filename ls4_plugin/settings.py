@@ -49,6 +49,7 @@ DEFAULTS = {
     "stac/enabled": True,
     "stac/pgstac": False,
     "stac/pgstac_connection": "",
+    "stac/tile_links": False,  # link the MapProxy tiles LS4 writes beside the WMS
     "stac/wmts_url_template": "",
     "stac/xyz_url_template": "",
 }

@@ -206,6 +206,7 @@ def stac_from(alg, parameters, context):
         enabled=settings.value("stac/enabled"),
         pgstac=pgstac,
         pgstac_dsn=settings.connection_dsn(connection) if connection else "",
+        tile_links=settings.value("stac/tile_links"),
         wmts_url_template=settings.value("stac/wmts_url_template"),
         xyz_url_template=settings.value("stac/xyz_url_template"),
     )

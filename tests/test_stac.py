@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import math
 import shutil
 import urllib.error
 import urllib.request
@@ -24,7 +25,7 @@ BAD_DATE = "04-15-87_1-009.tif"  # 1987 or 2087: neither is within a year of 201
 
 
 def stac_target(stack):
-    config = stac.StacConfig(enabled=True, pgstac=True)
+    config = stac.StacConfig(enabled=True, pgstac=True, tile_links=True)
     return dataclasses.replace(target(stack), stac=config)
 
 
@@ -159,6 +160,18 @@ def test_items_carry_dates_links_projection_and_bands(published, stack):
     assert rels["root"]["href"] == public(stack, stac.CATALOG_KEY)
     assert rels["wms"]["href"] == published["target"].wms_url(COLLECTION)
     assert rels["wms"]["wms:layers"] == [COLLECTION.name]
+    assert rels["wmts"]["wmts:layer"] == COLLECTION.name
+    with urllib.request.urlopen(rels["wmts"]["href"], timeout=30) as reply:
+        assert COLLECTION.name.encode() in reply.read()
+    # the XYZ tile over the frame's centre answers with a PNG
+    lon = (item["bbox"][0] + item["bbox"][2]) / 2
+    lat = (item["bbox"][1] + item["bbox"][3]) / 2
+    zoom = 17
+    x = int((lon + 180) / 360 * 2**zoom)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**zoom)
+    tile = rels["xyz"]["href"].format(z=zoom, x=x, y=y)
+    with urllib.request.urlopen(tile, timeout=60) as reply:
+        assert reply.headers["Content-Type"] == "image/png", tile
     image = item["assets"]["image"]
     assert image["type"] == "image/tiff; application=geotiff; profile=cloud-optimized"
     assert image["roles"] == ["data", "visual"]
@@ -308,7 +321,10 @@ def test_writestac_rebuilds_the_same_catalog_from_the_tile_index(
 ):
     from tools import qgis_env
 
+    from ls4.ls4_plugin import settings
+
     qgis_env.configure(stack)
+    settings.set_value("stac/tile_links", True)  # as the published items have them
     prefix = f"stac/{COLLECTION.name}/"
     config = s3_config(stack)
     before = {key: storage.get_bytes(config, key) for key in objects(stack, prefix)}
@@ -329,6 +345,7 @@ def test_writestac_rebuilds_the_same_catalog_from_the_tile_index(
         {"COUNTY": "Stac", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "PGSTAC": True},
     )
     assert (again["WRITTEN"], again["UNCHANGED"]) == (0, 3)
+    settings.set_value("stac/tile_links", False)
 
 
 def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):

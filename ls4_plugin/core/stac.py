@@ -40,7 +40,7 @@ from psycopg2 import sql
 from pystac.extensions.file import FileExtension
 from pystac.extensions.projection import ProjectionExtension
 
-from . import keys, storage, tileindex
+from . import keys, storage, tileindex, tiles
 from .errors import InputError, Ls4Error
 
 PREFIX = "stac/"
@@ -72,7 +72,8 @@ class StacConfig:
     ``enabled``: write the static catalog (off by default in the core, on in the plugin's
     settings: a caller of the core says what it wants).
     ``pgstac``: load into pgSTAC too; ``pgstac_dsn``: its database (empty: the tile index's).
-    ``wmts_url``/``xyz_url_template``: the collection's tile service, when there is one
+    ``tile_links``: link the tile service LS4 writes beside the WMS (MapProxy, ``tiles.py``);
+    ``wmts_url_template``/``xyz_url_template``: another tile service's URLs instead
     (``{collection}`` is replaced; the XYZ template keeps ``{z}``, ``{x}``, ``{y}``).
     """
 
@@ -81,6 +82,7 @@ class StacConfig:
     pgstac_dsn: str = ""
     publisher: str = "Texas Natural Resources Information System (TNRIS)"
     license: str = "other"
+    tile_links: bool = False
     wmts_url_template: str = ""
     xyz_url_template: str = ""
 
@@ -354,23 +356,33 @@ def web_map_links(target, collection):
             extra_fields={"wms:layers": [collection.name]},
         )
     ]
-    stac_config = stac_settings(target)
-    if stac_config.wmts_url_template:
+    wmts, xyz = _tile_urls(target, collection)
+    if wmts:
         links.append(
             pystac.Link(
                 "wmts",
-                stac_config.wmts_url_template.format(collection=collection.name),
+                wmts,
                 media_type="application/xml",
                 title=f"{collection.title} (WMTS)",
                 extra_fields={"wmts:layer": collection.name},
             )
         )
-    if stac_config.xyz_url_template:
-        href = stac_config.xyz_url_template.replace("{collection}", collection.name)
+    if xyz:
         links.append(
-            pystac.Link("xyz", href, media_type="image/png", title=f"{collection.title} (XYZ)")
+            pystac.Link("xyz", xyz, media_type="image/png", title=f"{collection.title} (XYZ)")
         )
     return links
+
+
+def _tile_urls(target, collection):
+    """``(WMTS capabilities URL, XYZ template)`` of the collection's tile service, or ""."""
+    config = stac_settings(target)
+    wmts = config.wmts_url_template.replace("{collection}", collection.name)
+    xyz = config.xyz_url_template.replace("{collection}", collection.name)
+    if config.tile_links and not (wmts or xyz):
+        urls = tiles.service_urls(target.wms_url(collection), collection.name)
+        wmts, xyz = urls["wmts_capabilities"], urls["xyz"]
+    return wmts, xyz
 
 
 def stac_settings(target):
