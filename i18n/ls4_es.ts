@@ -176,6 +176,10 @@
       <translation>Capa WMS {} cargada.</translation>
     </message>
     <message>
+      <source>STAC item of {}: {}</source>
+      <translation>Ítem STAC de {}: {}</translation>
+    </message>
+    <message>
       <source>Wait for {} to finish, or cancel it.</source>
       <translation>Espere a que termine {}, o cancélelo.</translation>
     </message>

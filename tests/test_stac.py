@@ -319,9 +319,8 @@ def test_a_canceled_run_has_items_for_exactly_the_frames_that_finished(stack, fr
 def test_writestac_rebuilds_the_same_catalog_from_the_tile_index(
     published, stack, run_alg, qgis_app
 ):
-    from tools import qgis_env
-
     from ls4.ls4_plugin import settings
+    from tools import qgis_env
 
     qgis_env.configure(stack)
     settings.set_value("stac/tile_links", True)  # as the published items have them
@@ -354,7 +353,7 @@ def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
     items = static_items(stack)
     # the frame reaching furthest east loses its COG, and pgSTAC loses another item
     by_east = sorted(items, key=lambda item_id: items[item_id]["bbox"][2])
-    gone, lost = by_east[-1], by_east[0]
+    gone, lost, unlisted = by_east[-1], by_east[0], by_east[1]
     assert items[gone]["bbox"][2] > items[by_east[-2]]["bbox"][2]
     with tileindex.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(
@@ -363,11 +362,21 @@ def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
         conn.commit()
     before = get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
     storage.delete_keys(where.s3, [COLLECTION.key("cog", gone + ".tif")])
+    unlisted_item = stac.item_key(COLLECTION.name, unlisted)
+    unlisted_bytes = storage.get_bytes(where.s3, unlisted_item)
+    stac.delete_item(where, COLLECTION.name, unlisted)  # its COG and row stay
     report = maintenance.check(where, [COLLECTION.name])
     kinds = {finding.kind for finding in report.findings}
-    assert {"row_without_cog", "stac_item_without_cog", "stac_pgstac_out_of_step"} <= kinds
+    assert {
+        "row_without_cog",
+        "stac_item_without_cog",
+        "stac_cog_without_item",
+        "stac_collection_stale",
+        "stac_pgstac_out_of_step",
+    } <= kinds
     maintenance.repair(where, report)
     assert set(static_items(stack)) == set(items) - {gone}
+    assert storage.get_bytes(where.s3, unlisted_item) == unlisted_bytes  # written back the same
     _collection, in_pgstac = pgstac.state(dsn, COLLECTION.name)
     assert set(in_pgstac) == set(items) - {gone}
     after = get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
