@@ -54,3 +54,33 @@ def build(band, out_dir, count=4):
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     frames = [georeferenced_scan(out_dir)] if band == "bw" else []
     return frames + cut_frames(band, out_dir, count)
+
+
+def grid_frames(out_dir, rows=10, columns=10, size=600, resolution=1.0, origin=None):
+    """``rows`` x ``columns`` adjacent EPSG:3857 frames of ``size`` pixels at ``resolution`` m,
+    each a different window of the grayscale sample stretched over its cell (a large collection
+    made cheaply: the benchmarks' and the overview tests' 100 frames)."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    source = gdal.Open(str(DATA / SOURCES["bw"]))
+    width, height = source.RasterXSize, source.RasterYSize
+    x0, y0 = origin or (-11663600.0, 4715100.0)  # Denver, where the sample was flown
+    cell = size * resolution
+    paths = []
+    for number in range(rows * columns):
+        row, column = divmod(number, columns)
+        window = [(column * 23) % (width - 160), (row * 17) % (height - 120), 160, 120]
+        left, top = x0 + column * cell, y0 - row * cell
+        bounds = [left, top, left + cell, top - cell]  # ulx, uly, lrx, lry
+        path = Path(out_dir) / frame_name(number + 1)
+        gdal.Translate(
+            str(path),
+            source,
+            srcWin=window,
+            width=size,
+            height=size,
+            outputBounds=bounds,
+            outputSRS="EPSG:3857",
+            resampleAlg="bilinear",
+        )
+        paths.append(path)
+    return paths

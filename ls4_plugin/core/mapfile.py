@@ -68,6 +68,7 @@ def build_mapfile(
     wms_url,
     pg_connection="service=ls4",
     srs_list=DEFAULT_SRS,
+    overview=None,
 ):
     """The mapfile of ``collection`` as a mappyfile dict.
 
@@ -115,10 +116,42 @@ def build_mapfile(
         "outputformats": [_png_format(), _geojson_format()],
         "web": {"__type__": "web", "metadata": _web_metadata(title, wms_url, srs)},
         "layers": [
-            _raster_layer(collection, title, extent, srs),
+            *_raster_layers(collection, title, extent, srs, overview),
             _index_layer(collection, title, table, extent, pg_connection, srs),
         ],
     }
+
+
+def _raster_layers(collection, title, extent, srs, overview):
+    """The collection's raster layer; with ``overview`` ``(location, scale)`` (overview.py) the
+    frames are drawn up to that scale and a second layer, ``<collection>_overview`` in the GROUP
+    ``<collection>`` and left out of the capabilities, draws the collection's overview COG above
+    it. GetMap LAYERS=<collection> turns on both (MapServer matches names and groups) and draws
+    the one whose scale range holds the map's. (Two layers of one name do not work: MapServer
+    8 renames them <name>_01, <name>_02.)"""
+    frames = _raster_layer(collection, title, extent, srs)
+    if overview is None:
+        return [frames]
+    location, scale = overview
+    frames["maxscaledenom"] = scale
+    whole = {
+        "__type__": "layer",
+        "name": f"{collection}_overview",
+        "group": collection,
+        "type": "RASTER",
+        "status": "ON",
+        "data": location,
+        "minscaledenom": scale,
+        "processing": ["RESAMPLE=AVERAGE"],
+        "extent": extent,
+        "projection": [f"init=epsg:{TARGET_EPSG}"],
+        "metadata": {
+            "wms_title": f"{title} (overview)",
+            "wms_srs": srs,
+            "wms_enable_request": "GetMap !GetCapabilities !GetFeatureInfo !GetLegendGraphic",
+        },
+    }
+    return [frames, whole]
 
 
 def _geographic_first(srs_list):

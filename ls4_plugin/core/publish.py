@@ -23,6 +23,7 @@ from . import (
     keys,
     mapfile,
     outputs,
+    overview,
     profile,
     rasterinfo,
     stac,
@@ -562,7 +563,9 @@ def publish_mapfile(target, collection, conn=None):
         if tileindex.count(conn, collection.table) == 0:
             return ""
         extent = tileindex.extent(conn, collection.table)
-        text = render_mapfile(target, collection, extent)
+        # below the frames at small scales, for collections large enough to need it
+        whole = overview.publish_overview(target, collection, conn, extent)
+        text = render_mapfile(target, collection, extent, whole)
         storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
         if target.map_dir:
             mapfile.write_templates(target.map_dir)
@@ -578,7 +581,7 @@ def publish_mapfile(target, collection, conn=None):
     return collection.mapfile_key
 
 
-def render_mapfile(target, collection, extent):
+def render_mapfile(target, collection, extent, whole=None):
     mapdict = mapfile.build_mapfile(
         collection.name,
         collection.title,
@@ -586,6 +589,7 @@ def render_mapfile(target, collection, extent):
         extent,
         target.wms_url(collection),
         pg_connection=target.mapfile_connection,
+        overview=whole,
     )
     problems = mapfile.validate(mapdict)
     if problems:
