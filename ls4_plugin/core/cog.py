@@ -29,9 +29,10 @@ from . import strips
 from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import check_canceled, ensure, gdal_progress
+from .footprint import valid_footprint
 from .outputs import partial_output
 from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, JPEG_QUALITY, TARGET_EPSG
-from .rasterinfo import inspect_raster
+from .rasterinfo import inspect_raster, open_and_inspect
 from .validate import validate_cog
 
 BAND_LAYOUTS = ("auto", "bw", "nc")
@@ -59,6 +60,7 @@ class CogResult:
     nodata_warning: str = ""
     validation: object = None
     streamed: bool = False  # the overview levels went through a temporary file (memory_limit)
+    footprint: tuple | None = None  # (wkt, area) of the valid pixels, when asked for
 
 
 @dataclass
@@ -86,6 +88,8 @@ def make_cog(
     threads=None,
     feedback=None,
     memory_limit=None,
+    report=None,
+    footprint=False,
 ):
     """Write ``src`` as an EPSG:3857 COG at ``dst``; returns a ``CogResult``.
 
@@ -96,12 +100,15 @@ def make_cog(
     quality. ``resampling``: the warp's; overviews always average. ``threads``: ``None`` or 0 for
     all CPUs. ``memory_limit``: bytes of memory the pixels may take (default: a quarter of the
     machine's); above it the overview levels go to a temporary file (``CogResult.streamed``).
+    ``report``: ``inspect_raster(src)`` when the caller has it (not inspected again).
+    ``footprint``: also outline the COG's valid pixels (``CogResult.footprint``), read while it
+    is open for its validation.
     Raises ``InputError`` for an input or output it cannot use, ``Canceled`` on cancel;
     either way nothing is left at ``dst``.
     """
     feedback = ensure(feedback)
     _check_choices(band_layout, compression, quality, resampling)
-    plan, dataset = _plan(str(src), band_layout, compression)
+    plan, dataset = _plan(str(src), band_layout, compression, report)
     if plan.nodata_warning:
         feedback.pushWarning(plan.nodata_warning)
     if plan.scale:
@@ -122,7 +129,10 @@ def make_cog(
             source = _unwarped_source(dataset, plan)
             _write(source, partial, options, feedback, dst)
             streamed = False
-    validation = validate_cog(dst, plan.band_layout, plan.compression)
+    written = open_and_inspect(dst)
+    validation = validate_cog(dst, plan.band_layout, plan.compression, opened=written)
+    outline = _outline(dst, written[1]) if footprint else None
+    del written  # closes the COG
     for error in validation.errors:
         feedback.pushWarning(f"{dst}: {error}")
     return CogResult(
@@ -134,7 +144,17 @@ def make_cog(
         nodata_warning=plan.nodata_warning,
         validation=validation,
         streamed=streamed,
+        footprint=outline,
     )
+
+
+def _outline(dst, dataset):
+    """The COG's footprint, or None when it cannot be drawn (the indexing step that needs it
+    draws it again and says why)."""
+    try:
+        return valid_footprint(dst, dataset=dataset)
+    except InputError:
+        return None
 
 
 def _check_choices(band_layout, compression, quality, resampling):
@@ -151,8 +171,8 @@ def _check_choices(band_layout, compression, quality, resampling):
 # --- the plan ------------------------------------------------------------------------------------
 
 
-def _plan(src, band_layout, compression):
-    report = inspect_raster(src)
+def _plan(src, band_layout, compression, report=None):
+    report = report or inspect_raster(src)
     if report.georeferencing == "none":
         raise InputError(
             f"{src}: not georeferenced (no geotransform and no GCPs): georeference the scan "

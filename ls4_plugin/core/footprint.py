@@ -16,14 +16,14 @@ WORK_WIDTH = 512
 MIN_PART_SHARE = 0.001
 
 
-def valid_footprint(path, simplify_px=1.0):
+def valid_footprint(path, simplify_px=1.0, dataset=None):
     """``(wkt, area)``: the valid pixels of ``path`` as a MultiPolygon WKT in EPSG:3857.
 
     ``path`` is anything GDAL opens (a local file, ``/vsis3/...``). ``area`` is the area of the
     footprint in square EPSG:3857 units. Raises ``InputError`` when the file cannot be read, has
-    no georeferencing or no valid pixel.
+    no georeferencing or no valid pixel. ``dataset``: ``path`` already open with GDAL.
     """
-    dataset = _open(path)
+    dataset = _open(path, dataset)
     mask, pixel = _reduced_mask(dataset, path)
     geometry = _polygonize(mask)
     if geometry.IsEmpty():
@@ -37,8 +37,10 @@ def valid_footprint(path, simplify_px=1.0):
     return geometry.ExportToWkt(), geometry.GetArea()
 
 
-def _open(path):
-    dataset, messages = open_raster(path)
+def _open(path, dataset=None):
+    messages = []
+    if dataset is None:
+        dataset, messages = open_raster(path)
     if dataset is None:
         reason = messages[-1] if messages else "GDAL cannot open it"
         raise InputError(f"{path}: cannot be read as a raster ({reason})")

@@ -325,7 +325,7 @@ def publish_frame(target, collection, source, work_dir, feedback, run=None):
 
 def _publish_frame(target, collection, result, work_dir, feedback, run):
     source = result.source
-    check_publishable(collection, source)
+    report = check_publishable(collection, source)
     if target.stac.enabled:  # a frame that can get no STAC item fails before any upload
         stac.check_frame(collection, os.path.basename(source))
     s3 = storage.client(target.s3)
@@ -346,12 +346,24 @@ def _publish_frame(target, collection, result, work_dir, feedback, run):
                     os.remove(cog_path)
         return
     cog_path = os.path.join(work_dir, name)
-    cog.make_cog(
-        source, cog_path, band_layout=collection.band, feedback=SubFeedback(feedback, 0, 60)
+    made = cog.make_cog(
+        source,
+        cog_path,
+        band_layout=collection.band,
+        feedback=SubFeedback(feedback, 0, 60),
+        report=report,
+        footprint=True,
     )
     try:
         run.check()
-        storage.upload_file(target.s3, source, result.georef_key, SubFeedback(feedback, 60, 70), s3)
+        storage.upload_file(
+            target.s3,
+            source,
+            result.georef_key,
+            SubFeedback(feedback, 60, 70),
+            s3,
+            checksum=source_sha,
+        )
         run.check()
         storage.upload_file(
             target.s3,
@@ -360,12 +372,22 @@ def _publish_frame(target, collection, result, work_dir, feedback, run):
             SubFeedback(feedback, 70, 95),
             s3,
             metadata={"source-sha256": source_sha, "options": COG_OPTIONS_VERSION},
+            current=metadata,  # _first_upload asked for it
         )
         feedback.pushInfo(f"{name}: uploaded to {result.georef_key} and {result.cog_key}")
         scan_key = find_scan(target, collection, name, s3)
         result.warnings += _scan_warnings(target, collection, name, scan_key)
         run.check()
-        index_cog(target, collection, cog_path, name, conn=run.conn, scan_key=scan_key, on_s3=True)
+        index_cog(
+            target,
+            collection,
+            cog_path,
+            name,
+            conn=run.conn,
+            scan_key=scan_key,
+            on_s3=True,
+            outline=made.footprint,
+        )
         if target.stac.enabled:
             run.check()
             _stac_item(target, collection, name, cog_path, run)
@@ -441,19 +463,29 @@ def find_scan(target, collection, name, s3=None):
     return None
 
 
-def index_cog(target, collection, cog_path, name=None, conn=None, scan_key=None, on_s3=False):
+def index_cog(
+    target,
+    collection,
+    cog_path,
+    name=None,
+    conn=None,
+    scan_key=storage.UNKNOWN,
+    on_s3=False,
+    outline=None,
+):
     """Record the footprint of a COG already on S3 in the collection's tile index.
 
-    ``conn``, ``scan_key`` and ``on_s3`` are what a caller that has just uploaded it knows.
+    ``conn``, ``scan_key``, ``on_s3`` and ``outline`` (``make_cog``'s footprint) are what a caller
+    that has just made and uploaded it knows; without them, each is found out here.
     """
     name = name or os.path.basename(cog_path)
     key = collection.key("cog", name)
     if not on_s3 and not storage.exists(target.s3, key):
         raise InputError(f"{cog_path}: not on S3 at {key}; upload it (stage cog) first")
-    if scan_key is None:
+    if scan_key is storage.UNKNOWN:  # None: looked for, and there is no scan
         scan_key = find_scan(target, collection, name)
     location = storage.vsis3_path(target.s3, key)
-    wkt, _area = footprint.valid_footprint(cog_path)
+    wkt, _area = outline or footprint.valid_footprint(cog_path)
     row = index_row(target, collection, name, location, scan_key)
     if target.map_dir:  # the cached tiles over this frame are stale (they are drawn again)
         tiles.invalidate_footprint(target.map_dir, collection.name, wkt)
@@ -511,6 +543,7 @@ def upload_stage(config, collection, stage, paths, feedback=None):
 
 
 def check_publishable(collection, source):
+    """The inspection of ``source``; InputError when it cannot join the collection."""
     report = rasterinfo.inspect_raster(source)
     if report.georeferencing == "none":
         raise InputError(f"{source}: not georeferenced (no geotransform, no GCPs)")
@@ -519,6 +552,7 @@ def check_publishable(collection, source):
             f"{source}: band layout {report.band_layout!r} does not match the collection's "
             f"{collection.band!r}"
         )
+    return report
 
 
 def _scan_warnings(target, collection, name, scan_key):

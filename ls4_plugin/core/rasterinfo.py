@@ -119,6 +119,12 @@ class RasterReport:
 
 def inspect_raster(path):
     """Inspect the raster at ``path``; raises ``InputError`` when it is not a readable raster."""
+    return open_and_inspect(path)[0]
+
+
+def open_and_inspect(path):
+    """``(RasterReport, the open GDAL dataset)``: for a caller that goes on reading the file
+    (validation, footprint) without opening it again. Raises as ``inspect_raster`` does."""
     path = str(path)
     _check_file(path)
     dataset, messages = open_raster(path)
@@ -147,7 +153,7 @@ def inspect_raster(path):
     report.mask = _mask(dataset)
     report.cog_errors, report.cog_warnings, _ = dataset_layout_problems(dataset)
     report.is_cog = not report.cog_errors
-    return report
+    return report, dataset
 
 
 # --- the file itself -----------------------------------------------------------------------------

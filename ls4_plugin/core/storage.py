@@ -210,19 +210,29 @@ class _Progress:
             raise Canceled()
 
 
-def upload_file(config, path, key, feedback=None, s3=None, metadata=None):
+# "Not looked up" where None is an answer (upload_file: no object; index_cog: no scan).
+UNKNOWN = object()
+
+
+def upload_file(
+    config, path, key, feedback=None, s3=None, metadata=None, checksum=None, current=UNKNOWN
+):
     """Upload ``path`` to ``key`` unless the same content is there already.
 
     Returns "uploaded" or "unchanged". ``metadata`` is kept with the object beside its checksum.
+    What a caller knows already is not asked again: ``checksum``, the file's SHA-256; ``current``,
+    the user metadata at ``key`` (``object_metadata``: None when there is no object).
     Multipart above 16 MiB; on failure or cancel s3transfer aborts the multipart upload, so no
     partial object is left.
     """
     feedback = ensure(feedback)
     s3 = s3 or client(config)
     started = time.time()
-    checksum = file_sha256(path, feedback)
+    checksum = checksum or file_sha256(path, feedback)
     wanted = {**(metadata or {}), CHECKSUM_KEY: checksum}
-    if object_metadata(config, key, s3) == wanted:
+    if current is UNKNOWN:
+        current = object_metadata(config, key, s3)
+    if current == wanted:
         return "unchanged"
     with s3_errors(config, key):
         extra = {"ContentType": content_type(key), "Metadata": wanted}

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from osgeo import gdal
 
-from .cogcheck import gdal_errors, open_raster
+from .cogcheck import gdal_errors
 from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, LOSSLESS, TARGET_EPSG
-from .rasterinfo import inspect_raster
+from .rasterinfo import open_and_inspect
 
 
 @dataclass
@@ -34,15 +34,15 @@ class Validation:
         return "\n".join(lines)
 
 
-def validate_cog(path, band_layout=None, compression=None):
+def validate_cog(path, band_layout=None, compression=None, opened=None):
     """Check ``path`` against GDAL's COG rules and LS4's.
 
     ``band_layout`` ``bw``/``nc`` is what the file must be (``None`` or ``"auto"``: what its
     bands say); ``compression`` the one it must use (``None`` or ``"auto"``: the layout's, DEFLATE
-    for bw and JPEG for nc). Raises ``InputError`` when the file is not a readable raster.
+    for bw and JPEG for nc). ``opened``: ``rasterinfo.open_and_inspect(path)`` when the caller
+    has it. Raises ``InputError`` when the file is not a readable raster.
     """
-    report = inspect_raster(path)
-    dataset, _ = open_raster(path)
+    report, dataset = opened or open_and_inspect(path)
     checks = _Checks(report, dataset)
     layout = checks.band_layout(band_layout)
     checks.placement()
