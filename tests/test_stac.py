@@ -255,7 +255,7 @@ def test_the_stac_api_searches_by_bbox_and_datetime(published, stack):
         return {item.id for item in search.items()}
 
     assert ids(bbox=west, datetime="2014-04-01/2014-04-30") == _intersecting(stack, west)
-    assert _intersecting(stack, west) == inside or _intersecting(stack, west) <= inside
+    assert _intersecting(stack, west) <= inside  # footprints meet the box only where bboxes do
     assert ids(bbox=west, datetime="2013-01-01/2013-12-31") == set()
     assert ids(datetime="2014-04-15") == set(static)
 
