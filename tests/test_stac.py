@@ -106,6 +106,10 @@ def test_every_item_the_collection_and_the_catalog_validate_offline(published, s
     catalog = get_json(public(stack, stac.CATALOG_KEY))
     for document in [*items.values(), collection, catalog]:
         assert stac_validation.errors(document) == [], document["id"]
+        rels = [link["rel"] for link in document["links"]]
+        for rel in ("self", "root", "parent", "collection"):
+            assert rels.count(rel) <= 1, (document["id"], rels)
+        assert rels.count("root") == 1 and rels.count("self") == 1, (document["id"], rels)
     extensions = set().union(*(item["stac_extensions"] for item in items.values()))
     assert extensions == {
         "https://stac-extensions.github.io/projection/v2.0.0/schema.json",

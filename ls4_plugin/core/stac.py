@@ -529,6 +529,7 @@ def build_collection(target, collection, items):
         ),
     )
     result.extra_fields["item_assets"] = _item_assets(collection)
+    result.remove_links(pystac.RelType.ROOT)  # pystac's own, to itself: ours is the catalog
     urls = _urls(target, collection.name)
     result.add_link(_link("self", urls["collection"]))
     result.add_link(_link("root", urls["root"], title="LS4 historical imagery"))
@@ -568,6 +569,7 @@ def build_catalog(target, names):
         "(or multi-county mission), agency, year, type and band layout.",
     )
     root = storage.public_url(target.s3, CATALOG_KEY)
+    catalog.remove_links(pystac.RelType.ROOT)  # pystac's own, without an href yet
     catalog.add_link(_link("self", root))
     catalog.add_link(_link("root", root, title="LS4 historical imagery"))
     for name in sorted(names):
