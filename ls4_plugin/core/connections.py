@@ -9,10 +9,8 @@ check's failure, not the caller's), and the HTTP request of the MapServer check 
 import re
 from collections.abc import Callable
 
-from psycopg2 import Error as PostgresError
-
 from . import keys, storage, tileindex, urls
-from .errors import InputError, Ls4Error
+from .errors import InputError, Ls4Error, ServiceUnavailable
 
 PROBE_COLLECTION = "ls4_connection_test_frames"
 
@@ -76,15 +74,18 @@ def check_postgres(name: str, dsn_of: Callable[[str], str]) -> str:
     if "connect_timeout" not in dsn:
         dsn += " connect_timeout=10"  # a host that drops packets would hang the check
     try:
-        with tileindex.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("SELECT current_database(), postgis_lib_version()")
-            database, version = cur.fetchone()
-    except PostgresError as error:
-        raise Ls4Error(
-            f"connection {name!r} opens, but PostGIS is not usable there: {error}".strip()
-        ) from error
+        conn = tileindex.connect(dsn)
     except Ls4Error as error:
         raise Ls4Error(f"connection {name!r}: {error}") from error
+    with conn:
+        try:
+            database, version = tileindex.server_info(conn)
+        except ServiceUnavailable as error:
+            raise Ls4Error(f"connection {name!r}: {error}") from error
+        except Ls4Error as error:
+            raise Ls4Error(
+                f"connection {name!r} opens, but PostGIS is not usable there: {error}"
+            ) from error
     return f"connection {name!r} opens database {database!r} with PostGIS {version}"
 
 
