@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from osgeo import gdal
 
 from . import strips
-from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import check_canceled, ensure, gdal_progress
 from .footprint import valid_footprint
+from .gdalutil import gdal_errors, open_raster
 from .outputs import partial_output
 from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, JPEG_QUALITY, TARGET_EPSG
 from .rasterinfo import inspect_raster, open_and_inspect

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from osgeo import gdal
 
 from . import keys, outputs, storage, tileindex
-from .cogcheck import gdal_errors
 from .errors import Canceled, Ls4Error, ServiceUnavailable
 from .feedback import SubFeedback, check_canceled, ensure
+from .gdalutil import gdal_errors
 
 PROPERTIES = ("dl_orig", "dl_georef", "dl_index")
 FETCH_ROWS = 2000

@@ -7,8 +7,8 @@ small holes are dropped, and the result is simplified by about one pixel of the 
 
 from osgeo import gdal, ogr, osr
 
-from .cogcheck import gdal_errors, open_raster
 from .errors import InputError
+from .gdalutil import gdal_errors, open_raster
 from .profile import TARGET_EPSG
 
 WORK_WIDTH = 512

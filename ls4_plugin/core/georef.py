@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from osgeo import gdal, osr
 
-from .cogcheck import gdal_errors, open_raster
 from .errors import InputError, Ls4Error
 from .feedback import check_canceled, ensure, gdal_progress
+from .gdalutil import gdal_errors, open_raster
 from .outputs import partial_output
 
 ORDERS = {"polynomial1": 1, "polynomial2": 2, "polynomial3": 3, "tps": None}

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 
 from osgeo import gdal
 
-from .cogcheck import dataset_layout_problems, gdal_errors, open_raster
+from .cogcheck import dataset_layout_problems
 from .errors import InputError
+from .gdalutil import gdal_errors, open_raster
 
 LAYOUT_RULE = "LS4 publishes 1-band grayscale (bw) or 3-band colour (nc)"
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from osgeo import gdal
 
-from .cogcheck import gdal_errors
+from .gdalutil import gdal_errors
 from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, LOSSLESS, TARGET_EPSG
 from .rasterinfo import open_and_inspect
 
