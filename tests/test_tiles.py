@@ -203,3 +203,23 @@ def test_seedtiles_algorithm_fills_the_cache(published, stack, qgis_app, run_alg
     )
     assert results["FAILED"] == 0 and results["TILES"] >= 1
     assert {key[0] for key in cached_files(stack)} >= {zoom}
+
+
+def test_a_frame_published_again_elsewhere_clears_its_old_place_too(published, stack, tmp_path):
+    zoom = SEED_ZOOMS[-1]
+    tiles.seed(published["urls"]["xyz"], index_extent(stack), [zoom])
+    frame = published["frames"][0]
+    location = keys.location(stack["s3"]["bucket"], COLLECTION.key("cog", frame.name))
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        old = tileindex.footprint_of(conn, COLLECTION.table, location)
+    minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(old).GetEnvelope()
+    x0, x1, y0, y1 = tiles.tile_range((minx, miny, maxx, maxy), zoom)
+    old_place = {(zoom, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)}
+    assert old_place <= set(cached_files(stack))
+    moved = tmp_path / frame.name  # the same frame georeferenced 500 m further north
+    dataset = gdal.Translate(str(moved), str(frame))
+    x, dx, rx, y, ry, dy = dataset.GetGeoTransform()
+    dataset.SetGeoTransform((x, dx, rx, y + 500, ry, dy))
+    dataset = None
+    publish.publish_collection(target(stack), COLLECTION, [str(moved)])
+    assert not old_place & set(cached_files(stack))

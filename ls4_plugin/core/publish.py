@@ -487,13 +487,21 @@ def index_cog(
     location = storage.vsis3_path(target.s3, key)
     wkt, _area = outline or footprint.valid_footprint(cog_path)
     row = index_row(target, collection, name, location, scan_key)
-    if target.map_dir:  # the cached tiles over this frame are stale (they are drawn again)
-        tiles.invalidate_footprint(target.map_dir, collection.name, wkt)
     if conn is not None:
-        return tileindex.upsert_frame(conn, collection.table, row, wkt)
+        return _upsert_frame(target, collection, conn, row, wkt)
     with target.connect() as own:
         tileindex.ensure_table(own, collection.table)
-        return tileindex.upsert_frame(own, collection.table, row, wkt)
+        return _upsert_frame(target, collection, own, row, wkt)
+
+
+def _upsert_frame(target, collection, conn, row, wkt):
+    """The index row, after the cached tiles over the frame's old and new footprints are
+    deleted (they are drawn again from the new COG at the next request)."""
+    if target.map_dir:
+        old = tileindex.footprint_of(conn, collection.table, row["location"])
+        for outline in {wkt, old} - {None}:
+            tiles.invalidate_footprint(target.map_dir, collection.name, outline)
+    return tileindex.upsert_frame(conn, collection.table, row, wkt)
 
 
 def index_cogs(target, collection, cog_paths, feedback=None):

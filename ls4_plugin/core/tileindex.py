@@ -369,6 +369,18 @@ def has_location(conn, table, location):
         return cur.fetchone() is not None
 
 
+def footprint_of(conn, table, location):
+    """The footprint (WKT, EPSG:3857) of the row for ``location``, or None when there is none."""
+    check_table_name(table)
+    query = sql.SQL("SELECT ST_AsText(geom) FROM {} WHERE location = %s").format(
+        sql.Identifier(table)
+    )
+    with _transaction(conn) as cur:
+        cur.execute(query, (location,))
+        found = cur.fetchone()
+    return found[0] if found else None
+
+
 def list_tables(conn):
     """The names of the collection tables: those in the current schema with the index columns."""
     with _transaction(conn) as cur:
