@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 from osgeo import gdal
@@ -303,16 +304,14 @@ def warp_piece(frame, _out, _layout):
 def encode_piece(cog_path, out, layout):
     """The COG driver encoding every level of ``cog_path`` (decoded beforehand, in memory) with
     ls4's options on all cores: encode and write only."""
-    from xml.etree import ElementTree
-
     from ls4.ls4_plugin.core import cog, strips
 
     dataset = gdal.Open(cog_path)
     band = dataset.GetRasterBand(1)
     levels = [_with_validity(dataset, band, None)]
     levels += [_with_validity(dataset, band, i) for i in range(band.GetOverviewCount())]
-    tree = ElementTree.fromstring(strips.level_vrt(levels[0]))
-    names = [strips.level_vrt(level) for level in levels[1:]]
+    tree = ElementTree.fromstring(level_vrt(levels[0]))
+    names = [level_vrt(level) for level in levels[1:]]
     for index, vrt_band in enumerate(tree.findall("VRTRasterBand"), start=1):
         for name in names:
             strips._source(vrt_band, "Overview", name, index)
@@ -326,6 +325,26 @@ def encode_piece(cog_path, out, layout):
     with strips.memory_names():
         gdal.Translate(out, source, format="COG", creationOptions=options)
     return _since(clock)
+
+
+def level_vrt(level):
+    from ls4.ls4_plugin.core import strips
+
+    """A VRT (as XML text, which GDAL opens as a file name) of an overview level held in memory:
+    its bands, and its validity (0 or 1) as a 0-or-255 mask."""
+    count, height, width = level.shape
+    name = strips.memory_name(level)
+    root = ElementTree.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
+    blocks = {"blockXSize": "512", "blockYSize": "512"}
+    for index in range(1, count):
+        band = ElementTree.SubElement(root, "VRTRasterBand", dataType="Byte", band=str(index))
+        band.attrib.update(blocks)
+        strips._source(band, "SimpleSource", name, index)
+    mask = ElementTree.SubElement(root, "MaskBand")
+    band = ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
+    source = strips._source(band, "ComplexSource", name, count)
+    ElementTree.SubElement(source, "ScaleRatio").text = "255"
+    return ElementTree.tostring(root, encoding="unicode")
 
 
 def _with_validity(dataset, band, level):

@@ -119,7 +119,7 @@ def make_cog(
     )
     check_canceled(feedback)
     options = creation_options(plan.compression, quality, threads)
-    limit = _memory() * MEMORY_SHARE if memory_limit is None else memory_limit
+    limit = machine_memory() * MEMORY_SHARE if memory_limit is None else memory_limit
     with partial_output(dst, src) as partial, _cleaned(partial):
         if plan.warp:
             streamed = _write_warped(
@@ -346,11 +346,25 @@ def _write_warped(dataset, plan, partial, options, resampling, threads, limit, f
     return not in_memory
 
 
-def _memory():
+def machine_memory():
+    """The machine's memory in bytes."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return 4 * 1024**3  # not POSIX: assume a small workstation
+
+
+def memory_needed(src):
+    """About how much memory ``make_cog`` takes for ``src`` with the default limit (bytes): its
+    strips and overview levels for a warped image a tenth larger than the input (a rotation's
+    collar), 8-bit bands and their validity; GDAL's block cache (shared) aside. 0 when GDAL
+    cannot open ``src`` (``make_cog`` then says why)."""
+    dataset, _ = open_raster(str(src))
+    if dataset is None:
+        return 0
+    width, height = int(dataset.RasterXSize * 1.1), int(dataset.RasterYSize * 1.1)
+    count = min(dataset.RasterCount, 3) + 1
+    return strips.working_bytes(width, count) + strips.levels_bytes(width, height, count)
 
 
 def _unwarped_source(dataset, plan):

@@ -13,6 +13,7 @@ finishing step (``finish_collection``) always runs here, after the frames.
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -76,6 +77,20 @@ class Run:
         self.conn = conn
         self._down = {}
         self._lock = threading.Lock()
+        self._computing = None  # no limit unless the executor sets one
+
+    def limit_compute(self, slots):
+        """At most ``slots`` frames compute their COG at once (``computing``); the frames beside
+        them hash, upload and index meanwhile."""
+        self._computing = threading.BoundedSemaphore(max(1, slots))
+
+    @contextmanager
+    def computing(self):
+        if self._computing is None:
+            yield
+            return
+        with self._computing:
+            yield
 
     def gone(self, error):
         with self._lock:
@@ -147,7 +162,13 @@ class FrameExecutor(Protocol):
 
 
 class LocalExecutor:
-    """The frames in a thread pool of this process (``workers`` at once)."""
+    """The frames in a thread pool of this process, their COGs computed ``slots`` at once.
+
+    ``workers`` is the upper bound of the frames in flight (``parallelism``): of those, as many
+    compute their COGs at once as the cores and the memory allow, and one beside each computing
+    frame hashes its input, uploads and indexes (I/O, mostly waiting), so the I/O of a frame
+    overlaps the compute of the next. ``workers=1``: one frame after the other.
+    """
 
     def __init__(self, workers=1):
         self.workers = max(1, workers)
@@ -160,6 +181,9 @@ class LocalExecutor:
 
     def run_frames(self, target, collection, sources, feedback, run=None):
         step = 100.0 / max(len(sources), 1)
+        threads, slots = parallelism(self.workers, sources)
+        if run is not None:
+            run.limit_compute(slots)
         with workspace.run_folder() as work_dir:
 
             def one(numbered):
@@ -169,8 +193,36 @@ class LocalExecutor:
                 frame.worker = "local"
                 return frame
 
-            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
                 return list(pool.map(one, enumerate(sources)))
+
+
+CORES_PER_COG = 2  # make_cog keeps two cores busy (the warp and the strips' thread)
+MEMORY_SHARE = 0.5  # of the memory available, at most, for the COGs computed at once
+
+
+def parallelism(workers, sources):
+    """``(threads, compute slots)`` for publishing ``sources`` with at most ``workers`` frames in
+    flight: slots limited by the cores (``CORES_PER_COG`` each) and by the memory
+    (``cog.memory_needed`` of the largest frame against ``MEMORY_SHARE`` of what is available),
+    and one I/O frame beside each computing one, as far as ``workers`` allows."""
+    cores = os.cpu_count() or 1
+    by_cores = max(1, cores // CORES_PER_COG)
+    largest = max((cog.memory_needed(source) for source in sources), default=1)
+    by_memory = max(1, int(_available_memory() * MEMORY_SHARE // max(largest, 1)))
+    slots = max(1, min(workers, by_cores, by_memory))
+    return min(workers, 2 * slots, max(len(sources), 1)), slots
+
+
+def _available_memory():
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return cog.machine_memory()
 
 
 def publish_collection(target, collection, sources, workers=1, feedback=None, executor=None):
@@ -346,14 +398,19 @@ def _publish_frame(target, collection, result, work_dir, feedback, run):
                     os.remove(cog_path)
         return
     cog_path = os.path.join(work_dir, name)
-    made = cog.make_cog(
-        source,
-        cog_path,
-        band_layout=collection.band,
-        feedback=SubFeedback(feedback, 0, 60),
-        report=report,
-        footprint=True,
-    )
+    with run.computing():  # the other frames' uploads and index rows go on meanwhile
+        down = run.down()
+        if down:  # found gone while this frame waited for its turn: nothing of it is done
+            result.status, result.message = NOT_ATTEMPTED, f"not attempted: {down[0]} unreachable"
+            return
+        made = cog.make_cog(
+            source,
+            cog_path,
+            band_layout=collection.band,
+            feedback=SubFeedback(feedback, 0, 60),
+            report=report,
+            footprint=True,
+        )
     try:
         run.check()
         storage.upload_file(

@@ -20,7 +20,6 @@ operating system.
 import mmap
 import os
 import queue
-import shutil
 import struct
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from osgeo import gdal, gdal_array
 from . import overviews
 from .errors import Ls4Error
 from .feedback import SubFeedback, check_canceled, gdal_progress
-from .tiff import JPEG_TABLES, TiffFile
+from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, TiffFile
 
 STRIP = 512  # rows per strip: one row of tiles of 512
 CARRY = 8  # rows of the strip above kept for the overview taps (an odd height needs up to 3)
@@ -40,7 +39,6 @@ BUFFERS = 3  # strips in flight: one warped, one processed, one free
 TILES_SUFFIX = ".tiles.tmp"
 LEVELS_SUFFIX = ".levels.tmp"
 WARP_SHARE = 90  # per cent of the progress at the end of the last strip
-COPY_CHUNK = 1024 * 1024  # bytes per read when the tiles are appended
 
 
 def working_bytes(width, count, itemsize=1, stretch=False):
@@ -77,7 +75,9 @@ class StripCog:
         self.bands = self.count - 1
         self.data_type = grid.GetRasterBand(1).DataType
         self.strips = -(-self.height // STRIP)
-        self.tiles = []  # per tile, row-major: (image offset, size, mask offset, size)
+        self.tiles = []  # per level (full resolution first), per tile: (where, size, mask size)
+        self.encoded = []  # per overview level: the rows whose tiles are in the tile file
+        self.jpeg_tables = None
         self.levels = []
         self.halvers = []
         self.carry = None
@@ -87,14 +87,14 @@ class StripCog:
     def write(self, resampling_nearest, levels_in_memory, feedback):
         shapes = overviews.level_shapes((self.height, self.width))
         self.nearest = resampling_nearest
-        with self._levels(shapes, levels_in_memory):
-            with open(self.partial + TILES_SUFFIX, "wb") as self.sink:
-                self._strips(feedback)
+        self.tiles = [[] for _ in range(len(shapes) + 1)]
+        self.encoded = [0] * len(shapes)
+        tiles = open(self.partial + TILES_SUFFIX, "w+b")  # noqa: SIM115 (closed below)
+        with self._levels(shapes, levels_in_memory), tiles as self.sink:
+            self._strips(feedback)
             check_canceled(feedback)
-            if self.fill:
-                for level in self.levels:
-                    overviews.fill_masked_blocks(level[:-1], level[-1])
-            self._assemble(feedback)  # while the levels are mapped
+            self._encode_levels()
+            self._assemble(feedback)
         feedback.setProgress(100)
 
     @contextmanager
@@ -177,7 +177,8 @@ class StripCog:
             strip_valid = valid[-rows:]
             if self.fill:
                 overviews.fill_masked_blocks(strip_image, strip_valid)
-            self._encode(strip_image, strip_valid)
+            self._encode(strip_image, strip_valid, 0)
+            self._encode_levels()
         finally:
             free.put(buffer)
 
@@ -216,23 +217,40 @@ class StripCog:
         start = keep - offset
         self.carry = (image[:, start:].copy(), valid[start:].copy())
 
-    def _encode(self, image, valid):
-        """The strip's tiles through GDAL's GTiff driver, appended to the tile file."""
-        name = f"/vsimem/ls4-strip-{id(self)}-{len(self.tiles)}.tif"
-        rows = valid.shape[0]
+    def _encode_levels(self):
+        """Encode the rows of tiles of the overview levels that are complete (the edge fill on a
+        copy: the level below is computed from the unfilled pixels)."""
+        for index, (level, halver) in enumerate(zip(self.levels, self.halvers, strict=True)):
+            rows = level.shape[1]
+            while self.encoded[index] < halver.done:
+                top = self.encoded[index]
+                bottom = min(top + STRIP, rows)
+                if bottom > halver.done:
+                    break
+                image = level[:-1, top:bottom].copy()
+                valid = level[-1, top:bottom]
+                if self.fill:
+                    overviews.fill_masked_blocks(image, valid)
+                self._encode(image, valid, index + 1)
+                self.encoded[index] = bottom
+
+    def _encode(self, image, valid, level):
+        """A row of tiles through GDAL's GTiff driver, appended to the tile file."""
+        name = f"/vsimem/ls4-strip-{id(self)}-{level}-{len(self.tiles[level])}.tif"
+        rows, width = valid.shape
         options = strip_options(self.creation, self.bands)
         before = gdal.GetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", None)
         gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES")
         try:
             driver = gdal.GetDriverByName("GTiff")
-            out = driver.Create(name, self.width, rows, self.bands, gdal.GDT_Byte, options)
+            out = driver.Create(name, width, rows, self.bands, gdal.GDT_Byte, options)
             if out is None:
                 raise Ls4Error(f"encoding a strip failed: {gdal.GetLastErrorMsg()}")
             for index, colour in enumerate(self.colours, start=1):
                 out.GetRasterBand(index).SetColorInterpretation(colour)
             bands = list(range(1, self.bands + 1))
             image = np.ascontiguousarray(image)
-            out.WriteRaster(0, 0, self.width, rows, image, buf_type=gdal.GDT_Byte, band_list=bands)
+            out.WriteRaster(0, 0, width, rows, image, buf_type=gdal.GDT_Byte, band_list=bands)
             out.CreateMaskBand(gdal.GMF_PER_DATASET)
             out.GetRasterBand(1).GetMaskBand().WriteArray(valid * np.uint8(255))
             out = None
@@ -241,22 +259,22 @@ class StripCog:
             gdal.Unlink(name)
             gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", before)
         strip = TiffFile(data)
-        if self.tiles == []:
-            self.jpeg_tables = strip.raw(strip.ifds[0], JPEG_TABLES)
+        if self.jpeg_tables is None:
+            self.jpeg_tables = strip.raw(strip.ifds[0], JPEG_TABLES) or b""
         for (offset, size), (mask_offset, mask_size) in zip(
             strip.tiles(strip.ifds[0]), strip.tiles(strip.ifds[1]), strict=True
         ):
-            where = self.sink.tell() + 4
+            where = self.sink.tell()
             _write_block(self.sink, data[offset : offset + size])
-            mask_where = self.sink.tell() + 4
             _write_block(self.sink, data[mask_offset : mask_offset + mask_size])
-            self.tiles.append((where, size, mask_where, mask_size))
+            self.tiles[level].append((where, size, mask_size))
 
     # --- the COG ---
 
     def _assemble(self, feedback):
-        """The COG driver writes the headers and the overviews; the full-resolution tile tables
-        then point at the tile file, appended to the COG."""
+        """The COG driver writes the headers (every tile sparse); the tile tables then point at
+        the tiles, appended from the tile file: the smallest overview first, full resolution
+        last, as the COG driver lays them out."""
         skeleton = _open_memory(self._skeleton_vrt())
         options = [*self.creation, "SPARSE_OK=TRUE"]
         sub = SubFeedback(feedback, WARP_SHARE, 99)
@@ -273,29 +291,39 @@ class StripCog:
             raise Ls4Error(f"writing the COG failed: {gdal.GetLastErrorMsg()}")
         written = None  # noqa: F841 (closes the file)
         check_canceled(feedback)
-        tiles = self.partial + TILES_SUFFIX
+        order = list(range(len(self.tiles) - 1, -1, -1))  # the smallest overview first
+        self.sink.flush()
         with open(self.partial, "r+b") as out:
             base = os.fstat(out.fileno()).st_size
             with mmap.mmap(out.fileno(), 0) as data:
-                self._point_tiles(TiffFile(data), base, os.path.getsize(tiles))
+                self._point_tiles(TiffFile(data), base, order)
             out.seek(base)
-            with open(tiles, "rb") as appended:
-                shutil.copyfileobj(appended, out, COPY_CHUNK)
-        os.remove(tiles)
+            for level in order:
+                for where, size, mask_size in self.tiles[level]:
+                    out.write(os.pread(self.sink.fileno(), size + mask_size + 16, where))
 
-    def _point_tiles(self, cog, base, appended):
-        image = next(ifd for ifd in cog.ifds if not cog.is_mask(ifd))
-        mask = next(ifd for ifd in cog.ifds if cog.is_mask(ifd) and cog.width(ifd) == self.width)
-        if cog.width(image) != self.width or len(cog.tiles(image)) != len(self.tiles):
-            raise Ls4Error("the COG's tile table does not match the strips (internal error)")
-        if self.jpeg_tables is not None and cog.raw(image, JPEG_TABLES) != self.jpeg_tables:
+    def _point_tiles(self, cog, base, order):
+        if self.jpeg_tables and cog.raw(cog.ifds[0], JPEG_TABLES) != self.jpeg_tables:
             raise Ls4Error("the COG's JPEG tables differ from the strips' (internal error)")
-        if not cog.big and base + appended >= 2**32:
+        sizes = [(self.width, self.height)] + [level.shape[:0:-1] for level in self.levels]
+        position = base
+        for level in order:
+            width, height = sizes[level]
+            image, mask = (_ifd(cog, width, height, is_mask) for is_mask in (False, True))
+            tiles = self.tiles[level]
+            if len(cog.tiles(image)) != len(tiles) or len(cog.tiles(mask)) != len(tiles):
+                raise Ls4Error("the COG's tile table does not match the strips (internal error)")
+            offsets, masks = [], []
+            for _, size, mask_size in tiles:
+                offsets.append(position + 4)
+                masks.append(position + size + 12)
+                position += size + mask_size + 16
+            cog.write_values(image, TILE_OFFSETS, offsets)
+            cog.write_values(image, TILE_BYTE_COUNTS, [tile[1] for tile in tiles])
+            cog.write_values(mask, TILE_OFFSETS, masks)
+            cog.write_values(mask, TILE_BYTE_COUNTS, [tile[2] for tile in tiles])
+        if not cog.big and position >= 2**32:
             raise Ls4Error("the COG outgrew a classic TIFF (over 4 GB): internal error")
-        cog.write_values(image, 324, [base + tile[0] for tile in self.tiles])
-        cog.write_values(image, 325, [tile[1] for tile in self.tiles])
-        cog.write_values(mask, 324, [base + tile[2] for tile in self.tiles])
-        cog.write_values(mask, 325, [tile[3] for tile in self.tiles])
 
     def _skeleton_vrt(self):
         """A VRT of the COG's size, transform and CRS with no pixels at full resolution (the COG
@@ -307,7 +335,7 @@ class StripCog:
         transform = ", ".join(f"{value:.17g}" for value in self.grid.GetGeoTransform())
         ElementTree.SubElement(root, "GeoTransform").text = transform
         blocks = {"blockXSize": str(STRIP), "blockYSize": str(STRIP)}
-        names = [level_vrt(level) for level in self.levels]
+        names = [_empty_vrt(level.shape[2], level.shape[1], self.bands) for level in self.levels]
         for index in range(1, self.bands + 1):
             band = ElementTree.SubElement(
                 root, "VRTRasterBand", dataType="Byte", band=str(index), **blocks
@@ -353,6 +381,26 @@ def strip_options(creation, bands):
     return options
 
 
+def _ifd(cog, width, height, is_mask):
+    for ifd in cog.ifds:
+        size = (cog.width(ifd), cog.values(ifd, IMAGE_LENGTH)[0])
+        if size == (width, height) and cog.is_mask(ifd) == is_mask:
+            return ifd
+    raise Ls4Error(f"the COG has no {'mask ' if is_mask else ''}level {width}x{height}")
+
+
+def _empty_vrt(width, height, bands):
+    """A VRT (XML text) of ``bands`` bands and a mask with no pixels: the COG driver's level of
+    that size, all sparse."""
+    root = ElementTree.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
+    blocks = {"blockXSize": str(STRIP), "blockYSize": str(STRIP)}
+    for index in range(1, bands + 1):
+        ElementTree.SubElement(root, "VRTRasterBand", dataType="Byte", band=str(index), **blocks)
+    mask = ElementTree.SubElement(root, "MaskBand")
+    ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
+    return ElementTree.tostring(root, encoding="unicode")
+
+
 def _write_block(sink, data):
     """A tile as the COG driver writes it: its size first, its last four bytes repeated after."""
     sink.write(struct.pack("<I", len(data)))
@@ -367,24 +415,6 @@ def _read_vsimem(name):
         return gdal.VSIFReadL(1, size, handle)
     finally:
         gdal.VSIFCloseL(handle)
-
-
-def level_vrt(level):
-    """A VRT (as XML text, which GDAL opens as a file name) of an overview level held in memory:
-    its bands, and its validity (0 or 1) as a 0-or-255 mask."""
-    count, height, width = level.shape
-    name = memory_name(level)
-    root = ElementTree.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
-    blocks = {"blockXSize": str(STRIP), "blockYSize": str(STRIP)}
-    for index in range(1, count):
-        band = ElementTree.SubElement(root, "VRTRasterBand", dataType="Byte", band=str(index))
-        band.attrib.update(blocks)
-        _source(band, "SimpleSource", name, index)
-    mask = ElementTree.SubElement(root, "MaskBand")
-    band = ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
-    source = _source(band, "ComplexSource", name, count)
-    ElementTree.SubElement(source, "ScaleRatio").text = "255"
-    return ElementTree.tostring(root, encoding="unicode")
 
 
 def _source(parent, tag, name, band):

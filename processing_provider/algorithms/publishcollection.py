@@ -58,7 +58,9 @@ class PublishCollection(Ls4Algorithm):
             QgsProcessingParameterNumber(
                 self.WORKERS, self.tr("Frames in parallel"), defaultValue=1, minValue=1, maxValue=16
             ),
-            "How many frames to process at once (each uses GDAL's threads too).",
+            "The most frames in flight at once. LS4 computes one COG per two cores at most "
+            "(fewer when memory is short) and, from 2, uploads and indexes a frame while the "
+            "next one's COG is computed.",
             advanced=True,
         )
         self.add(
