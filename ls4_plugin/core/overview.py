@@ -105,6 +105,11 @@ def publish_overview(target, collection, conn, extent):
         return None
     with tempfile.TemporaryDirectory(prefix="ls4-overview-") as folder:
         path = os.path.join(folder, f"{collection.name}.tif")
-        build(rows, extent, "auto", path)
+        try:
+            build(rows, extent, "auto", path)
+        except (Ls4Error, RuntimeError):
+            # An overview is an optimisation: without one (the frames' COGs not readable over
+            # their public URLs) the mapfile draws the tile index at every scale, as before.
+            return None
         storage.upload_file(target.s3, path, overview_key(collection.name))
     return storage.vsis3_path(target.s3, overview_key(collection.name)), switch_scale(extent)
