@@ -6,7 +6,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFeatureSink,
-    QgsField,
     QgsFields,
     QgsGeometry,
     QgsProcessing,
@@ -15,8 +14,8 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
+from ...ls4_plugin.compat import field
 from ...ls4_plugin.core import footprint
 from ..base import Ls4Algorithm
 
@@ -53,8 +52,8 @@ class FrameFootprint(Ls4Algorithm):
         (source,) = self.raster_paths(parameters, self.INPUT, context)
         wkt, area = footprint.valid_footprint(source)
         fields = QgsFields()
-        fields.append(QgsField("file", QVariant.String))
-        fields.append(QgsField("area", QVariant.Double))
+        fields.append(field("file", "string"))
+        fields.append(field("area", "double"))
         sink, destination = self.parameterAsSink(
             parameters,
             self.OUTPUT,

@@ -6,7 +6,6 @@ from qgis.core import (
     Qgis,
     QgsFeature,
     QgsFeatureSink,
-    QgsField,
     QgsFields,
     QgsMessageLog,
     QgsProcessing,
@@ -19,9 +18,9 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...ls4_plugin import settings
+from ...ls4_plugin.compat import field
 from ...ls4_plugin.core import maintenance, notify
 from .. import params
 from ..base import Ls4Algorithm
@@ -116,7 +115,7 @@ class Maintenance(Ls4Algorithm):
     def _write_sink(self, report, parameters, context):
         fields = QgsFields()
         for name in FIELDS:
-            fields.append(QgsField(name, QVariant.String))
+            fields.append(field(name, "string"))
         sink, sink_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.NoGeometry
         )
