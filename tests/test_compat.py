@@ -1,4 +1,4 @@
-"""ls4_plugin/compat.py: one spelling that works, without deprecation warnings, from 3.22 to 3.44."""
+"""ls4_plugin/compat.py: one spelling that works with no deprecation warning, QGIS 3.22 to 3.44."""
 
 import warnings
 
