@@ -141,3 +141,27 @@ def test_one_form_mapping_for_the_dock_and_the_algorithms():
     assert multi.name == "usda_ar1963_mosaic"
     with pytest.raises(InputError, match="year is missing for county 'Bexar'"):
         keys.collection_from_form({"COUNTY": "Bexar", "AGENCY": "TxDOT", "TYPE": 0}, "bw")
+
+
+def test_a_mapfile_written_from_a_collection_name_has_the_recorded_band(stack, tmp_path):
+    """writemapfile names a collection without its band layout: the title is the table's."""
+    from publish_support import fresh, target
+
+    from ls4.ls4_plugin.core import downloads, keys, publish, storage
+    from tools import sample_collection
+
+    collection = fresh(
+        stack, keys.Collection(band="nc", type="frames", agency="USGS", county="Kiowa", year="1971")
+    )
+    frames = sample_collection.cut_frames("nc", tmp_path, count=2)
+    try:
+        published = publish.publish_collection(target(stack), collection, frames[:1])
+        assert [frame.status for frame in published.frames] == ["published"]
+        name = keys.collection_from_form({"COUNTY": "Kiowa", "AGENCY": "USGS", "YEAR": "1971"})
+        assert publish.publish_mapfile(target(stack), name) == collection.mapfile_key
+        text = storage.get_bytes(target(stack).s3, collection.mapfile_key).decode()
+        assert "Kiowa County USGS 1971 frames (natural color)" in text
+        assert "black and white" not in text
+    finally:  # other tests check the whole estate
+        fresh(stack, collection)
+        storage.delete_keys(target(stack).s3, [downloads.index_key(collection.name)])

@@ -561,6 +561,7 @@ def _settle(target, name):
     with target.connect() as conn:
         exists = tileindex.table_exists(conn, name)
         location = tileindex.first_location(conn, name) if exists else None
+        collection = publish.stored_collection(conn, name) if location else None
     key = keys.mapfile_key(name)
     if location is None:
         if exists:
@@ -570,8 +571,8 @@ def _settle(target, name):
         storage.delete_keys(target.s3, [key])
         _remove_local_copy(target, name)
         return "deleted: no table and no COG of the collection to rebuild one from"
-    _bucket, cog_key = keys.split_location(location)
-    collection = keys.parse_key(cog_key).collection
+    if collection is None:
+        raise InputError(f"table {name}: its first row {location!r} names no collection's key")
     publish.publish_mapfile(target, collection)
     return f"written from table {name}"
 

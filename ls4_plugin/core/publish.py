@@ -332,6 +332,13 @@ def settle_identity(conn, collection, agencies=()):
     return keys.reconcile(collection, recorded)
 
 
+def stored_collection(conn, table):
+    """The collection ``table`` holds, band layout included, as the table records it (the S3
+    prefix of its first publish, else its first row's key); None when it records nothing."""
+    recorded = tileindex.identity(conn, table) or _prefix_of_rows(conn, table)
+    return keys.parse_prefix(recorded)[0] if recorded else None
+
+
 def _prefix_of_rows(conn, table):
     """The prefix of a table published before identities were recorded, from its first row."""
     location = tileindex.first_location(conn, table)
@@ -650,14 +657,20 @@ def index_row(target, collection, name, location, scan_key=None):
 def publish_mapfile(target, collection, conn=None):
     """Write the collection's mapfile from its index; returns its key, or "" for an empty index.
 
-    Writers of one collection take turns (``tileindex.derived_lock``), so the last mapfile
-    written holds the extent of every row committed before it.
+    ``collection`` may be a ``keys.CollectionName``: the band layout (the WMS title's) is then
+    the one its table records. Writers of one collection take turns
+    (``tileindex.derived_lock``), so the last mapfile written holds the extent of every row
+    committed before it.
     """
     if conn is None:
         with target.connect() as own:
             return publish_mapfile(target, collection, own)
     if not tileindex.table_exists(conn, collection.table):
         return ""
+    if not isinstance(collection, keys.Collection):
+        collection = stored_collection(conn, collection.table)
+        if collection is None:  # nothing published: no row, no record
+            return ""
     with tileindex.derived_lock(conn, collection.table):
         if tileindex.count(conn, collection.table) == 0:
             return ""

@@ -25,8 +25,8 @@ class WriteMapfile(Ls4Algorithm):
         self.addOutput(QgsProcessingOutputString("WMS_URL", self.tr("WMS URL")))
 
     def execute(self, parameters, context, feedback):
-        # The mapfile and the table are named without the band layout: either one names them.
-        collection = params.collection_from(self, parameters, context, band="bw")
+        # The table names the collection; its band layout (the WMS title's) is the recorded one.
+        collection = params.collection_name_from(self, parameters, context)
         target = params.target_from(self, parameters, context)
         key = publish.publish_mapfile(target, collection)
         if not key:
