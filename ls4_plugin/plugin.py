@@ -1,11 +1,13 @@
 """Wires the Processing provider, dock and actions into QGIS; ``unload`` undoes all of it."""
 
 import os
+import sys
 
 from qgis.core import QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
 
+from ..processing_provider import algorithms
 from ..processing_provider.provider import ICON, Ls4Provider
 from .compat import QAction
 from .core import storage
@@ -31,6 +33,19 @@ def load_translator(locale, folder=I18N_DIR):
     if locale and os.path.exists(path) and translator.load(path):
         return translator
     return None
+
+
+def forget_algorithm_modules():
+    """Drop the algorithm modules from ``sys.modules``.
+
+    QGIS's ``unloadPlugin`` (disable/enable, Plugin Reloader) forgets the modules a plugin imported
+    with ``import``; the provider finds its algorithms with ``importlib``, which QGIS does not see.
+    Kept, they would still subclass the old ``Ls4Algorithm`` after a reload and be skipped, leaving
+    the provider empty: forgotten, the reloaded provider imports them afresh.
+    """
+    prefix = f"{algorithms.__name__}."
+    for name in [name for name in sys.modules if name.startswith(prefix)]:
+        del sys.modules[name]
 
 
 class Ls4Plugin:
@@ -91,6 +106,7 @@ class Ls4Plugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        forget_algorithm_modules()
         if self.translator is not None:
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None

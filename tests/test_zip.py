@@ -75,6 +75,13 @@ try:
 except Exception as error:
     out["validate"] = repr(error)
 out["unloaded"] = qgis.utils.unloadPlugin("ls4")
+# disabled and enabled again (Plugin Manager, Plugin Reloader): the same algorithms, and they run
+out["reloaded"] = qgis.utils.loadPlugin("ls4") and qgis.utils.startPlugin("ls4")
+provider = QgsApplication.processingRegistry().providerById("ls4")
+out["algorithms_after_reload"] = sorted(a.id() for a in provider.algorithms()) if provider else []
+again = processing.run("ls4:inspectraster", {"INPUT": sample})
+out["results_after_reload"] = {key: again[key] for key in ("BAND_LAYOUT", "CRS")}
+out["unloaded_again"] = qgis.utils.unloadPlugin("ls4")
 print("LS4-RESULT " + json.dumps(out))
 app.exitQgis()
 """
@@ -317,6 +324,15 @@ def test_stock_qgis_installs_starts_and_unloads_the_plugin(in_qgis):
     assert in_qgis["available"] and in_qgis["loaded"] and in_qgis["started"]
     assert "ls4:inspectraster" in in_qgis["algorithms"]
     assert in_qgis["unloaded"]
+
+
+def test_the_plugin_survives_disable_and_enable(in_qgis):
+    """Reloaded through qgis.utils as the Plugin Manager and Plugin Reloader do: every algorithm
+    is back (not an empty provider) and runs."""
+    assert in_qgis["reloaded"]
+    assert in_qgis["algorithms_after_reload"] == in_qgis["algorithms"]
+    assert in_qgis["results_after_reload"] == {"BAND_LAYOUT": "nc", "CRS": "EPSG:26913"}
+    assert in_qgis["unloaded_again"]
 
 
 def test_stock_qgis_runs_inspectraster(in_qgis):
