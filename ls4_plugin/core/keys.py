@@ -50,6 +50,7 @@ _DATE = re.compile(r"([0-9]{2})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _DPI = re.compile(r"[0-9]+(dpi|DPI)?", re.ASCII)
 _MOSAIC = re.compile(r"[A-Za-z0-9]+([_-][A-Za-z0-9]+)*", re.ASCII)
 _NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", re.ASCII)
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
 
 _LETTERS_DIGITS = "may only contain ASCII letters and digits"
@@ -272,11 +273,18 @@ def reconcile(collection, prefix):
     return replace(existing, band=collection.band)
 
 
-def check_identifier(name):
-    """``name`` as a PostgreSQL table name: an unquoted identifier of at most 63 bytes."""
+def check_identifier(name, what="collection name"):
+    """``name`` as a collection's table, mapfile and WMS layer name (the one rule for all three):
+    an unquoted PostgreSQL identifier, a lowercase letter then lowercase letters, digits and
+    ``_``, of at most 63 bytes. InputError names ``what`` it is."""
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise InputError(
+            f"{what} {name!r} is not usable: it must start with a lowercase letter and hold "
+            f"only lowercase letters, digits and '_' (at most {MAX_IDENTIFIER_BYTES} characters)"
+        )
     if len(name.encode()) > MAX_IDENTIFIER_BYTES:
         raise InputError(
-            f"collection name {name!r} is {len(name.encode())} bytes long; "
+            f"{what} {name!r} is not usable: it is {len(name.encode())} bytes long; "
             f"PostgreSQL table names hold at most {MAX_IDENTIFIER_BYTES}"
         )
     return name

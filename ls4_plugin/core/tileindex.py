@@ -16,11 +16,11 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
+from . import keys
 from .errors import InputError, Ls4Error, ServiceUnavailable
 
 FIELDS = ("location", "src_srs", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
 INDEX_COLUMNS = ("id",) + FIELDS + ("geom",)
-TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Serializes CREATE TABLE between processes: a transaction-scoped advisory lock in this class.
 LOCK_CLASS = 0x4C5334  # "LS4"
 # Serializes the writers of what is derived from a table (its mapfile): a session lock.
@@ -72,13 +72,9 @@ DEFAULT_TIMEOUTS = Timeouts()
 
 
 def check_table_name(table):
-    """Return ``table`` if it is a plain lowercase PostgreSQL name, else raise ``InputError``."""
-    if not isinstance(table, str) or not TABLE_NAME.match(table):
-        raise InputError(
-            f"Table name {table!r} is not usable: it must start with a lowercase letter and hold "
-            "only lowercase letters, digits and '_' (at most 63 characters)"
-        )
-    return table
+    """Return ``table`` if it is a plain lowercase PostgreSQL name, else raise ``InputError``
+    (``keys.check_identifier``, the one rule for table, mapfile and layer names)."""
+    return keys.check_identifier(table, "Table name")
 
 
 class Connection(psycopg2.extensions.connection):
