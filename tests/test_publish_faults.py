@@ -414,15 +414,17 @@ def test_the_bucket_set_up_adds_the_rule_that_aborts_incomplete_uploads_after_a_
 
 
 @contextmanager
-def full_tmpfs(folder):
-    """A 64 KiB tmpfs at ``folder``, filled up; unmounted whatever happens."""
+def full_tmpfs(folder, size="64k", fill=True):
+    """A small tmpfs at ``folder``, filled up unless told; unmounted whatever happens."""
     folder.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
     try:
         with suppress(OSError), open(folder / "filler", "wb") as filler:
-            while True:
+            while fill:
                 filler.write(b"\0" * 4096)
                 filler.flush()
+        if not fill:
+            (folder / "filler").unlink()
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
@@ -486,6 +488,69 @@ def test_when_the_mapfile_step_fails_the_frames_and_the_report_are_still_written
     written = json.loads(report.read_text())
     assert [frame["status"] for frame in written["frames"]] == ["published"] * 2
     assert [error.split(":")[0] for error in written["errors"]] == ["mapfile not written"]
+
+
+# --- finding 9: a full disk while writing a COG, through qgis_process ----------------------
+
+
+@pytest.fixture(scope="module")
+def qgis_process_env(tmp_path_factory):
+    """qgis_process with a fresh profile whose plugin folder holds this repository as ls4."""
+    root = tmp_path_factory.mktemp("qgis_process")
+    plugins = root / "profiles" / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "ls4").symlink_to(REPO)
+    runtime = root / "home" / "runtime"
+    runtime.mkdir(parents=True)
+    runtime.chmod(0o700)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(root / "home"),
+        "LANG": "C.UTF-8",
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_RUNTIME_DIR": str(runtime),
+        "QGIS_CUSTOM_CONFIG_PATH": str(root / "profiles"),
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p.endswith("site-packages")),
+        "TMPDIR": str(root),
+    }
+    done = subprocess.run(
+        ["/usr/bin/qgis_process.bin", "plugins", "enable", "ls4"], env=env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+@needs_root
+def test_a_full_disk_while_writing_a_cog_says_so_and_qgis_process_exits_cleanly(
+    qgis_process_env, tmp_path
+):
+    source = tmp_path / "big.tif"
+    gdal.Translate(
+        str(source), str(sample_collection.DATA / "hro_colorado_rgb.tif"), width=3000, height=3000
+    )
+    for size in ("100k", "1m"):  # full at the first write, and in the middle of GDAL's writing
+        with full_tmpfs(tmp_path / f"full-{size}", size=size, fill=False) as full:
+            done = subprocess.run(
+                [
+                    "/usr/bin/qgis_process.bin",
+                    "run",
+                    "ls4:makecog",
+                    "--",
+                    f"INPUT={source}",
+                    f"OUTPUT={full / 'out.tif'}",
+                ],
+                env=qgis_process_env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert done.returncode == 1, (done.returncode, done.stderr[-2000:])  # not a SIGSEGV
+            said = done.stdout + done.stderr
+            assert "No space left on device" in said and f"cannot be written in {full}" in said
+            assert "Traceback" not in said
+            assert list(full.iterdir()) == []  # output and partial files removed
+    leftovers = [p.name for p in Path(qgis_process_env["TMPDIR"]).iterdir() if p.is_dir()]
+    assert not [name for name in leftovers if name.startswith(("processing_", "ls4-run-"))]
 
 
 # --- finding 12: the driver's errors become the core's, naming the database -----------------

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from osgeo import gdal
 
-from . import strips
-from .errors import InputError, Ls4Error
+from . import gdalutil, strips
+from .errors import Canceled, InputError, Ls4Error
 from .feedback import check_canceled, ensure, gdal_progress
 from .footprint import valid_footprint
 from .gdalutil import gdal_errors, open_raster
@@ -78,6 +78,25 @@ class _Plan:
     scale: list | None = None
 
 
+@contextmanager
+def _disk_state(dst):
+    """A failed write says "No space left on device" and names the folder when it is full;
+    judged when the write fails, before the partial output is removed."""
+    try:
+        yield
+    except Canceled:
+        raise
+    except OSError as error:
+        raise InputError(gdalutil.write_failure(dst, error.strerror or str(error))) from None
+    except Ls4Error as error:
+        message = str(error)
+        reason = message.removeprefix(f"{dst}: ")
+        full = gdalutil.write_failure(dst, reason)
+        if gdalutil.NO_SPACE in full and gdalutil.NO_SPACE not in reason:
+            raise InputError(full) from None
+        raise
+
+
 def make_cog(
     src,
     dst,
@@ -120,15 +139,20 @@ def make_cog(
     check_canceled(feedback)
     options = creation_options(plan.compression, quality, threads)
     limit = machine_memory() * MEMORY_SHARE if memory_limit is None else memory_limit
-    with partial_output(dst, src) as partial, _cleaned(partial):
-        if plan.warp:
-            streamed = _write_warped(
-                dataset, plan, partial, options, resampling, threads, limit, feedback
-            )
-        else:
-            source = _unwarped_source(dataset, plan)
-            _write(source, partial, options, feedback, dst)
-            streamed = False
+    try:
+        with partial_output(dst, src) as partial, _cleaned(partial), _disk_state(dst):
+            if plan.warp:
+                streamed = _write_warped(
+                    dataset, plan, partial, options, resampling, threads, limit, feedback
+                )
+            else:
+                source = _unwarped_source(dataset, plan)
+                _write(source, partial, options, feedback, dst)
+                streamed = False
+    except Ls4Error:
+        # No dataset may outlive a failed run (QGIS's exit would then crash in its destructor).
+        source = dataset = None  # noqa: F841
+        raise
     written = open_and_inspect(dst)
     validation = validate_cog(dst, plan.band_layout, plan.compression, opened=written)
     outline = _outline(dst, written[1]) if footprint else None

@@ -1,10 +1,20 @@
-"""GDAL helpers every module that reads rasters shares: GDAL's errors as a list of messages
-instead of printed text, and opening a file read-only whether or not GDAL's Python exceptions
-are on."""
+"""GDAL helpers every module shares: errors captured instead of printed, open-or-raise, and
+write failures that say when the disk is full.
 
+Work whether or not some other code has turned on ``gdal.UseExceptions()``.
+"""
+
+import errno
+import os
 from contextlib import contextmanager
 
 from osgeo import gdal
+
+from .errors import InputError
+
+NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device"
+# Less than this free in a folder GDAL failed to write in: the disk is taken to be full.
+FULL_MARGIN = 1024 * 1024
 
 
 @contextmanager
@@ -27,15 +37,44 @@ def gdal_errors():
         gdal.PopErrorHandler()
 
 
-def open_raster(path):
-    """Open ``path`` read-only with GDAL: ``(dataset or None, GDAL's messages)``.
-
-    Works whether or not some other code has turned on ``gdal.UseExceptions()``.
-    """
+def open_raster(path, access=gdal.GA_ReadOnly):
+    """Open ``path`` with GDAL: ``(dataset or None, GDAL's messages)``."""
     with gdal_errors() as messages:
         try:
-            dataset = gdal.Open(str(path), gdal.GA_ReadOnly)
+            dataset = gdal.Open(str(path), access)
         except RuntimeError as error:
             messages.append(str(error))
             dataset = None
     return dataset, messages
+
+
+def open_or_raise(path, what="raster file"):
+    """The dataset at ``path``, or ``InputError`` naming it and GDAL's reason."""
+    dataset, messages = open_raster(path)
+    if dataset is None:
+        if not os.path.exists(str(path)) and not str(path).startswith("/vsi"):
+            reason = "the file does not exist"
+        else:
+            reason = f"not a {what} GDAL can read" + (
+                f" (GDAL: {messages[-1]})" if messages else ""
+            )
+        raise InputError(f"{path}: {reason}")
+    return dataset
+
+
+def free_bytes(folder):
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows: shutil would do, but no need
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+def write_failure(path, reason):
+    """The message for a failed write of ``path``: ``reason``, with "No space left on device"
+    and the folder said when the folder is (nearly) full, which GDAL's own messages rarely say."""
+    folder = os.path.dirname(os.path.abspath(str(path)))
+    free = free_bytes(folder)
+    if NO_SPACE not in reason and free is not None and free < FULL_MARGIN:
+        reason = f"{NO_SPACE} ({free} bytes free); GDAL said: {reason}"
+    return f"{path}: cannot be written in {folder}: {reason}"

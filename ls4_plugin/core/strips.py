@@ -31,6 +31,7 @@ from osgeo import gdal, gdal_array
 from . import overviews
 from .errors import Ls4Error
 from .feedback import SubFeedback, check_canceled, gdal_progress
+from .gdalutil import gdal_errors
 from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, TiffFile
 
 STRIP = 512  # rows per strip: one row of tiles of 512
@@ -278,7 +279,7 @@ class StripCog:
         skeleton = _open_memory(self._skeleton_vrt())
         options = [*self.creation, "SPARSE_OK=TRUE"]
         sub = SubFeedback(feedback, WARP_SHARE, 99)
-        with memory_names():
+        with memory_names(), gdal_errors() as messages:
             written = gdal.Translate(
                 self.partial,
                 skeleton,
@@ -286,10 +287,11 @@ class StripCog:
                 creationOptions=options,
                 callback=gdal_progress(sub),
             )
-        if written is None:
+            failed = written is None
+            written = None  # noqa: F841 (closes the file: a write error shows here)
+        if failed or messages:
             check_canceled(feedback)
-            raise Ls4Error(f"writing the COG failed: {gdal.GetLastErrorMsg()}")
-        written = None  # noqa: F841 (closes the file)
+            raise Ls4Error(f"writing the COG failed: {messages[-1] if messages else 'GDAL'}")
         check_canceled(feedback)
         order = list(range(len(self.tiles) - 1, -1, -1))  # the smallest overview first
         self.sink.flush()
