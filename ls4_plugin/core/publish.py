@@ -11,6 +11,8 @@ finishing step (``finish_collection``) always runs here, after the frames.
 """
 
 import os
+import shutil
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +29,7 @@ from . import (
     overview,
     profile,
     rasterinfo,
+    sidecars,
     stac,
     storage,
     tileindex,
@@ -383,7 +386,16 @@ def publish_frame(target, collection, source, work_dir, feedback, run=None):
 
 
 def _publish_frame(target, collection, result, work_dir, feedback, run):
-    source = result.source
+    frame_dir = tempfile.mkdtemp(prefix="frame-", dir=work_dir)
+    try:
+        # A frame georeferenced by sidecars is published from a self-contained copy of it.
+        source = sidecars.self_contained(result.source, frame_dir)
+        _publish_source(target, collection, result, source, work_dir, feedback, run)
+    finally:
+        shutil.rmtree(frame_dir, ignore_errors=True)
+
+
+def _publish_source(target, collection, result, source, work_dir, feedback, run):
     report = check_publishable(collection, source)
     if target.stac.enabled:  # a frame that can get no STAC item fails before any upload
         stac.check_frame(collection, os.path.basename(source))
