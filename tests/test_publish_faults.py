@@ -364,6 +364,8 @@ def test_kill_9_mid_upload_the_rerun_aborts_the_upload_and_removes_the_temporary
     assert [key for key, _id, _when in left] == [georef_key]
     (folder,) = run_folders(temp)
     assert (folder / big_frame.name).stat().st_size > 1_000_000  # the temporary COG
+    an_hour_ago = time.time() - 3600  # younger folders are never judged stale
+    os.utime(folder, (an_hour_ago, an_hour_ago))
     rerun = run_publisher(own_stack, big_frame, str(temp), kill=False)
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads(rerun.stdout.splitlines()[-1]) == ["published"]
@@ -390,6 +392,8 @@ def test_maintenance_finds_stale_uploads_and_run_folders_and_repair_removes_them
         owner = {"pid": int(dead.stdout), "started": "1", "host": socket.gethostname()}
         (folder / "owner.json").write_text(json.dumps(owner))
         (folder / "04-15-14_1-001.tif").write_bytes(b"x" * 1000)
+        an_hour_ago = time.time() - 3600  # younger folders are never judged stale
+        os.utime(folder, (an_hour_ago, an_hour_ago))
         report = maintenance.check(fast_target(own_stack), stale_after=0, temp_root=str(tmp_path))
         found = {(f.kind, f.subject) for f in report.findings}
         assert ("incomplete_upload", key) in found

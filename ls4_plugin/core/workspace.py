@@ -18,6 +18,9 @@ from contextlib import contextmanager, suppress
 PREFIX = "ls4-run-"
 OWNER_FILE = "owner.json"
 UNKNOWN_OWNER_AGE = 24 * 3600.0
+# Never judged stale before this age, whatever the owner check says: a folder being set up, or
+# a process seen in another pid namespace, is not removed under its run.
+MIN_AGE = 120.0
 
 
 def _start_time(pid):
@@ -75,7 +78,7 @@ def stale_folders(root=None, older_than=0.0):
                 owner = json.load(handle)
         except (OSError, ValueError):
             owner = {}  # killed before it wrote its owner: judged by age
-        if age < older_than:
+        if age < max(older_than, MIN_AGE):
             continue
         alive = _owner_alive(owner) if owner else None
         if alive is False:
