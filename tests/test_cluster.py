@@ -9,6 +9,7 @@ in what the scheduler receives.
 import json
 import os
 import pickle
+import shutil
 import signal
 import socket
 import sys
@@ -322,3 +323,18 @@ def test_publishcollection_runs_on_the_scheduler_given(stack, cluster, frames, r
     parameter = algorithm.parameterDefinition("SCHEDULER")
     assert parameter.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced
     assert "tcp://host:8786" in parameter.help()
+
+
+def test_a_frame_first_published_as_tif_is_staged_to_its_key_when_given_as_upper_tif(
+    stack, cluster, frames, tmp_path
+):
+    coll = fresh(stack, collection("Baca"))
+    publish.publish_collection(target(stack), coll, frames[1:2])
+    upper = tmp_path / os.path.basename(frames[1]).replace(".tif", ".TIF")
+    shutil.copy(frames[1], upper)
+    before = objects(stack, coll.prefix())
+    result = publish.publish_collection(
+        target(stack), coll, [str(upper)], executor=engines.DaskExecutor(cluster.address)
+    )
+    assert [frame.status for frame in result.frames] == ["unchanged"]
+    assert objects(stack, coll.prefix()) == before

@@ -276,7 +276,7 @@ class DaskExecutor:
         name = os.path.basename(source)
         try:
             publish.check_publishable(collection, source)
-            key = collection.key("georef", name)
+            key = collection.key("georef", first_name(target, collection, name))
             storage.upload_file(target.s3, source, key, feedback)
         except Ls4Error as error:
             feedback.pushWarning(f"{name}: {error}")
@@ -317,6 +317,17 @@ class DaskExecutor:
         if isinstance(error, ImportError):
             message += f"; {INSTALL_HINT}"
         return publish.FrameResult("", "failed", message)
+
+
+def first_name(target, collection, name):
+    """The file name the frame was first published under: ``X.TIF`` is the frame ``X.tif``
+    when its COG is there (its keys stay), so the staged source goes to that georef key."""
+    stem, extension = name[:-4], name[-4:]
+    other = stem + (extension.upper() if extension == extension.lower() else extension.lower())
+    for candidate in (name, other):
+        if storage.object_metadata(target.s3, collection.key("cog", candidate)) is not None:
+            return candidate
+    return name
 
 
 async def _probe(address, timeout):
