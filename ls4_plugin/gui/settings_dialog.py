@@ -48,6 +48,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self._s3_group())
         layout.addWidget(self._postgres_group())
         layout.addWidget(self._mapserver_group())
+        layout.addWidget(self._cluster_group())
         self.test_button = QPushButton(tr("Test connections"))
         self.test_button.clicked.connect(self.test_connections)
         self.results = QLabel()
@@ -113,6 +114,17 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Map folder"), self.map_dir)
         return group
 
+    def _cluster_group(self):
+        group = QGroupBox(tr("Dask cluster"))
+        form = QFormLayout(group)
+        self.scheduler = QLineEdit()
+        self.scheduler.setPlaceholderText("tcp://host:8786")
+        self.scheduler.setToolTip(
+            tr("Publish collections on this Dask scheduler's workers; empty: on this machine")
+        )
+        form.addRow(tr("Scheduler"), self.scheduler)
+        return group
+
     def load(self):
         self.endpoint.setText(settings.value("s3/endpoint_url"))
         self.region.setText(settings.value("s3/region"))
@@ -124,6 +136,7 @@ class SettingsDialog(QDialog):
         self.mapfile_connection.setText(settings.value("postgres/mapfile_connection"))
         self.wms_url_template.setText(settings.value("mapserver/wms_url_template"))
         self.map_dir.setFilePath(settings.value("mapserver/map_dir"))
+        self.scheduler.setText(settings.value("dask/scheduler"))
 
     def values(self):
         """The settings as the dialog has them now, by LS4 setting name."""
@@ -138,6 +151,7 @@ class SettingsDialog(QDialog):
             "postgres/mapfile_connection": self.mapfile_connection.text().strip(),
             "mapserver/wms_url_template": self.wms_url_template.text().strip(),
             "mapserver/map_dir": self.map_dir.filePath().strip(),
+            "dask/scheduler": self.scheduler.text().strip(),
         }
 
     def problems(self):
