@@ -12,7 +12,7 @@ class InputError(Ls4Error):
 class Canceled(Ls4Error):
     """The user canceled; partial outputs have been removed."""
 
-    def __init__(self, message="Canceled by the user"):
+    def __init__(self, message: str = "Canceled by the user") -> None:
         super().__init__(message)
 
 
@@ -21,6 +21,6 @@ class ServiceUnavailable(Ls4Error):
     dropped the connection. ``service`` names it ("S3", "PostgreSQL"); a run that meets this
     error stops starting new work against that service."""
 
-    def __init__(self, service, message):
+    def __init__(self, service: str, message: str) -> None:
         super().__init__(message)
         self.service = service

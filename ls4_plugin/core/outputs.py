@@ -4,6 +4,7 @@ success and removed (with any folder made for it) on failure or cancel."""
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .errors import InputError
@@ -12,7 +13,7 @@ SIDE_FILES = (".aux.xml", ".msk", ".ovr")
 
 
 @contextmanager
-def replaced_whole(dst):
+def replaced_whole(dst: str | os.PathLike[str]) -> Iterator[str]:
     """A hidden temporary file beside ``dst`` (an existing folder) for the caller to write; it
     replaces ``dst`` on success and is removed on failure, so a reader of ``dst`` (MapServer, a
     download) never sees half a file. Unique per call: writers of one ``dst`` never share it."""
@@ -29,7 +30,7 @@ def replaced_whole(dst):
 
 
 @contextmanager
-def partial_output(dst, src):
+def partial_output(dst: str | os.PathLike[str], src: str | os.PathLike[str]) -> Iterator[str]:
     """A temporary name next to ``dst``, renamed to ``dst`` on success, removed on failure."""
     dst = os.path.abspath(str(dst))
     if os.path.splitext(dst)[1].lower() not in (".tif", ".tiff"):
@@ -55,7 +56,7 @@ def partial_output(dst, src):
         raise
 
 
-def _make_folder(folder):
+def _make_folder(folder: str) -> list[str]:
     """Create ``folder`` if needed; the folders created, outermost first."""
     missing = []
     path = folder
@@ -73,7 +74,7 @@ def _make_folder(folder):
     return list(reversed(missing))
 
 
-def _touch(partial, folder):
+def _touch(partial: str, folder: str) -> None:
     try:
         with open(partial, "wb"):
             pass
