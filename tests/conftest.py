@@ -19,6 +19,17 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("LS4_SAMPLE_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_configure(config):
+    """The tests' QGIS settings in a folder of this session's own (before pytest-qgis makes the
+    QgsApplication), never in ~/.config/Unknown Organization.conf that every standalone
+    script and every other test run share."""
+    import tempfile
+
+    from tools import qgis_env
+
+    qgis_env.own_settings(tempfile.mkdtemp(prefix="ls4-test-settings-"), "ls4-tests")
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     if not (DATA / "hro_colorado_gray.tif").exists():

@@ -29,9 +29,11 @@ def start_qgis():
     """A headless QGIS with its own demo profile, Processing and the LS4 provider."""
     from qgis.core import QgsApplication
 
+    from tools import qgis_env
+
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the demo needs no screen
     profile = STACK_DIR / "qgis-profile"
-    profile.mkdir(parents=True, exist_ok=True)
+    qgis_env.own_settings(profile / "settings", "ls4-demo")  # not ~/.config/Unknown Org...
     app = QgsApplication([], False, str(profile))
     app.initQgis()
     sys.path.append("/usr/share/qgis/python/plugins")
@@ -158,6 +160,15 @@ def main(argv=None):
         "--cluster", type=int, default=0, metavar="N", help="publish on dask scheduler + N workers"
     )
     args = parser.parse_args(argv)
+    missing = sample_collection.missing_samples()
+    if missing:
+        print(
+            f"The sample imagery is not where the demo reads it ({sample_collection.DATA}): "
+            f"missing {', '.join(missing)}. Put ../shared/data beside the repository, or set "
+            "LS4_SAMPLE_DATA to its folder. Nothing was started.",
+            file=sys.stderr,
+        )
+        return 2
     started = time.monotonic()
     print("Starting the local stack (PostGIS, SeaweedFS S3, MapServer behind lighttpd)…")
     endpoints = Stack(STACK_DIR).up()
@@ -227,4 +238,4 @@ def report(endpoints, result, picture, seconds):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

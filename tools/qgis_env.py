@@ -15,6 +15,22 @@ from ls4.ls4_plugin import settings
 CONNECTION_NAME = "ls4-stack"
 
 
+def own_settings(folder, application="ls4-dev"):
+    """Keep every QSettings/QgsSettings of this process in ``folder``: call it before the
+    QgsApplication is made. A standalone PyQGIS script that does not would write LS4's settings
+    to ~/.config/Unknown Organization.conf, shared by every such script (and by every test run
+    on the machine at once)."""
+    from qgis.PyQt.QtCore import QCoreApplication, QSettings
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    QCoreApplication.setOrganizationName("LS4")
+    QCoreApplication.setApplicationName(application)
+    for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(settings_format, QSettings.Scope.UserScope, str(folder))
+        QSettings.setPath(settings_format, QSettings.Scope.SystemScope, str(folder))
+    return Path(folder)
+
+
 def unlock_auth():
     """Set (first time) or give the master password of this profile's authentication database."""
     manager = QgsApplication.authManager()

@@ -18,6 +18,15 @@ DATE, ROLL = "04-15-14", "1"
 SOURCES = {"bw": "hro_colorado_gray.tif", "nc": "hro_colorado_rgb.tif"}
 
 
+SCAN = "hro_colorado_gray_scan.tif"
+
+
+def missing_samples():
+    """The sample files the demo and the sample collection need that are not in DATA."""
+    needed = [*SOURCES.values(), SCAN, SCAN + ".points"]
+    return [name for name in needed if not (DATA / name).is_file()]
+
+
 def frame_name(number):
     return f"{DATE}_{ROLL}-{number:03d}.tif"
 
