@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 import stac_validation
+from osgeo import gdal
 from publish_support import fresh, index_rows, objects, s3_config, target
 from pystac_client import Client
 
@@ -182,6 +183,19 @@ def test_items_carry_dates_links_projection_and_bands(published, stack):
     assert image["proj:code"] == "EPSG:3857" and len(image["proj:transform"]) == 6
     assert image["bands"] == [{"name": "gray", "data_type": "uint8"}]
     assert {"georef", "scan", "thumbnail"} <= set(item["assets"])
+    with urllib.request.urlopen(item["assets"]["thumbnail"]["href"], timeout=30) as reply:
+        assert reply.headers["Content-Type"] == "image/png"
+        thumbnail = reply.read()
+    path = f"/vsimem/{item['id']}.png"
+    gdal.FileFromMemBuffer(path, thumbnail)
+    try:
+        small = gdal.Open(path)
+        width, height = image["proj:shape"][1], image["proj:shape"][0]
+        assert max(small.RasterXSize, small.RasterYSize) == min(256, max(width, height))
+        assert small.RasterCount == 2  # gray and the mask as alpha: the collar is transparent
+    finally:
+        small = None
+        gdal.Unlink(path)
     assert 0 < item["properties"]["gsd"] < 10
 
 
@@ -318,6 +332,12 @@ def test_a_canceled_run_has_items_for_exactly_the_frames_that_finished(stack, fr
     _collection, in_pgstac = pgstac.state(stack["postgres"]["dsn"], CANCELED.name)
     assert set(in_pgstac) == finished
     forget(stack, CANCELED)
+
+
+def test_publishing_and_writestac_take_pgstac_as_a_parameter_with_help(ls4_provider):
+    for name in ("publishcollection", "writestac"):
+        definition = ls4_provider.algorithm(name).parameterDefinition("PGSTAC")
+        assert definition is not None and "pgstac" in definition.help(), name
 
 
 def test_writestac_rebuilds_the_same_catalog_from_the_tile_index(

@@ -48,6 +48,7 @@ class PublishCollection(Ls4Algorithm):
         )
         params.add_collection_params(self)
         params.add_database_param(self)
+        params.add_pgstac_param(self)
         self.add(
             QgsProcessingParameterBoolean(
                 self.LOAD_RESULT, self.tr("Load the WMS when done"), defaultValue=False
