@@ -313,7 +313,7 @@ def thumbnail_png(cog_path, folder):
     )
     if level is not None:
         dataset = gdal.OpenEx(os.fspath(cog_path), open_options=[f"OVERVIEW_LEVEL={level}"])
-    scale = max(width, height) / THUMBNAIL_SIZE
+    scale = max(1.0, max(width, height) / THUMBNAIL_SIZE)  # never larger than the COG
     size = (max(1, round(width / scale)), max(1, round(height / scale)))
     options = ["-of", "PNG", "-outsize", str(size[0]), str(size[1]), "-r", "average"]
     options += [part for number in range(1, count + 1) for part in ("-b", str(number))]
