@@ -9,12 +9,13 @@ calls a striped file "not tiled" when it is wider than 1024 pixels, but LS4 publ
 """
 
 import os
+from typing import Any
 
 from .errors import InputError
 from .gdalutil import gdal_errors, open_raster
 
 
-def layout_problems(path):
+def layout_problems(path: object) -> tuple[list[str], list[str], dict[str, Any]]:
     """The COG layout check of the GeoTIFF at ``path``: ``(errors, warnings, details)``.
 
     ``errors`` empty means a valid COG. Raises ``InputError`` when the file cannot be opened.
@@ -28,7 +29,7 @@ def layout_problems(path):
     return dataset_layout_problems(dataset)
 
 
-def dataset_layout_problems(dataset):
+def dataset_layout_problems(dataset: Any) -> tuple[list[str], list[str], dict[str, Any]]:
     """``layout_problems`` for a dataset that is already open."""
     driver = dataset.GetDriver().ShortName
     if driver != "GTiff":
@@ -49,7 +50,7 @@ def dataset_layout_problems(dataset):
     return errors, warnings, details
 
 
-def _striped_problems(dataset, errors):
+def _striped_problems(dataset: Any, errors: list[str]) -> list[str]:
     if any("not tiled" in error for error in errors):
         return []
     problems = []

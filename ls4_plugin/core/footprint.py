@@ -5,6 +5,8 @@ The mask is read at a few hundred pixels wide (GDAL takes an overview when there
 small holes are dropped, and the result is simplified by about one pixel of the level read.
 """
 
+from typing import Any
+
 from osgeo import gdal, ogr, osr
 
 from .errors import InputError
@@ -16,7 +18,9 @@ WORK_WIDTH = 512
 MIN_PART_SHARE = 0.001
 
 
-def valid_footprint(path, simplify_px=1.0, dataset=None):
+def valid_footprint(
+    path: object, simplify_px: float = 1.0, dataset: Any = None
+) -> tuple[str, float]:
     """``(wkt, area)``: the valid pixels of ``path`` as a MultiPolygon WKT in EPSG:3857.
 
     ``path`` is anything GDAL opens (a local file, ``/vsis3/...``). ``area`` is the area of the
@@ -37,8 +41,8 @@ def valid_footprint(path, simplify_px=1.0, dataset=None):
     return geometry.ExportToWkt(), geometry.GetArea()
 
 
-def _open(path, dataset=None):
-    messages = []
+def _open(path: object, dataset: Any = None) -> Any:
+    messages: list[str] = []
     if dataset is None:
         dataset, messages = open_raster(path)
     if dataset is None:
@@ -52,7 +56,7 @@ def _open(path, dataset=None):
     return dataset
 
 
-def _reduced_mask(dataset, path):
+def _reduced_mask(dataset: Any, path: object) -> tuple[Any, float]:
     """The mask of band 1 as a MEM dataset at most ``WORK_WIDTH`` wide; and its pixel size."""
     width, height = dataset.RasterXSize, dataset.RasterYSize
     scale = max(1.0, max(width, height) / WORK_WIDTH)
@@ -75,7 +79,7 @@ def _reduced_mask(dataset, path):
     return mask, max(abs(dx), abs(dy))
 
 
-def _polygonize(mask):
+def _polygonize(mask: Any) -> Any:
     """The union of the mask's non-zero regions, in the mask's coordinates."""
     source = ogr.GetDriverByName("Memory").CreateDataSource("")  # must outlive the layer
     layer = source.CreateLayer("mask")
@@ -89,7 +93,7 @@ def _polygonize(mask):
     return union.UnionCascaded() if union.GetGeometryCount() else union
 
 
-def _drop_specks(geometry):
+def _drop_specks(geometry: Any) -> Any:
     """Keep the outer outlines: parts and holes below ``MIN_PART_SHARE`` of the area go."""
     minimum = geometry.GetArea() * MIN_PART_SHARE
     kept = ogr.Geometry(ogr.wkbMultiPolygon)
@@ -106,19 +110,19 @@ def _drop_specks(geometry):
     return kept
 
 
-def _polygons(geometry):
+def _polygons(geometry: Any) -> list[Any]:
     if ogr.GT_Flatten(geometry.GetGeometryType()) == ogr.wkbPolygon:
         return [geometry]
     return [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())]
 
 
-def _ring_area(ring):
+def _ring_area(ring: Any) -> float:
     polygon = ogr.Geometry(ogr.wkbPolygon)
     polygon.AddGeometry(ring)
     return polygon.GetArea()
 
 
-def _to_3857(geometry, dataset, path):
+def _to_3857(geometry: Any, dataset: Any, path: object) -> Any:
     source = dataset.GetSpatialRef()
     target = osr.SpatialReference()
     target.ImportFromEPSG(TARGET_EPSG)

@@ -9,12 +9,13 @@ it stays transparent at every zoom.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from osgeo import gdal
 
 from .gdalutil import gdal_errors
 from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, LOSSLESS, TARGET_EPSG
-from .rasterinfo import open_and_inspect
+from .rasterinfo import RasterReport, open_and_inspect
 
 
 @dataclass
@@ -24,9 +25,9 @@ class Validation:
     valid: bool
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def to_text(self):
+    def to_text(self) -> str:
         lines = [f"Valid LS4 COG: {'yes' if self.valid else 'no'}"]
         lines += [f"ERROR: {error}" for error in self.errors]
         lines += [f"WARNING: {warning}" for warning in self.warnings]
@@ -34,7 +35,12 @@ class Validation:
         return "\n".join(lines)
 
 
-def validate_cog(path, band_layout=None, compression=None, opened=None):
+def validate_cog(
+    path: object,
+    band_layout: str | None = None,
+    compression: str | None = None,
+    opened: tuple[RasterReport, Any] | None = None,
+) -> Validation:
     """Check ``path`` against GDAL's COG rules and LS4's.
 
     ``band_layout`` ``bw``/``nc`` is what the file must be (``None`` or ``"auto"``: what its
@@ -56,7 +62,7 @@ def validate_cog(path, band_layout=None, compression=None, opened=None):
 class _Checks:
     """LS4's rules on top of the inspection, each adding to the lists of errors and warnings."""
 
-    def __init__(self, report, dataset):
+    def __init__(self, report: RasterReport, dataset: Any) -> None:
         self.report = report
         self.dataset = dataset
         self.band = dataset.GetRasterBand(1)
@@ -71,7 +77,7 @@ class _Checks:
             "mask": report.mask,
         }
 
-    def band_layout(self, expected):
+    def band_layout(self, expected: str | None) -> str | None:
         found = self.report.band_layout
         if expected in (None, "", "auto"):
             if found is None:
@@ -84,7 +90,7 @@ class _Checks:
             self.errors.append(f"{self.report.data_type} data: LS4 publishes 8-bit (Byte) images")
         return expected
 
-    def placement(self):
+    def placement(self) -> None:
         if self.report.epsg != TARGET_EPSG:
             epsg, crs = self.report.epsg, self.report.crs
             found = f"EPSG:{epsg}" if epsg else ("a CRS without EPSG code" if crs else "none")
@@ -95,14 +101,14 @@ class _Checks:
         elif transform[2] or transform[4]:
             self.errors.append("the geotransform is rotated: a web-mercator COG is north up")
 
-    def compression(self, layout, expected):
+    def compression(self, layout: str | None, expected: str | None) -> None:
         found = self.report.compression.upper()
         ycbcr = found == "YCBCR JPEG"
         found = "JPEG" if ycbcr else found
         predictor = self.dataset.GetMetadataItem("PREDICTOR", "IMAGE_STRUCTURE") or "1"
         self.details.update(compression=found, predictor=predictor)
         if expected in (None, "", "auto"):
-            expected = DEFAULT_COMPRESSION.get(layout)
+            expected = DEFAULT_COMPRESSION.get(layout or "")
         if expected is None:
             return
         if found != expected.upper():
@@ -112,7 +118,7 @@ class _Checks:
         elif found in LOSSLESS and predictor == "1":
             self.errors.append(f"{found} without a predictor: LS4 uses the horizontal predictor")
 
-    def tiles(self):
+    def tiles(self) -> None:
         band = self.band
         levels = [band] + [band.GetOverview(i) for i in range(band.GetOverviewCount())]
         for index, level in enumerate(levels):
@@ -128,7 +134,7 @@ class _Checks:
                 f"must go down to one tile of {BLOCK_SIZE}"
             )
 
-    def mask(self):
+    def mask(self) -> None:
         has_mask = self.report.mask == "per-dataset mask"
         self.details["has_mask"] = has_mask
         if self.report.alpha_band:
@@ -148,7 +154,7 @@ class _Checks:
                 "collar would not be transparent in the WMS"
             )
 
-    def _mask_overviews(self):
+    def _mask_overviews(self) -> None:
         mask = self.band.GetMaskBand()
         if mask.GetOverviewCount() < self.band.GetOverviewCount():
             self.errors.append(
@@ -157,7 +163,7 @@ class _Checks:
             )
 
 
-def _has_collar(dataset, nodata):
+def _has_collar(dataset: Any, nodata: float | None) -> bool:
     """Whether two or more corner pixels hold 0 (or the NoData value) in every band.
 
     A warped frame written without a mask has such corners; a photograph very rarely does.
@@ -173,7 +179,7 @@ def _has_collar(dataset, nodata):
     return filled >= 2
 
 
-def _pixel(band, x, y):
+def _pixel(band: Any, x: int, y: int) -> float | None:
     with gdal_errors():
         try:
             data = band.ReadAsArray(x, y, 1, 1)
