@@ -17,14 +17,13 @@ import asyncio
 import dataclasses
 import datetime
 import os
-import tempfile
 import time
 import uuid
 
 import boto3
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from . import publish, storage
+from . import publish, storage, workspace
 from .errors import Canceled, InputError, Ls4Error
 from .feedback import Feedback, SubFeedback, check_canceled
 
@@ -100,7 +99,8 @@ def run_frame(job, worker=None):
         if missing:
             result.status, result.message = "failed", f"worker {worker}: " + "; ".join(missing)
             return result
-        with tempfile.TemporaryDirectory(prefix="ls4-frame-") as work_dir:
+        # A run folder: one left by a worker killed mid-frame is removed by a later run.
+        with workspace.run_folder() as work_dir:
             path = fetch_source(job.target.s3, job.source, work_dir, feedback)
             frame = publish.publish_frame(job.target, job.collection, path, work_dir, feedback)
     except Canceled:
