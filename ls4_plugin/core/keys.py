@@ -21,7 +21,9 @@ Choices the GUIDE leaves open:
 
 import datetime
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any, cast
 
 from .errors import InputError
 
@@ -56,42 +58,43 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
 _LETTERS_DIGITS = "may only contain ASCII letters and digits"
 
 
-def _check(value, pattern, what, rule):
+def _check(value: object, pattern: re.Pattern[str], what: str, rule: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InputError(f"{what} {value!r} {rule}")
     return value
 
 
-def _check_choice(value, choices, what):
+def _check_choice(value: object, choices: Sequence[str], what: str) -> str:
     if value not in choices:
         raise InputError(f"{what} {value!r} is not one of {', '.join(choices)}")
-    return value
+    return str(value)
 
 
-def check_year(year):
+def check_year(year: object) -> str:
     """Return ``year`` as a four-digit string from FIRST_YEAR to this year, else raise."""
-    text = str(year) if isinstance(year, int) else year
-    _check(text, _YEAR, "year", "must be four digits")
+    text = _check(
+        str(year) if isinstance(year, int) else year, _YEAR, "year", "must be four digits"
+    )
     last = datetime.date.today().year
     if not FIRST_YEAR <= int(text) <= last:
         raise InputError(f"year {text!r} is not between {FIRST_YEAR} and {last}")
     return text
 
 
-def check_agency(agency):
+def check_agency(agency: object) -> str:
     return _check(agency, _AGENCY, "agency", f"{_LETTERS_DIGITS}, starting with a letter")
 
 
-def check_mission(mission):
+def check_mission(mission: object) -> str:
     rule = "may only contain ASCII letters, digits and single hyphens"
-    _check(mission, _MISSION, "mission code", rule)
+    mission = _check(mission, _MISSION, "mission code", rule)
     if mission.replace("-", "").isdecimal():
         # in an index sheet's name it stands where a year does: a number alone would read as one
         raise InputError(f"mission code {mission!r} must contain a letter (e.g. AR-1963)")
     return mission
 
 
-def _normal_county(county):
+def _normal_county(county: object) -> str | None:
     """The county in words, or None for a multi-county mission; underscores read as spaces."""
     if county is None or county == MULTI_COUNTY:
         return None
@@ -102,7 +105,7 @@ def _normal_county(county):
     return _check(words, _COUNTY, "county", rule)
 
 
-def _check_date(date):
+def _check_date(date: object) -> str:
     match = _DATE.fullmatch(date) if isinstance(date, str) else None
     if not match:
         raise InputError(f"date {date!r} must be written mm-dd-yy")
@@ -112,10 +115,10 @@ def _check_date(date):
         datetime.date(2000 + year, month, day)
     except ValueError:
         raise InputError(f"date {date!r} is not a real calendar date (mm-dd-yy)") from None
-    return date
+    return match.group(0)
 
 
-def _set(instance, name, value):
+def _set(instance: object, name: str, value: object) -> None:
     object.__setattr__(instance, name, value)
 
 
@@ -137,7 +140,7 @@ class CollectionName:
     year: str | None = None
     mission: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_choice(self.type, TYPES, "type")
         check_agency(self.agency)
         _set(self, "county", _normal_county(self.county))
@@ -147,7 +150,7 @@ class CollectionName:
             self._check_single()
         check_identifier(self.name)
 
-    def _check_single(self):
+    def _check_single(self) -> None:
         if self.mission is not None:
             raise InputError(
                 f"mission code {self.mission!r} is only for a multi-county collection "
@@ -157,7 +160,7 @@ class CollectionName:
             raise InputError(f"year is missing for county {self.county!r}")
         _set(self, "year", check_year(self.year))
 
-    def _check_multi(self):
+    def _check_multi(self) -> None:
         if self.year is not None:
             raise InputError(
                 f"year {self.year!r} is not used by a multi-county collection: "
@@ -168,37 +171,37 @@ class CollectionName:
         check_mission(self.mission)
 
     @property
-    def is_multi(self):
+    def is_multi(self) -> bool:
         return self.county is None
 
     @property
-    def county_segment(self):
-        return MULTI_COUNTY if self.is_multi else self.county.replace(" ", "_")
+    def county_segment(self) -> str:
+        return MULTI_COUNTY if self.is_multi else cast(str, self.county).replace(" ", "_")
 
     @property
-    def flight_segment(self):
+    def flight_segment(self) -> str:
         return f"{self.agency}_{self.mission if self.is_multi else self.year}"
 
     @property
-    def name(self):
+    def name(self) -> str:
         if self.is_multi:
-            return f"{self.agency}_{self.mission.replace('-', '')}_{self.type}".lower()
+            return f"{self.agency}_{cast(str, self.mission).replace('-', '')}_{self.type}".lower()
         return f"{self.county_segment}_{self.agency}_{self.year}_{self.type}".lower()
 
     @property
-    def table(self):
+    def table(self) -> str:
         return self.name
 
     @property
-    def mapfile_key(self):
+    def mapfile_key(self) -> str:
         return mapfile_key(self.name)
 
     @property
-    def index_layer(self):
+    def index_layer(self) -> str:
         return index_layer(self.name)
 
     @property
-    def words(self):
+    def words(self) -> str:
         """The collection in words, without the band: "Fort Bend County TxDOT 1952 frames"."""
         kind = TYPE_WORDS[self.type]
         if self.is_multi:
@@ -213,31 +216,31 @@ class Collection(CollectionName):
 
     band: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_choice(self.band, BANDS, "band")
         super().__post_init__()
 
     @property
-    def title(self):
+    def title(self) -> str:
         """The WMS title: "Bexar County TxDOT 1952 frames (black and white)"."""
         return f"{self.words} ({BAND_WORDS[self.band]})"
 
-    def prefix(self, stage=None):
+    def prefix(self, stage: str | None = None) -> str:
         """``<band>/<County>/<Agency>_<YYYY>/<type>/`` and, with a stage, ``<stage>/`` after it."""
         root = f"{self.band}/{self.county_segment}/{self.flight_segment}/{self.type}/"
         return root if stage is None else root + _check_choice(stage, STAGES, "stage") + "/"
 
-    def key(self, stage, filename):
+    def key(self, stage: str, filename: str) -> str:
         """The key of ``filename`` at ``stage``; the file name must fit the collection's type."""
         _check_belongs(self, parse_filename(filename, self.type))
         return self.prefix(stage) + filename
 
-    def index_download_prefix(self):
+    def index_download_prefix(self) -> str:
         """Where the same flight's scanned index sheets are: the ``dl_index`` download."""
         return replace(self, type="index").prefix("scanned")
 
 
-def canonical(collection, agencies=()):
+def canonical(collection: "Collection", agencies: Iterable[str] = ()) -> "Collection":
     """``collection`` with county and agency in their canonical spelling, for a collection
     published for the first time: a county typed in one case ("travis", "FORT BEND") as a
     proper name ("Travis", "Fort Bend"), an agency as ``agencies`` spells it ("TxDOT" for
@@ -250,7 +253,7 @@ def canonical(collection, agencies=()):
     return replace(collection, county=county, agency=agency or collection.agency)
 
 
-def reconcile(collection, prefix):
+def reconcile(collection: "Collection", prefix: str) -> "Collection":
     """``collection`` as the existing collection at ``prefix`` (a table's recorded S3 prefix)
     spells it; InputError, naming the existing collection, when they are not one collection:
     another band layout, or another spelling of the mission code (both give one table name)."""
@@ -264,7 +267,10 @@ def reconcile(collection, prefix):
             f"these {BAND_WORDS[collection.band]} frames cannot join it. Check the band layout "
             "chosen, or publish them as a collection of their own (another agency, year or type)"
         )
-    if existing.is_multi and existing.mission.lower() != collection.mission.lower():
+    if (
+        existing.is_multi
+        and cast(str, existing.mission).lower() != cast(str, collection.mission).lower()
+    ):
         raise InputError(
             f"mission code {collection.mission!r} gives table {existing.table}, which holds "
             f"mission {existing.mission!r} (s3 prefix {prefix}): write the mission code "
@@ -273,7 +279,7 @@ def reconcile(collection, prefix):
     return replace(existing, band=collection.band)
 
 
-def check_identifier(name, what="collection name"):
+def check_identifier(name: object, what: str = "collection name") -> str:
     """``name`` as a collection's table, mapfile and WMS layer name (the one rule for all three):
     an unquoted PostgreSQL identifier, a lowercase letter then lowercase letters, digits and
     ``_``, of at most 63 bytes. InputError names ``what`` it is."""
@@ -290,7 +296,7 @@ def check_identifier(name, what="collection name"):
     return name
 
 
-def collection_from_form(form, band=None):
+def collection_from_form(form: Mapping[str, object], band: str | None = None) -> CollectionName:
     """The collection a form names: the dock's fields and the algorithms' parameters alike.
 
     ``form`` holds COUNTY, AGENCY, YEAR and MISSION as text (empty or missing: not given) and
@@ -299,11 +305,11 @@ def collection_from_form(form, band=None):
     InputError says which field breaks the rules.
     """
 
-    def text(name):
+    def text(name: str) -> str | None:
         return str(form.get(name) or "").strip() or None
 
     kind = form.get("TYPE", 0)
-    parts = {
+    parts: dict[str, Any] = {
         "type": TYPES[kind] if isinstance(kind, int) else kind,
         "agency": text("AGENCY") or "",
         "county": text("COUNTY"),
@@ -313,7 +319,9 @@ def collection_from_form(form, band=None):
     return Collection(band=band, **parts) if band else CollectionName(**parts)
 
 
-def _collection_from_segments(band, county_segment, flight, type_):
+def _collection_from_segments(
+    band: str, county_segment: str, flight: str, type_: str
+) -> "Collection":
     if county_segment != MULTI_COUNTY:
         rule = "may only contain ASCII letters, with underscores between words"
         _check(county_segment, _COUNTY_SEGMENT, "county segment", rule)
@@ -327,7 +335,7 @@ def _collection_from_segments(band, county_segment, flight, type_):
     return Collection(band=band, type=type_, agency=agency, county=county_segment, year=when)
 
 
-def parse_prefix(prefix):
+def parse_prefix(prefix: str) -> tuple["Collection", str | None]:
     """``(Collection, stage or None)`` of ``<band>/<County>/<Agency>_<YYYY>/<type>/[<stage>/]``"""
     try:
         if not prefix.endswith("/"):
@@ -339,7 +347,7 @@ def parse_prefix(prefix):
         raise InputError(f"prefix {prefix!r}: {error}") from None
 
 
-def _segments(path, counts):
+def _segments(path: str, counts: Sequence[int]) -> list[str]:
     segments = path.split("/")
     if len(segments) not in counts:
         wanted = " or ".join(str(count) for count in counts)
@@ -375,7 +383,7 @@ class FrameName:
     dpi: str | None = None
     label: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _check_choice(self.kind, TYPES, "type")
         _check_choice(self.extension, EXTENSIONS, "extension")
         used = _PARTS[self.kind]
@@ -385,28 +393,28 @@ class FrameName:
         _VALIDATORS[self.kind](self)
 
     @property
-    def stem(self):
+    def stem(self) -> str:
         if self.kind == "frames":
             number = self.frame if self.roll is None else f"{self.roll}-{self.frame}"
             return f"{self.date}_{number}"
         if self.kind == "index":
             parts = (self.agency, self.year or self.mission, self.sheet, self.dpi)
             return "_".join(part for part in parts if part is not None)
-        return self.label
+        return cast(str, self.label)
 
     @property
-    def filename(self):
+    def filename(self) -> str:
         return self.stem + self.extension
 
 
-def _check_frame(name):
+def _check_frame(name: "FrameName") -> None:
     _check_date(name.date)
     if name.roll is not None:
         _check(name.roll, _WORD, "roll", _LETTERS_DIGITS)
     _check(name.frame, _WORD, "frame", _LETTERS_DIGITS)
 
 
-def _check_index(name):
+def _check_index(name: "FrameName") -> None:
     check_agency(name.agency)
     if (name.year is None) == (name.mission is None):
         raise InputError("an index sheet name has either a year or a mission code")
@@ -419,10 +427,10 @@ def _check_index(name):
         _check(name.dpi, _DPI, "dpi", "must be a number, optionally followed by dpi")
 
 
-def _check_mosaic(name):
+def _check_mosaic(name: "FrameName") -> None:
     rule = "may only contain ASCII letters, digits, single hyphens and underscores"
     _check(name.label, _MOSAIC, "mosaic name", rule)
-    if "mosaic" not in name.label.lower():
+    if "mosaic" not in cast(str, name.label).lower():
         raise InputError(f"mosaic name {name.label!r} does not contain 'mosaic'")
 
 
@@ -439,7 +447,7 @@ _FORMS = {
 }
 
 
-def _split_frame(stem):
+def _split_frame(stem: str) -> dict[str, Any] | None:
     date, underscore, number = stem.partition("_")
     parts = number.split("-")
     if not underscore or "_" in number or len(parts) > 2:
@@ -448,7 +456,7 @@ def _split_frame(stem):
     return {"date": date, "roll": roll, "frame": frame}
 
 
-def _split_index(stem):
+def _split_index(stem: str) -> dict[str, Any] | None:
     parts = stem.split("_")
     if len(parts) not in (3, 4):
         return None
@@ -461,7 +469,7 @@ def _split_index(stem):
 _SPLITTERS = {"frames": _split_frame, "index": _split_index, "mosaic": lambda s: {"label": s}}
 
 
-def parse_filename(filename, type):
+def parse_filename(filename: object, type: str) -> "FrameName":
     """The ``FrameName`` of ``filename`` in a collection of ``type`` (frames, index, mosaic)."""
     _check_choice(type, TYPES, "type")
     if not isinstance(filename, str) or not filename.endswith(EXTENSIONS):
@@ -476,12 +484,12 @@ def parse_filename(filename, type):
         raise InputError(f"file name {filename!r}: {error}") from None
 
 
-def build_filename(kind, **parts):
+def build_filename(kind: str, **parts: Any) -> str:
     """The file name from its parts, e.g. ``build_filename("frames", date=..., frame=...)``."""
     return FrameName(kind=kind, **parts).filename
 
 
-def _check_belongs(collection, name):
+def _check_belongs(collection: "Collection", name: "FrameName") -> None:
     """An index sheet's agency and year (or mission) must be its collection's."""
     if name.kind != "index":
         return
@@ -494,7 +502,7 @@ def _check_belongs(collection, name):
         )
 
 
-def tile_index_fields(collection, filename):
+def tile_index_fields(collection: "Collection", filename: str) -> dict[str, str | None]:
     """``date``, ``roll`` and ``frame_num`` of the tile index row for ``filename`` (GUIDE §2)."""
     name = parse_filename(filename, collection.type)
     _check_belongs(collection, name)
@@ -518,19 +526,19 @@ class ParsedKey:
     name: FrameName
 
     @property
-    def filename(self):
+    def filename(self) -> str:
         return self.name.filename
 
     @property
-    def key(self):
+    def key(self) -> str:
         return self.collection.prefix(self.stage) + self.filename
 
-    def at_stage(self, stage):
+    def at_stage(self, stage: str) -> str:
         """The same file's key at another stage (e.g. the scan of a COG)."""
         return replace(self, stage=_check_choice(stage, STAGES, "stage")).key
 
 
-def parse_key(key):
+def parse_key(key: object) -> "ParsedKey":
     """Take a key apart; ``parse_key(k).key == k``. Raises InputError naming the key and part."""
     try:
         if not isinstance(key, str):
@@ -545,17 +553,17 @@ def parse_key(key):
     return ParsedKey(collection, stage, name)
 
 
-def build_key(collection, stage, filename):
+def build_key(collection: "Collection", stage: str, filename: str) -> str:
     return collection.key(stage, filename)
 
 
-def comparable_key(key):
+def comparable_key(key: str) -> str:
     """The key with a lowercase extension, to match files across .tif/.TIF; never write it."""
     parsed = parse_key(key)
     return parsed.key[: -len(parsed.name.extension)] + parsed.name.extension.lower()
 
 
-def scan_key(key):
+def scan_key(key: str) -> str | None:
     """The ``scanned/`` key of a georef or COG key, or None for mosaics (which have no scan)."""
     parsed = parse_key(key)
     return None if parsed.collection.type == "mosaic" else parsed.at_stage("scanned")
@@ -575,16 +583,16 @@ class NameParts:
     mission: str | None = None
 
     @property
-    def name(self):
+    def name(self) -> str:
         if self.county is None:
             return f"{self.agency}_{self.mission}_{self.type}"
         return f"{self.county.replace(' ', '_')}_{self.agency}_{self.year}_{self.type}"
 
 
-def parse_name(name):
+def parse_name(name: object) -> "NameParts":
     """``NameParts`` of a collection name (a table or mapfile name), or InputError saying why."""
     rule = "must be lowercase letters, digits and underscores, starting with a letter"
-    _check(name, _NAME, "collection name", rule)
+    name = _check(name, _NAME, "collection name", rule)
     check_identifier(name)
     *head, type_ = name.split("_")
     if type_ not in TYPES:
@@ -606,25 +614,25 @@ def parse_name(name):
     return NameParts(type=type_, agency=head[-2], county=" ".join(head[:-2]), year=head[-1])
 
 
-def words(name):
+def words(name: str) -> str:
     """A collection name in words, capitalised by rule: "Fort Bend County TXDOT 1952 frames"."""
     parts = parse_name(name)
     kind = TYPE_WORDS[parts.type]
     agency = parts.agency.upper()
     if parts.county is None:
-        return f"{agency} {parts.mission.upper()} multi-county {kind}"
+        return f"{agency} {cast(str, parts.mission).upper()} multi-county {kind}"
     return f"{parts.county.title()} County {agency} {parts.year} {kind}"
 
 
-def mapfile_key(name):
+def mapfile_key(name: str) -> str:
     return f"{MAPFILES_PREFIX}{name}.map"
 
 
-def index_layer(name):
+def index_layer(name: str) -> str:
     return f"{name}_index"
 
 
-def name_from_mapfile_key(key):
+def name_from_mapfile_key(key: str) -> str:
     """The collection name of ``mapfiles/<name>.map``; InputError for any other key."""
     if not (key.startswith(MAPFILES_PREFIX) and key.endswith(".map")):
         raise InputError(f"key {key!r} is not a mapfile {MAPFILES_PREFIX}<collection>.map")
@@ -639,13 +647,13 @@ def name_from_mapfile_key(key):
 # --- GDAL locations ------------------------------------------------------------------------
 
 
-def location(bucket, key):
+def location(bucket: str, key: str) -> str:
     """The tile index ``location`` of a key: the COG as GDAL reads it."""
     _check(bucket, _BUCKET, "bucket", "is not an S3 bucket name")
     return f"/vsis3/{bucket}/{key}"
 
 
-def split_location(value):
+def split_location(value: object) -> tuple[str, str]:
     """``(bucket, key)`` of a ``/vsis3/<bucket>/<key>`` location."""
     prefix = "/vsis3/"
     text = value if isinstance(value, str) else ""
