@@ -17,7 +17,7 @@ import mappyfile
 import pytest
 from osgeo import gdal
 from publish_support import fresh, index_rows, objects, target
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsProject
 
 from ls4.ls4_plugin import settings
 from ls4.ls4_plugin.core import keys, maintenance, mapfile, publish, storage, tileindex, workspace
@@ -460,13 +460,20 @@ def test_a_full_disk_for_the_report_is_a_warning_and_the_publish_stands(
         report = full / "report.json"
         results = run_alg(
             "publishcollection",
-            {"INPUT": [str(f) for f in frames[:2]], **params, "REPORT": str(report)},
+            {
+                "INPUT": [str(f) for f in frames[:2]],
+                **params,
+                "REPORT": str(report),
+                "LOAD_RESULT": True,
+            },
             feedback=feedback,
         )
         assert not report.exists()  # no 0-byte report.json: written whole or not at all
         assert sorted(path.name for path in full.iterdir()) == ["filler"]
     assert [frame["status"] for frame in json.loads(results["FRAMES"])] == ["published"] * 2
     assert results["MAPFILE_KEY"] == baca.mapfile_key
+    assert results["STATUS"] == "complete"
+    assert QgsProject.instance().mapLayersByName(baca.title)  # postProcessAlgorithm loaded it
     (warning,) = [e for e in feedback.errors if "report" in e]
     assert "No space left on device" in warning and str(full) in warning
 
@@ -482,13 +489,16 @@ def test_when_the_mapfile_step_fails_the_frames_and_the_report_are_still_written
     report = tmp_path / "report.json"
     params = {"COUNTY": "Kiowa", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "BAND_LAYOUT": 0}
     try:
-        with pytest.raises(QgsProcessingException, match="mapfile not written"):
-            run_alg(
-                "publishcollection",
-                {"INPUT": [str(f) for f in frames[:2]], **params, "REPORT": str(report)},
-            )
+        results = run_alg(
+            "publishcollection",
+            {"INPUT": [str(f) for f in frames[:2]], **params, "REPORT": str(report)},
+        )
     finally:
         settings.set_value("mapserver/map_dir", stack["mapserver"]["map_dir"])
+    # qgis_process --json prints the outputs of a run that returns: every frame's status is there
+    assert [frame["status"] for frame in json.loads(results["FRAMES"])] == ["published"] * 2
+    assert results["STATUS"].startswith("incomplete: mapfile not written: ")
+    assert str(blocker) in results["STATUS"]
     written = json.loads(report.read_text())
     assert [frame["status"] for frame in written["frames"]] == ["published"] * 2
     assert [error.split(":")[0] for error in written["errors"]] == ["mapfile not written"]

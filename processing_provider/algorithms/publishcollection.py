@@ -95,6 +95,7 @@ class PublishCollection(Ls4Algorithm):
             ("TABLE", "Tile index table"),
             ("MAPFILE_KEY", "Mapfile key"),
             ("FRAMES", "Per-frame report (JSON)"),
+            ("STATUS", "Run status: complete, or incomplete and why"),
         ):
             self.addOutput(QgsProcessingOutputString(name, self.tr(description)))
 
@@ -126,6 +127,7 @@ class PublishCollection(Ls4Algorithm):
             "TABLE": collection.table,
             "MAPFILE_KEY": result.mapfile_key,
             "FRAMES": json.dumps([frame.to_dict() for frame in result.frames]),
+            "STATUS": run_status(result),
             self.REPORT: report_path or None,
         }
 
@@ -136,13 +138,25 @@ class PublishCollection(Ls4Algorithm):
             for warning in frame.warnings:
                 feedback.pushWarning(warning)
         failed = "; ".join(f"{frame.source}: {frame.message}" for frame in result.failed)
-        if result.errors:
-            reasons = [*result.errors, failed] if failed else result.errors
-            raise QgsProcessingException("; ".join(reasons))
         if result.failed and len(result.failed) == len(result.frames):
-            raise QgsProcessingException("No frame was published: " + failed)
+            reasons = [*result.errors, "No frame was published: " + failed]
+            raise QgsProcessingException("; ".join(reasons))
+        # Otherwise the run returns its outputs (qgis_process --json prints none for a failed
+        # algorithm): FRAMES holds every frame's status, STATUS says what did not complete.
+        for error in result.errors:
+            feedback.reportError(error, False)
         for frame in result.failed:
             feedback.reportError(f"{frame.source}: {frame.message}", False)
+
+    def postProcessAlgorithm(self, context, feedback):
+        if getattr(self, "load", False):
+            url, name, title = self.wms
+            layer = wms_layer(url, name, title)
+            if layer.isValid():
+                context.project().addMapLayer(layer)
+            else:
+                feedback.reportError(f"The WMS at {url} did not load: {layer.error().summary()}")
+        return {}
 
 
 def write_report(path, result, feedback):
@@ -167,12 +181,10 @@ def write_report(path, result, feedback):
         return None
     return path
 
-    def postProcessAlgorithm(self, context, feedback):
-        if getattr(self, "load", False):
-            url, name, title = self.wms
-            layer = wms_layer(url, name, title)
-            if layer.isValid():
-                context.project().addMapLayer(layer)
-            else:
-                feedback.reportError(f"The WMS at {url} did not load: {layer.error().summary()}")
-        return {}
+
+def run_status(result):
+    """``complete``, or ``incomplete: `` and what did not complete (the run, then the frames)."""
+    problems = list(result.errors)
+    if result.failed:
+        problems.append(f"{len(result.failed)} of {len(result.frames)} frames not published")
+    return "incomplete: " + "; ".join(problems) if problems else "complete"
