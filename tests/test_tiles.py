@@ -179,12 +179,15 @@ def test_loadwms_loads_the_tiles(published, stack, qgis_app, run_alg, service):
 
 def test_the_configuration_is_validated_and_replaced_whole(published, stack):
     path = os.path.join(tiles.tiles_dir(stack["mapserver"]["map_dir"]), f"{COLLECTION.name}.yaml")
-    config = tiles.build_config(COLLECTION.name, COLLECTION.title, index_extent(stack), "x", "/m")
+    config = tiles.build_config(COLLECTION.name, COLLECTION.title, index_extent(stack), "x")
     assert tiles.validate(config) == []
     config["caches"][f"{COLLECTION.name}_cache"]["grids"] = ["no_such_grid"]
     assert tiles.validate(config)
     with open(path, encoding="utf-8") as handle:
-        assert COLLECTION.name in handle.read()
+        served = handle.read()
+    assert COLLECTION.name in served
+    # the same text in the bucket, for a server that syncs it like the mapfiles
+    assert storage.get_bytes(target(stack).s3, tiles.config_key(COLLECTION.name)).decode() == served
 
 
 def test_seedtiles_algorithm_fills_the_cache(published, stack, qgis_app, run_alg):

@@ -690,18 +690,16 @@ def publish_mapfile(target, collection, conn=None):
         # below the frames at small scales, for collections large enough to need it
         whole = overview.publish_overview(target, collection, conn, extent)
         text = render_mapfile(target, collection, extent, whole)
+        # the tile service of the same collection data, validated before either is written
+        tile_config = tiles.render_config(
+            collection.name, collection.title, extent, target.wms_url(collection)
+        )
         storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
+        storage.put_bytes(target.s3, tiles.config_key(collection.name), tile_config.encode())
         if target.map_dir:
             mapfile.write_templates(target.map_dir)
             _write_atomically(os.path.join(target.map_dir, f"{collection.name}.map"), text)
-            # the tile service of the same collection data (validated, replaced whole)
-            tiles.write_config(
-                target.map_dir,
-                collection.name,
-                collection.title,
-                extent,
-                target.wms_url(collection),
-            )
+            tiles.write_config(target.map_dir, collection.name, tile_config)
     return collection.mapfile_key
 
 

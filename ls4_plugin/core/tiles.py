@@ -1,8 +1,9 @@
 """Tiles of a collection (WMTS 1.0, XYZ, TMS) through MapProxy in front of its WMS.
 
-LS4 writes one MapProxy configuration per collection, ``<map dir>/tiles/<collection>.yaml``,
-from the same collection data as the mapfile (name, title, extent, WMS URL); MapProxy's
-multi-project application serves every file of that folder under ``/tiles/<collection>/``.
+LS4 writes one MapProxy configuration per collection, ``<map dir>/tiles/<collection>.yaml``
+and ``mapproxy/<collection>.yaml`` in the bucket, from the same collection data as the
+mapfile (name, title, extent, WMS URL); MapProxy's multi-project application serves every
+file of that folder under ``/tiles/<collection>/``.
 The tile cache is a file cache in ``<map dir>/tiles/cache/<collection>/<z>/<x>/<y>.png``
 (x from the west, y from the north, as XYZ). Publishing a frame deletes the cached tiles over
 that frame's footprint at every level, nothing else; ``seed`` asks for the tiles of chosen zoom
@@ -30,6 +31,7 @@ NUM_LEVELS = 23  # zoom 0..22: 0.04 m per pixel, finer than any scan
 TILE_SIZE = 256
 ORIGIN = math.pi * 6378137.0  # half the width of the EPSG:3857 world square
 TILE_FORMAT = "png"
+CONFIG_PREFIX = "mapproxy/"
 
 
 def tiles_dir(map_dir):
@@ -61,8 +63,15 @@ def service_urls(wms_url, collection_name):
     }
 
 
-def build_config(collection_name, title, extent, wms_url, map_dir):
-    """MapProxy's configuration of one collection as a dict."""
+def config_key(collection_name):
+    """Where the configuration is kept in the bucket (private), beside ``mapfiles/``."""
+    return f"{CONFIG_PREFIX}{collection_name}.yaml"
+
+
+def build_config(collection_name, title, extent, wms_url):
+    """MapProxy's configuration of one collection as a dict. Its paths are relative to the
+    file's folder (MapProxy resolves them so), so the same text serves on any machine whose
+    ``<map dir>/tiles/`` holds it."""
     source = f"{collection_name}_wms"
     cache = f"{collection_name}_cache"
     bbox = [float(value) for value in extent]
@@ -84,7 +93,7 @@ def build_config(collection_name, title, extent, wms_url, map_dir):
                 "cache": {
                     "type": "file",
                     "directory_layout": "tms",
-                    "directory": cache_dir(map_dir, collection_name),
+                    "directory": f"{CACHE_FOLDER}/{collection_name}",
                 },
             }
         },
@@ -99,10 +108,7 @@ def build_config(collection_name, title, extent, wms_url, map_dir):
         },
         "grids": {GRID: {"base": "GLOBAL_WEBMERCATOR", "num_levels": NUM_LEVELS}},
         "globals": {
-            "cache": {
-                "base_dir": os.path.join(tiles_dir(map_dir), CACHE_FOLDER),
-                "lock_dir": os.path.join(tiles_dir(map_dir), CACHE_FOLDER, "locks"),
-            },
+            "cache": {"base_dir": CACHE_FOLDER, "lock_dir": f"{CACHE_FOLDER}/locks"},
             # RGBA PNG as MapServer draws it (no palette): the collar stays transparent.
             "image": {"paletted": False},
             # lighttpd adds CORS to every answer; a second Access-Control-Allow-Origin header
@@ -145,18 +151,22 @@ def dumps(config):
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
-def write_config(map_dir, collection_name, title, extent, wms_url):
-    """Validate and write ``<map dir>/tiles/<collection>.yaml`` (replaced whole); returns the
-    path. Raises ``Ls4Error`` naming the problems, leaving the previous file in place."""
-    config = build_config(collection_name, title, extent, wms_url, map_dir)
+def render_config(collection_name, title, extent, wms_url):
+    """The validated configuration text; raises ``Ls4Error`` naming the problems."""
+    config = build_config(collection_name, title, extent, wms_url)
     problems = validate(config)
     if problems:
         raise Ls4Error(f"MapProxy configuration of {collection_name}: " + "; ".join(problems))
+    return dumps(config)
+
+
+def write_config(map_dir, collection_name, text):
+    """Write ``<map dir>/tiles/<collection>.yaml`` (replaced whole); returns the path."""
     folder = tiles_dir(map_dir)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{collection_name}.yaml")
     with replaced_whole(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
-        out.write(dumps(config))
+        out.write(text)
     return path
 
 
