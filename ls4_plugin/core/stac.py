@@ -31,6 +31,7 @@ import math
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pystac
@@ -50,6 +51,7 @@ WEB_MAP_LINKS = "https://stac-extensions.github.io/web-map-links/v1.2.0/schema.j
 JSON_TYPE = "application/json"
 GEOJSON_TYPE = "application/geo+json"
 THUMBNAIL_SIZE = 256
+READERS = 8  # Items read from S3 at once (within boto3's pool of 10 connections)
 # A frame's year may be its collection's or next to it (flights across New Year).
 YEAR_SLACK = 1
 _YEAR_IN_MISSION = re.compile(r"(1[89][0-9]{2}|20[0-9]{2})")
@@ -690,14 +692,19 @@ def delete_item(target, name, stem):
 
 
 def read_items(target, name):
-    """Every Item of collection ``name`` in the static catalog, by id."""
+    """Every Item of collection ``name`` in the static catalog, by id (read ``READERS`` at a
+    time: a collection of thousands of frames is read back at every publish)."""
     s3 = storage.client(target.s3)
-    found = {}
-    for key in storage.list_keys(target.s3, items_prefix(name), s3):
-        if key.endswith(".json"):
-            item = json.loads(storage.get_bytes(target.s3, key, s3))
-            found[item["id"]] = item
-    return found
+    item_keys = [
+        k for k in storage.list_keys(target.s3, items_prefix(name), s3) if k.endswith(".json")
+    ]
+
+    def read(key):
+        return json.loads(storage.get_bytes(target.s3, key, s3))
+
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        items = list(pool.map(read, item_keys))
+    return {item["id"]: item for item in items}
 
 
 def collection_names(target):
