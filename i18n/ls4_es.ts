@@ -152,6 +152,10 @@
       <translation>LS4: cargar WMS {}</translation>
     </message>
     <message>
+      <source>WMS layer {} loaded.</source>
+      <translation>Capa WMS {} cargada.</translation>
+    </message>
+    <message>
       <source>No raster file layer in the project</source>
       <translation>No hay capas ráster de archivo en el proyecto</translation>
     </message>
@@ -170,14 +174,6 @@
     <message>
       <source>Published {} frame(s) to {}; {} failed.</source>
       <translation>Publicado(s) {} fotograma(s) en {}; {} fallaron.</translation>
-    </message>
-    <message>
-      <source>WMS layer {} loaded.</source>
-      <translation>Capa WMS {} cargada.</translation>
-    </message>
-    <message>
-      <source>STAC item of {}: {}</source>
-      <translation>Ítem STAC de {}: {}</translation>
     </message>
     <message>
       <source>Wait for {} to finish, or cancel it.</source>
@@ -200,8 +196,16 @@
       <translation>No es una colección válida: {}</translation>
     </message>
     <message>
+      <source>The county list in the LS4 settings is unusable: {}</source>
+      <translation>La lista de condados de la configuración de LS4 no se puede usar: {}</translation>
+    </message>
+    <message>
       <source>Cannot write {}: {}</source>
       <translation>No se puede escribir {}: {}</translation>
+    </message>
+    <message>
+      <source>STAC item of {}: {}</source>
+      <translation>Ítem STAC de {}: {}</translation>
     </message>
     <message>
       <source>Settings…</source>

@@ -14,6 +14,7 @@ from qgis.core import (
     QgsSettings,
 )
 
+from .core import counties
 from .core.errors import Ls4Error
 from .core.storage import S3Config
 from .core.tileindex import Timeouts
@@ -36,6 +37,8 @@ DEFAULTS = {
     "postgres/keepalive": 10,
     # Agencies as collections spell them in keys, whatever case a user types.
     "keys/agencies": "TxDOT,USDA,USGS,TNRIS,NASA,NRCS,AMS",
+    # The counties a collection may name: a CSV (state,fips,county); empty: Texas's 254
+    "keys/county_list": "",
     "postgres/connection": "",
     "postgres/mapfile_connection": "service=ls4",
     "mapserver/wms_url_template": "",
@@ -108,6 +111,11 @@ def pg_timeouts():
 
 def agencies():
     return tuple(name.strip() for name in value("keys/agencies").split(",") if name.strip())
+
+
+def county_list():
+    """The ``counties.CountyList`` the setting keys/county_list names (default: Texas's)."""
+    return counties.load(value("keys/county_list") or None)
 
 
 def store_s3_credentials(access_key, secret_key, authcfg="", name="LS4 S3"):

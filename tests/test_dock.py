@@ -34,6 +34,7 @@ from qgis.core import (
     QgsSettings,
 )
 from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QAction, QDockWidget
 from translations import read_ts, source_strings
 
@@ -127,6 +128,34 @@ def test_invalid_county_or_year_says_why_and_disables_publish(dock, tmp_path):
     dock.ui.year.setText("AR-1963")
     assert "usgs_ar1963_frames" in plain(dock.ui.collection)
     assert "bw/MultiCounty/USGS_AR-1963/frames/" in plain(dock.ui.collection)
+
+
+def type_into(edit, text):
+    """Clear ``edit`` and type ``text`` key by key, as a user does."""
+    edit.setFocus()
+    edit.selectAll()
+    QTest.keyClick(edit, Qt.Key.Key_Delete)
+    QTest.keyClicks(edit, text)
+
+
+def test_a_misspelled_county_is_refused_with_a_suggestion_and_the_list_spelling_wins(dock):
+    settings.set_value("keys/county_list", "")  # the shipped list: Texas's 254 counties
+    try:
+        type_into(dock.ui.agency, "TxDOT")
+        type_into(dock.ui.year, "1952")
+        type_into(dock.ui.county, "Travs")
+        assert not dock.ui.publish.isEnabled()
+        assert "'Travs' is not in the county list of Texas: did you mean Travis?" in plain(
+            dock.ui.collection
+        )
+        type_into(dock.ui.county, "fort bend")
+        text = plain(dock.ui.collection)
+        assert "fort_bend_txdot_1952_frames" in text and "Fort Bend County TxDOT 1952" in text
+        assert "bw/Fort_Bend/TxDOT_1952/frames/" in text
+        assert dock.collection_fields()["COUNTY"] == "Fort Bend"
+        assert dock.collection.county == "Fort Bend"
+    finally:
+        settings.set_value("keys/county_list", str(qgis_env.COLORADO_COUNTIES))
 
 
 def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(dock, sample, data_dir, tmp_path):

@@ -13,6 +13,7 @@ from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsDataSourceUri, Qgs
 from ls4.ls4_plugin import settings
 
 CONNECTION_NAME = "ls4-stack"
+COLORADO_COUNTIES = Path(__file__).resolve().with_name("colorado_counties.csv")
 
 
 def own_settings(folder, application="ls4-dev"):
@@ -72,6 +73,8 @@ def configure(endpoints):
     settings.set_value("postgres/mapfile_connection", f"service={pg['service']}")
     save_pg_connection(pg)
     settings.set_value("postgres/connection", CONNECTION_NAME)
+    # the sample imagery is of Colorado (the shipped county list is Texas's)
+    settings.set_value("keys/county_list", str(COLORADO_COUNTIES))
 
 
 def save_pg_connection(pg):

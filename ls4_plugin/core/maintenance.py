@@ -230,7 +230,7 @@ def _duplicate_frames(estate, scope):
 
 def _incomplete_uploads(target, scope, stale_after):
     findings = []
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.timezone.utc)
     for key, upload_id, initiated in storage.incomplete_uploads(target.s3):
         age = (now - initiated).total_seconds()
         parsed = _parse_key(key)

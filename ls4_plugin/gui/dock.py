@@ -21,8 +21,9 @@ from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, QTimer
 from qgis.PyQt.QtWidgets import QFileDialog
 
+from .. import settings
 from ..compat import QAction
-from ..core import keys, urls
+from ..core import counties, keys, urls
 from ..core.errors import InputError
 from .dock_ui import build_ui
 from .files import FRAME, SCAN, FileRow, is_raster_path
@@ -93,8 +94,10 @@ class Ls4Dock(QgsDockWidget):
     # --- the collection ------------------------------------------------------------------
 
     def collection_fields(self):
-        """The form as the algorithms' collection parameters."""
+        """The form as the algorithms' collection parameters (the county as the list spells it)."""
         county = self.ui.county.text().strip()
+        known = county and self.county_list().find(county)
+        county = known.name if known else county
         when = self.ui.year.text().strip()
         return {
             "COUNTY": county,
@@ -116,9 +119,19 @@ class Ls4Dock(QgsDockWidget):
             return None, tr("Enter the mission code of the multi-county flight (e.g. AR-1963).")
         try:
             collection = keys.collection_from_form(fields, self.ui.band.currentData())
+            if fields["COUNTY"]:
+                self.county_list().canonical(fields["COUNTY"])
         except InputError as error:
             return None, tr("Not a valid collection: {}").format(error)
         return collection, ""
+
+    def county_list(self):
+        """The counties a collection may name (LS4 setting keys/county_list, default Texas's)."""
+        try:
+            return settings.county_list()
+        except InputError as error:  # a broken custom list: say so, judge by the shipped one
+            self.say(tr("The county list in the LS4 settings is unusable: {}").format(error), True)
+            return counties.load()
 
     def update_collection(self):
         self.ui.year_label.setText(tr("Year") if self.ui.county.text().strip() else tr("Mission"))
