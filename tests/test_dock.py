@@ -395,6 +395,16 @@ def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, 
     # the frames fill much of the view (their collar is transparent: the white background)
     assert (~white).mean() > 0.3
 
+    # checked again: the collection's layer is replaced, not doubled
+    first_id = layer.id()
+    dock.ui.check.click()
+    wait_idle(dock)
+    assert dock.main_job.ok, plain(dock.ui.message)
+    again = QgsProject.instance().mapLayer(dock.main_job.results["LAYER_ID"])
+    layers = QgsProject.instance().mapLayers().values()
+    assert [other.id() for other in layers if other.source() == again.source()] == [again.id()]
+    assert again.id() != first_id and QgsProject.instance().mapLayer(first_id) is None
+
 
 def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_path):
     collection = collection_of("Boulder")

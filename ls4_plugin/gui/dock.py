@@ -502,6 +502,7 @@ class Ls4Dock(QgsDockWidget):
             return
         layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
         if layer is not None:
+            replace_same_source(layer)
             self.zoom_to(layer)
             text = tr("WMS layer {} loaded.").format(layer.name())
             items = [row for row in self.selected_rows() if row.kind == FRAME and row.stac_url]
@@ -606,6 +607,19 @@ def describe(collection):
             f"{escape(tr('Keys'))}: {escape(collection.prefix())}{{scanned,georef,cog}}/",
         ]
     )
+
+
+def replace_same_source(layer):
+    """Remove the project's other layers of ``layer``'s source (the same WMS, loaded earlier):
+    checking a collection again replaces its layer instead of adding one more."""
+    project = QgsProject.instance()
+    same = [
+        other.id()
+        for other in project.mapLayers().values()
+        if other.id() != layer.id() and other.source() == layer.source()
+    ]
+    if same:
+        project.removeMapLayers(same)
 
 
 def raster_layers():
