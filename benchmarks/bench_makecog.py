@@ -14,6 +14,8 @@ each run they take turns in the order given, and the ratios are taken within eac
 median:
 
 * ``ls4``: ``make_cog(frame, out)`` with its defaults (the call only: the child times itself);
+* ``streamed``: the same with ``memory_limit`` 64 MB, below the frame's warped image: the
+  overview levels on a temporary file (the streaming fallback);
 * ``before``: the same in another checkout (``--before REV``: a detached worktree in the cache);
 * ``old``: the old Lambda chain, exactly as it ran (four commands);
 * ``gdalwarp_cog``: ``gdalwarp -of COG -multi -wo NUM_THREADS=ALL_CPUS`` with ls4's options;
@@ -57,7 +59,8 @@ DATA = Path(
     )
 )
 CACHE = Path(os.environ.get("LS4_BENCH_CACHE", Path.home() / ".cache" / "ls4-bench"))
-CONTENDERS = ["ls4", "old", "gdalwarp_cog", "rio", "floor", "decode", "warp", "encode"]
+STREAMED_LIMIT = 64 * 1024**2  # the memory_limit of ``streamed``: below every frame's image
+CONTENDERS = ["ls4", "streamed", "old", "gdalwarp_cog", "rio", "floor", "decode", "warp", "encode"]
 PYTHON = sys.executable
 SAMPLES = {"bw": "hro_colorado_gray.tif", "nc": "hro_colorado_rgb.tif"}
 ROTATION_DEGREES = 1.5
@@ -150,7 +153,8 @@ CHILD = (
     "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
     "    return usage.ru_utime + usage.ru_stime\n"
     "start, before = time.perf_counter(), cpu()\n"
-    "cog.make_cog(sys.argv[1], sys.argv[2])\n"
+    "limit = {'memory_limit': int(sys.argv[3])} if len(sys.argv) > 3 else {}\n"
+    "cog.make_cog(sys.argv[1], sys.argv[2], **limit)\n"
     "print(json.dumps({'wall': time.perf_counter() - start, 'cpu': cpu() - before}))\n"
 )
 
@@ -162,8 +166,9 @@ def timed_child(script_args, cwd=REPO):
     return timing["wall"], timing["cpu"], rss, timing
 
 
-def ls4_cog(frame, out, checkout=REPO):
-    return timed_child([CHILD, str(frame), str(out)], checkout)
+def ls4_cog(frame, out, checkout=REPO, memory_limit=None):
+    limit = [] if memory_limit is None else [str(memory_limit)]
+    return timed_child([CHILD, str(frame), str(out), *limit], checkout)
 
 
 def ls4_phases(frame, out):
@@ -434,6 +439,9 @@ def bench_frame(layout, size, runs, folder, contenders, before=None):
 def contender(name, frame, folder, layout, warped, ls4_out, before):
     if name == "ls4":
         return (*ls4_cog(frame, ls4_out)[:3], ls4_out)
+    if name == "streamed":
+        out = folder / "streamed.tif"
+        return (*ls4_cog(frame, out, memory_limit=STREAMED_LIMIT)[:3], out)
     if name == "before":
         out = folder / "before.tif"
         return (*ls4_cog(frame, out, before)[:3], out)
