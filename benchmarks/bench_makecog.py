@@ -383,12 +383,13 @@ def timed_make_cog(src, dst):
 
 def _phases(start, marks, end):
     """Seconds per phase, from where ``make_cog``'s progress crosses each phase's end: the strips
-    (warp, overview rows, full-resolution tiles, overlapped) report 0 to ``strips.WARP_SHARE`` %,
-    the COG driver (overviews, headers) and the assembly the rest."""
+    report 0 to ``strips.WARP_SHARE`` % as they are warped (their overviews and tiles follow on
+    the second thread), then the tail: the last strips' overviews and tiles, the COG driver's
+    sparse headers and the appended tiles."""
     from ls4.ls4_plugin.core.strips import WARP_SHARE
 
     bounds = [WARP_SHARE, 100]
-    names = ["strips: warp + overviews + encode", "COG driver: overviews + assembly"]
+    names = ["strips warped (overviews, encoding beside)", "tail: last strips, headers, tiles"]
     first = marks[0][0] if marks else end
     phases, last = {"checks + set-up": first - start}, first
     for name, bound in zip(names, bounds, strict=True):
