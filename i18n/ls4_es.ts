@@ -88,6 +88,14 @@
       <translation>Cancelando…</translation>
     </message>
     <message>
+      <source>{}: canceled</source>
+      <translation>{}: cancelado</translation>
+    </message>
+    <message>
+      <source>{}: failed</source>
+      <translation>{}: falló</translation>
+    </message>
+    <message>
       <source>(Details: View ▸ Panels ▸ Log Messages, LS4 tab.)</source>
       <translation>(Detalles: Ver ▸ Paneles ▸ Mensajes de registro, pestaña LS4.)</translation>
     </message>
@@ -557,6 +565,18 @@
     <message>
       <source>Map folder</source>
       <translation>Carpeta de mapas</translation>
+    </message>
+    <message>
+      <source>Dask cluster</source>
+      <translation>Clúster Dask</translation>
+    </message>
+    <message>
+      <source>Publish collections on this Dask scheduler's workers; empty: on this machine</source>
+      <translation>Publicar las colecciones en los trabajadores de este planificador Dask; vacío: en esta máquina</translation>
+    </message>
+    <message>
+      <source>Scheduler</source>
+      <translation>Planificador</translation>
     </message>
     <message>
       <source>The WMS URL must contain {collection} where the collection's name goes.</source>

@@ -427,6 +427,9 @@ def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_pa
 
     assert dock.main_job.ok is False and dock.main_job.canceled
     assert "Canceled." in plain(dock.ui.message)
+    # the progress bar says how the job ended, not the percentage it had reached
+    assert dock.ui.progress.text() == f"{dock.main_job.title}: canceled"
+    assert dock.ui.progress.value() == 0
     first = frames[0].name
     assert set(objects(configured, collection.prefix())) == {
         collection.key("georef", first),

@@ -559,6 +559,10 @@ class Ls4Dock(QgsDockWidget):
     def _main_done(self, job):
         if job.ok:
             self.ui.progress.setValue(100)
+        else:  # no stale percentage: the bar says how the job ended
+            ended = tr("{}: canceled") if job.canceled else tr("{}: failed")
+            self.ui.progress.setValue(0)
+            self.ui.progress.setFormat(ended.format(job.title))
         self.update_buttons()
 
     def say(self, text, error=False, details=False):
