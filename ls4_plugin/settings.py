@@ -35,6 +35,8 @@ DEFAULTS = {
     "postgres/statement_timeout": 30.0,
     "postgres/lock_timeout": 20.0,
     "postgres/keepalive": 10,
+    # Maintenance: incomplete multipart uploads and dead runs' folders older than this are stale.
+    "maintenance/stale_hours": 6.0,
     # Agencies as collections spell them in keys, whatever case a user types.
     "keys/agencies": "TxDOT,USDA,USGS,TNRIS,NASA,NRCS,AMS",
     # The counties a collection may name: a CSV (state,fips,county); empty: Texas's 254

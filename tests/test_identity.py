@@ -40,7 +40,7 @@ def used(collection):
     return collection
 
 
-def frames_collection(band, county="Kiowa", agency="USGS", year="1971"):
+def frames_collection(band, county="Phillips", agency="USGS", year="1971"):
     return used(keys.Collection(band=band, type="frames", agency=agency, county=county, year=year))
 
 
@@ -59,8 +59,8 @@ def test_frames_of_the_other_band_layout_are_refused_naming_the_existing_collect
     with pytest.raises(InputError) as refused:
         publish.publish_collection(target(stack), colour, nc)
     message = str(refused.value)
-    assert "kiowa_usgs_1971_frames already exists as black and white" in message
-    assert "bw/Kiowa/USGS_1971/frames/" in message and "one band layout" in message
+    assert "phillips_usgs_1971_frames already exists as black and white" in message
+    assert "bw/Phillips/USGS_1971/frames/" in message and "one band layout" in message
     assert everything_under(stack, colour.prefix()) == set()  # refused before any upload
     assert len(index_rows(stack, black_white.table)) == 1
     assert storage.get_bytes(target(stack).s3, black_white.mapfile_key) == mapfile_before

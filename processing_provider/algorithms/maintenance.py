@@ -93,7 +93,8 @@ class Maintenance(Ls4Algorithm):
     def execute(self, parameters, context, feedback):
         target = params.target_from(self, parameters, context)
         patterns = self.parameterAsString(parameters, self.COLLECTIONS, context).split(",")
-        report = maintenance.check(target, patterns, feedback)
+        stale_after = settings.value("maintenance/stale_hours") * 3600.0
+        report = maintenance.check(target, patterns, feedback, stale_after=stale_after)
         if self.parameterAsBool(parameters, self.REPAIR, context):
             maintenance.repair(target, report, feedback)
         summary = report.summary()
