@@ -32,7 +32,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_TEMPLATES = Path(__file__).resolve().parent / "stack_config"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _postgres_bin():
+    """The newest PostgreSQL server with PostGIS installed (Debian 12 has 15, Debian 13 17)."""
+    found = [
+        path.parent
+        for path in Path("/usr/lib/postgresql").glob("*/bin/postgres")
+        if path.parts[-3].isdigit()
+        and Path(f"/usr/share/postgresql/{path.parts[-3]}/extension/postgis.control").exists()
+    ]
+    return max(
+        found, key=lambda bin: int(bin.parts[-2]), default=Path("/usr/lib/postgresql/15/bin")
+    )
+
+
+PG_BIN = _postgres_bin()
 MAPSERV = Path("/usr/lib/cgi-bin/mapserv")
 LIGHTTPD = Path("/usr/sbin/lighttpd")
 # Not tempfile.gettempdir(): the postgres user and weed (clean environment) must agree on it.
