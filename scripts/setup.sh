@@ -24,6 +24,8 @@ $want_chroots && APT_PACKAGES+=(debootstrap)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
+  # node and npm may come from elsewhere (NodeSource's nodejs carries npm and conflicts with Debian's)
+  case $p in nodejs | npm) command -v "${p/nodejs/node}" >/dev/null && continue ;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
