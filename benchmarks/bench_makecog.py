@@ -104,12 +104,13 @@ def build_frame(layout, size, folder, seed=1):
 def warped_copy(frame, folder):
     """The frame warped as ``make_cog`` warps it, uncompressed, the collar as an internal mask
     (and black under it: DEFLATE's source, without the edge blocks ``make_cog`` fills for JPEG)."""
-    from ls4.ls4_plugin.core import cog
+    from ls4.ls4_plugin.core import cog, strips
 
     source, _ = cog.cog_source(frame, compression="DEFLATE")
     path = folder / f"{frame.stem}_warped.tif"
     gdal.SetConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES")
-    gdal.Translate(str(path), source, format="GTiff", creationOptions=["TILED=YES"])
+    with strips.memory_names():  # the source is a VRT over the in-memory warp (MEM:::)
+        gdal.Translate(str(path), source, format="GTiff", creationOptions=["TILED=YES"])
     return path
 
 

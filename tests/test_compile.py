@@ -199,6 +199,19 @@ def child(algorithm_id, child_id, static, outputs):
     return step
 
 
+def model_output(model, child_id, output_name):
+    """The model's parameter for a child's output: ``child:output`` up to QGIS 3.36, the model
+    output's own name in models QGIS 3.38+ builds (internal version 2); the metadata says which."""
+    for definition in model.destinationParameterDefinitions():
+        metadata = definition.metadata()
+        if (metadata.get("_modelChildId"), metadata.get("_modelChildOutputName")) == (
+            child_id,
+            output_name,
+        ):
+            return definition.name()
+    raise AssertionError(f"the model has no parameter for {child_id}:{output_name}")
+
+
 def test_maintenance_then_compile_run_as_one_model(published, ls4_provider, tmp_path):
     """The nightly chain as a graphical model: check the estate, then compile the index."""
     import processing
@@ -211,8 +224,12 @@ def test_maintenance_then_compile_run_as_one_model(published, ls4_provider, tmp_
     compile_step.setDependencies([QgsProcessingModelChildDependency("check")])
     model.addChildAlgorithm(compile_step)
     report, index = tmp_path / "report.json", tmp_path / "index.geojson"
-    results = processing.run(model, {"check:report": str(report), "compile:index": str(index)})
+    report_name, index_name = (
+        model_output(model, "check", "REPORT"),
+        model_output(model, "compile", "OUTPUT"),
+    )
+    results = processing.run(model, {report_name: str(report), index_name: str(index)})
     assert json.loads(report.read_text())["findings"] == []
     tables = {f["properties"]["table"] for f in json.loads(index.read_text())["features"]}
     assert set(published) <= tables
-    assert results["compile:index"] == str(index)
+    assert results[index_name] == str(index)
