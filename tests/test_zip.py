@@ -518,3 +518,120 @@ def test_ext_libs_alone_serves_a_python_with_no_packages(plugin_zip, tmp_path):
     assert "'bogus' is not one of" in out["error"]
     assert out["url"].startswith("https://s3.amazonaws.com/b/x.tif?AWSAccessKeyId=k&")
     assert out["item"] == "Feature"
+
+
+# --- on every QGIS of the matrix (scripts/test.sh runs this file on each leg) --------------------
+
+
+def test_qgis_process_makes_a_valid_cog_with_the_zip(qgis_process_profile, sample_copy, tmp_path):
+    from ls4.ls4_plugin.core.cogcheck import layout_problems
+
+    output = tmp_path / "frame_cog.tif"
+    done = _qgis_process(
+        qgis_process_profile,
+        "--json",
+        "run",
+        "ls4:makecog",
+        "--",
+        f"INPUT={sample_copy}",
+        f"OUTPUT={output}",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["results"]["OUTPUT"] == str(output)
+    errors, _, _ = layout_problems(output)
+    assert errors == []
+
+
+# Loads the ZIP as QGIS desktop loads a plugin (qgis.utils.loadPlugin / startPlugin) with a main
+# window and an iface that has what LS4 calls: the dock is built and docked, the menu entries and
+# the toolbar icon are added, and unloading takes all of it away again.
+DESKTOP_SCRIPT = r"""
+import json, os, sys
+from qgis.core import QgsApplication
+app = QgsApplication([], True)
+app.initQgis()
+python = os.path.join(QgsApplication.pkgDataPath(), "python")
+sys.path += [python, os.path.join(python, "plugins")]
+import qgis.utils
+from processing.core.Processing import Processing
+from pyplugin_installer.unzip import unzip
+from qgis.gui import QgsMapCanvas
+from qgis.PyQt.QtWidgets import QDockWidget, QMainWindow
+
+
+class Iface:
+    def __init__(self):
+        self.window = QMainWindow()
+        self.canvas = QgsMapCanvas(self.window)
+        self.window.setCentralWidget(self.canvas)
+        self.menus, self.icons = [], []
+
+    def mainWindow(self):
+        return self.window
+
+    def mapCanvas(self):
+        return self.canvas
+
+    def addDockWidget(self, area, dock):
+        self.window.addDockWidget(area, dock)
+
+    def removeDockWidget(self, dock):
+        self.window.removeDockWidget(dock)
+
+    def addPluginToMenu(self, menu, action):
+        self.menus.append((menu, action.objectName()))
+
+    def removePluginMenu(self, menu, action):
+        self.menus.remove((menu, action.objectName()))
+
+    def addToolBarIcon(self, action):
+        self.icons.append(action.objectName())
+
+    def removeToolBarIcon(self, action):
+        if action.objectName() in self.icons:
+            self.icons.remove(action.objectName())
+
+
+plugins = os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "plugins")
+unzip(sys.argv[1], plugins)
+sys.path.insert(0, plugins)
+qgis.utils.plugin_paths.insert(0, plugins)
+qgis.utils.updateAvailablePlugins()
+Processing.initialize()
+iface = qgis.utils.iface = Iface()
+out = {"loaded": qgis.utils.loadPlugin("ls4"), "started": qgis.utils.startPlugin("ls4")}
+provider = QgsApplication.processingRegistry().providerById("ls4")
+out["algorithms"] = sorted(alg.id() for alg in provider.algorithms()) if provider else []
+docks = [d for d in iface.window.findChildren(QDockWidget) if d.parent() is iface.window]
+out["docks"] = [type(d).__name__ for d in docks]
+out["dock_area"] = [int(iface.window.dockWidgetArea(d)) for d in docks]
+out["dock_children"] = sum(len(d.findChildren(object)) for d in docks)
+out["menus"], out["icons"] = list(iface.menus), list(iface.icons)
+out["unloaded"] = qgis.utils.unloadPlugin("ls4")
+app.processEvents()
+out["after"] = {"menus": iface.menus, "icons": iface.icons,
+                "provider": QgsApplication.processingRegistry().providerById("ls4") is not None}
+print("LS4-RESULT " + json.dumps(out))
+app.exitQgis()
+"""
+
+
+def test_desktop_load_of_the_zip_builds_the_dock_with_every_algorithm(
+    plugin_zip, in_qgis, tmp_path
+):
+    profiles = tmp_path / "profiles"
+    command = ["/usr/bin/python3", "-c", DESKTOP_SCRIPT, str(plugin_zip)]
+    done = subprocess.run(
+        command, env=clean_env(tmp_path, profiles), capture_output=True, text=True, timeout=120
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("LS4-RESULT ")]
+    assert lines, f"QGIS script failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    out = json.loads(lines[-1][len("LS4-RESULT ") :])
+    assert out["loaded"] and out["started"] and out["unloaded"]
+    assert out["algorithms"] == in_qgis["algorithms"] and len(out["algorithms"]) >= 10
+    assert out["docks"] == ["Ls4Dock"]
+    assert out["dock_area"] == [2]  # Qt.DockWidgetArea.RightDockWidgetArea
+    assert out["dock_children"] > 10  # the panel's widgets were made
+    assert sorted(name for _, name in out["menus"]) == ["mActionLs4Panel", "mActionLs4Settings"]
+    assert out["icons"] == ["mActionLs4Panel"]
+    assert out["after"] == {"menus": [], "icons": [], "provider": False}
