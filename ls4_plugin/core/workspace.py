@@ -3,8 +3,9 @@ a power cut) is removed by the next run on the machine, or by maintenance.
 
 Each folder is ``ls4-run-<pid>-<random>`` under the system's temporary folder (or ``root``) and
 holds ``owner.json``: the process id, the process's start time (so a reused pid is not taken for
-the owner) and the host. A folder is stale when its owner on this host no longer runs; where a
-process cannot be looked up (Windows), when it is older than ``older_than`` seconds.
+the owner), the host and the PID namespace. A folder is stale when its owner on this host no
+longer runs; where a process cannot be looked up (Windows, another PID namespace), when it is
+older than ``older_than`` seconds.
 """
 
 import json
@@ -32,9 +33,21 @@ def _start_time(pid):
         return None
 
 
+def _pid_namespace():
+    """The PID namespace of this process (Linux), or None: a pid means a process only in its own
+    (a container, ``unshare --pid``), and two of them can share a host name and a /tmp."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
 def _owner_alive(owner):
-    """True/False when this host can tell, None when it cannot (another host, no /proc)."""
+    """True/False when this host can tell, None when it cannot (another host or PID namespace,
+    no /proc)."""
     if owner.get("host") != socket.gethostname() or not os.path.isdir("/proc"):
+        return None
+    if owner.get("pid_namespace", _pid_namespace()) != _pid_namespace():
         return None
     started = _start_time(owner.get("pid"))
     return started is not None and started == owner.get("started")
@@ -46,7 +59,12 @@ def run_folder(root=None):
     root = root or tempfile.gettempdir()
     remove_stale(root)
     folder = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=root)
-    owner = {"pid": os.getpid(), "started": _start_time(os.getpid()), "host": socket.gethostname()}
+    owner = {
+        "pid": os.getpid(),
+        "started": _start_time(os.getpid()),
+        "host": socket.gethostname(),
+        "pid_namespace": _pid_namespace(),
+    }
     with open(os.path.join(folder, OWNER_FILE), "w", encoding="utf-8") as out:
         json.dump(owner, out)
     try:
