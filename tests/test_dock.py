@@ -1,6 +1,7 @@
 """The RDC dock in QGIS (pytest-qgis, offscreen) against the real stack: from scans to a WMS."""
 
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -33,9 +34,9 @@ from qgis.core import (
     QgsRasterLayer,
     QgsSettings,
 )
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import QCoreApplication, QRect, Qt
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QAction, QDockWidget
+from qgis.PyQt.QtWidgets import QAbstractButton, QAction, QDockWidget
 from translations import read_ts, source_strings
 
 import ls4
@@ -489,3 +490,30 @@ def test_spanish_qgis_gets_a_spanish_dock_and_unload_removes_the_translation(
         stop_plugin(plugin)
         qgis_settings.setValue("locale/userLocale", before)
     assert QCoreApplication.translate("Ls4Dock", "Publish") == "Publish"
+
+
+def test_every_button_is_visible_at_the_default_dock_width(plugin):
+    """QGIS docks the panel 298 px wide: every button lies inside the visible part of the dock,
+    with no horizontal scrolling and none squeezed below the width its text needs."""
+    dock = plugin.dock
+    dock.setFloating(True)
+    dock.resize(298, 1100)
+    dock.show()
+    spin()
+    viewport = dock.ui.root.viewport()
+    if os.environ.get("LS4_SCREENSHOT_DIR"):  # docs/dock-298px.png, as test_screenshot does
+        dock.grab().save(str(Path(os.environ["LS4_SCREENSHOT_DIR"]) / "dock-298px.png"), "PNG")
+    assert not dock.ui.root.horizontalScrollBar().isVisible()
+    buttons = [value for value in vars(dock.ui).values() if isinstance(value, QAbstractButton)]
+    assert {dock.ui.check, dock.ui.settings, dock.ui.publish, dock.ui.cancel} <= set(buttons)
+    for button in buttons:
+        corner = button.mapTo(viewport, button.rect().topLeft())
+        inside = viewport.rect().contains(QRect(corner, button.size()))
+        assert inside, (button.text(), corner, button.size(), viewport.size())
+        assert button.width() >= button.minimumSizeHint().width(), button.text()
+    shown = [button for button in buttons if button.isVisible()]
+    for number, button in enumerate(shown):  # wrapped onto new lines, not drawn over each other
+        for other in shown[number + 1 :]:
+            here = QRect(button.mapTo(viewport, button.rect().topLeft()), button.size())
+            there = QRect(other.mapTo(viewport, other.rect().topLeft()), other.size())
+            assert not here.intersects(there), (button.text(), other.text())

@@ -19,7 +19,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .widgets import FileTable
+from .widgets import FileTable, FlowLayout
 
 TR_CONTEXT = "Ls4Dock"
 
@@ -68,6 +68,8 @@ def _collection_group(ui):
     ui.band = QComboBox()
     ui.band.addItem(tr("Black and white (1 band)"), "bw")
     ui.band.addItem(tr("Natural color (3 bands)"), "nc")
+    for combo in (ui.type, ui.band):
+        _narrow(combo)
     form.addRow(tr("County"), ui.county)
     form.addRow(tr("Agency"), ui.agency)
     form.addRow(ui.year_label, ui.year)
@@ -106,6 +108,7 @@ def _files_group(ui):
     ):
         ui.transform.addItem(label)
     ui.transform.setToolTip(tr("Transformation used by Apply .points"))
+    _narrow(ui.transform)
     ui.apply_points = QPushButton(tr("Apply .points"))
     ui.apply_points.setToolTip(tr("Georeference the selected scans with the .points next to them"))
     ui.georeferencer = QPushButton(tr("Georeferencer…"))
@@ -137,6 +140,12 @@ def _publish_group(ui):
     return group
 
 
+def _narrow(combo):
+    """A combo box that may be narrower than its longest choice (the dock is 298 px wide)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+
+
 def _label():
     label = QLabel()
     label.setWordWrap(True)
@@ -145,8 +154,8 @@ def _label():
 
 
 def _row(*widgets):
-    row = QHBoxLayout()
+    """The widgets in a row that wraps: the dock is 298 px wide when QGIS first docks it."""
+    row = FlowLayout()
     for widget in widgets:
         row.addWidget(widget)
-    row.addStretch(1)
     return row
