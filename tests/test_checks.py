@@ -91,7 +91,7 @@ def test_mapserver_check_asks_for_capabilities_of_the_collection():
 
     def fetch(url):
         asked.append(url)
-        return b"<WMS_Capabilities/>"
+        return 200, b"<WMS_Capabilities/>"
 
     verdict = connections.check_mapserver("http://m/wms/{collection}", "bexar_x_1952_frames", fetch)
     url = "http://m/wms/bexar_x_1952_frames?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0"
@@ -101,10 +101,41 @@ def test_mapserver_check_asks_for_capabilities_of_the_collection():
 
 def test_mapserver_check_tells_mapserver_from_another_server():
     error_page = b"<html><!-- MapServer --><body>msLoadMap(): no such map</body></html>"
-    verdict = connections.check_mapserver("http://m/{collection}", "", lambda url: error_page)
+    verdict = connections.check_mapserver(
+        "http://m/{collection}", "", lambda url: (200, error_page)
+    )
     assert verdict == "MapServer answers at http://m/ls4_connection_test_frames"
     with pytest.raises(Ls4Error, match="not as MapServer does: It works"):
-        connections.check_mapserver("http://m/{collection}", "", lambda url: b"<h1>It works</h1>")
+        connections.check_mapserver(
+            "http://m/{collection}", "", lambda url: (200, b"<h1>It works</h1>")
+        )
+
+
+def test_mapserver_check_asks_a_published_collection_first():
+    """LS4's server answers an unpublished collection with a bare 404 (it names no file), so a
+    published collection's capabilities are what shows MapServer itself."""
+    answers = {
+        "http://m/wms/bexar_x_1952_frames": (200, b"<WMS_Capabilities/>"),
+        "http://m/wms/ls4_connection_test_frames": (404, b"Not Found"),
+    }
+
+    def fetch(url):
+        return answers[url.split("?")[0]]
+
+    verdict = connections.check_mapserver(
+        "http://m/wms/{collection}", "", fetch, lambda: ["bexar_x_1952_frames", "kiowa_y_1971_nc"]
+    )
+    assert verdict == (
+        "MapServer answers at http://m/wms/bexar_x_1952_frames "
+        "(the WMS capabilities of bexar_x_1952_frames)"
+    )
+    verdict = connections.check_mapserver("http://m/wms/{collection}", "", fetch, list)
+    assert verdict.startswith("the WMS path answers at http://m/wms/ls4_connection_test_frames")
+    assert "404 for a collection that is not published" in verdict
+    with pytest.raises(Ls4Error, match="answers 404: collection 'gone_x_1950_frames' is not"):
+        connections.check_mapserver(
+            "http://m/wms/{collection}", "gone_x_1950_frames", lambda url: (404, b"Not Found")
+        )
 
 
 def test_service_checks_refuse_what_is_missing_without_asking():

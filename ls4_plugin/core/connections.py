@@ -66,15 +66,17 @@ def s3_hint(message: str, credentials_name: str) -> str:
     return ""
 
 
+def bounded(dsn: str) -> str:
+    """``dsn`` with a connect timeout: a host that drops packets would hang the check."""
+    return dsn if "connect_timeout" in dsn else f"{dsn} connect_timeout=10"
+
+
 def check_postgres(name: str, dsn_of: Callable[[str], str]) -> str:
     """The connection called ``name`` (its DSN from ``dsn_of``) opens and PostGIS works there."""
     if not name:
         raise InputError("no PostgreSQL connection is chosen")
-    dsn = dsn_of(name)
-    if "connect_timeout" not in dsn:
-        dsn += " connect_timeout=10"  # a host that drops packets would hang the check
     try:
-        conn = tileindex.connect(dsn)
+        conn = tileindex.connect(bounded(dsn_of(name)))
     except Ls4Error as error:
         raise Ls4Error(f"connection {name!r}: {error}") from error
     with conn:
@@ -89,26 +91,66 @@ def check_postgres(name: str, dsn_of: Callable[[str], str]) -> str:
     return f"connection {name!r} opens database {database!r} with PostGIS {version}"
 
 
-def check_mapserver(template: str, collection: str, fetch: Callable[[str], bytes]) -> str:
-    """A WMS GetCapabilities request to ``template`` (for ``collection``, or a probe name) is
-    answered by MapServer; ``fetch(url)`` makes the request (raising ``Ls4Error`` when nothing
-    answers) and returns the body."""
+Fetch = Callable[[str], tuple[int, bytes]]
+
+
+def check_mapserver(
+    template: str,
+    collection: str,
+    fetch: Fetch,
+    published: Callable[[], list[str]] = list,
+) -> str:
+    """A WMS GetCapabilities request to ``template`` is answered by MapServer.
+
+    ``fetch(url)`` makes the request (raising ``Ls4Error`` when nothing answers) and returns the
+    HTTP status and body. Without ``collection``, the first of ``published()`` is asked, else a
+    probe name: LS4's server answers a collection that is not published with a plain 404 that
+    names no file, so only a published collection shows MapServer itself.
+    """
     if "{collection}" not in template:
         raise InputError(f"the WMS URL {template!r} has no {{collection}} in it")
     if collection:
         keys.check_identifier(collection)
-    url = template.format(collection=collection or PROBE_COLLECTION)
-    full = urls.capabilities_url(url, version="1.3.0")
-    return mapserver_verdict(full, fetch(full), collection)
+        return collection_verdict(capabilities(template, collection), collection, fetch)
+    for name in published()[:1]:
+        url = capabilities(template, name)
+        if b"WMS_Capabilities" in fetch(url)[1]:
+            return f"MapServer answers at {base(url)} (the WMS capabilities of {name})"
+    url = capabilities(template, PROBE_COLLECTION)
+    return probe_verdict(url, *fetch(url))
 
 
-def mapserver_verdict(url: str, body: bytes, collection: str) -> str:
+def collection_tables(dsn: str) -> list[str]:
+    """The collection tables of the database at ``dsn``."""
+    with tileindex.connect(bounded(dsn)) as conn:
+        return list(tileindex.list_tables(conn))
+
+
+def capabilities(template: str, collection: str) -> str:
+    return urls.capabilities_url(template.format(collection=collection), version="1.3.0")
+
+
+def base(url: str) -> str:
+    return url.split("?")[0]
+
+
+def collection_verdict(url: str, collection: str, fetch: Fetch) -> str:
+    status, body = fetch(url)
     if b"WMS_Capabilities" in body:
         return f"{url} answers with WMS capabilities"
-    if collection:
-        raise Ls4Error(f"{url} answers, but not with WMS capabilities: {summary(body)}")
+    if status == 404:
+        raise Ls4Error(f"{base(url)} answers 404: collection {collection!r} is not published there")
+    raise Ls4Error(f"{url} answers, but not with WMS capabilities: {summary(body)}")
+
+
+def probe_verdict(url: str, status: int, body: bytes) -> str:
     if b"MapServer" in body or b"msLoadMap" in body:
-        return f"MapServer answers at {url.split('?')[0]}"
+        return f"MapServer answers at {base(url)}"
+    if status == 404:
+        return (
+            f"the WMS path answers at {base(url)} (404 for a collection that is not published); "
+            "publish a collection to check MapServer itself"
+        )
     raise Ls4Error(f"{url} answers, but not as MapServer does: {summary(body)}")
 
 

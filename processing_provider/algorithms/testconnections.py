@@ -114,7 +114,10 @@ class TestConnections(Ls4Algorithm):
                 settings.connection_dsn,
             ),
             "MAPSERVER": lambda: connections.check_mapserver(
-                text("WMS_URL_TEMPLATE"), text("COLLECTION"), fetch
+                text("WMS_URL_TEMPLATE"),
+                text("COLLECTION"),
+                fetch,
+                lambda: published(self.parameterAsConnectionName(parameters, "DATABASE", context)),
             ),
         }
         results, report = {}, []
@@ -131,8 +134,20 @@ class TestConnections(Ls4Algorithm):
 
 
 def fetch(url):
-    """The body of a GET of ``url`` through QGIS's network (its proxy and SSL settings)."""
+    """The HTTP status and body of a GET of ``url`` through QGIS's network (its proxy and SSL)."""
     request = QgsBlockingNetworkRequest()
-    if request.get(QNetworkRequest(QUrl(url)), True) != QgsBlockingNetworkRequest.ErrorCode.NoError:
+    error = request.get(QNetworkRequest(QUrl(url)), True)
+    reply = request.reply()
+    status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+    if error != QgsBlockingNetworkRequest.ErrorCode.NoError and not status:
         raise Ls4Error(f"{url} did not answer: {request.errorMessage()}")
-    return bytes(request.reply().content())
+    return int(status or 0), bytes(reply.content())
+
+
+def published(connection_name):
+    """The collection tables of the connection, or none when it cannot be read (its own check
+    says why)."""
+    try:
+        return connections.collection_tables(settings.connection_dsn(connection_name or ""))
+    except Ls4Error:
+        return []
