@@ -140,19 +140,39 @@ class RecordPayloads(SchedulerPlugin):
             self.payloads[str(key)] = pickle.dumps(task.run_spec) + repr(task.run_spec).encode()
 
 
+class RecordProgress(Feedback):
+    def __init__(self):
+        super().__init__()
+        self.values = []
+
+    def setProgress(self, percent):  # noqa: N802
+        super().setProgress(percent)
+        self.values.append(percent)
+
+
 def _payloads(dask_scheduler):
     return dask_scheduler.plugins["ls4-record-payloads"].payloads
 
 
 def test_no_secret_reaches_the_scheduler(stack, cluster, frames):
     coll = fresh(stack, collection("Gilpin"))
+    feedback = RecordProgress()
     with cluster.client() as client:
         client.register_plugin(RecordPayloads())
         result = publish.publish_collection(
-            target(stack), coll, frames[:3], executor=engines.DaskExecutor(cluster.address)
+            target(stack),
+            coll,
+            frames[:3],
+            feedback=feedback,
+            executor=engines.DaskExecutor(cluster.address),
         )
         payloads = client.run_on_scheduler(_payloads)
     assert {frame.status for frame in result.frames} == {"published"}
+    # Progress follows the tasks: staging up to 18 %, then steps as tasks finish (two may
+    # finish between two looks), 90 once all are done, then 100 after the finishing step.
+    assert feedback.values == sorted(feedback.values)
+    assert any(18 < value < 90 for value in feedback.values)
+    assert {round(value) for value in feedback.values} >= {18, 90, 100}
     assert len(payloads) == 3
     secrets = [
         stack["s3"]["secret_key"],

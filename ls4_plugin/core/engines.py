@@ -253,7 +253,9 @@ class DaskExecutor:
         for number, source in enumerate(sources):
             if feedback.isCanceled():
                 break
-            job = self._staged_job(target, safe, collection, source, event_name, staging)
+            step = 100.0 / len(sources)
+            upload = SubFeedback(staging, number * step, (number + 1) * step)
+            job = self._staged_job(target, safe, collection, source, event_name, upload)
             if isinstance(job, publish.FrameResult):
                 results[number] = job
                 continue
