@@ -145,6 +145,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--dask-first", action="store_true", help="the cluster first in round 1")
     parser.add_argument(
         "--control",
         action="store_true",
@@ -169,6 +170,8 @@ def main(argv=None):
                 }
                 if args.control:
                     contenders["local WORKERS=2"] = publish.LocalExecutor(2)
+                if (round_ + args.dask_first) % 2:  # alternate who goes first
+                    contenders = dict(reversed(list(contenders.items())))
                 for name, executor in contenders.items():
                     seconds, result = publish_once(where, collection, frames, executor)
                     workers = sorted({frame.worker for frame in result.frames})
