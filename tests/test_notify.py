@@ -229,17 +229,17 @@ def test_publishcollection_with_a_failed_frame_sends_one_message(
     from tools import sample_collection
 
     qgis_env.configure(stack)
-    fresh(stack, frames_collection("Lincoln", year="2016"))
+    fresh(stack, frames_collection("Lincoln", year="2014"))
     (good,) = sample_collection.cut_frames("bw", tmp_path, count=1)
     broken = tmp_path / "04-15-14_1-009.tif"
     broken.write_bytes(b"not a TIFF: the scanner stopped mid-file")
-    fields = {"COUNTY": "Lincoln", "AGENCY": "USGS", "YEAR": "2016", "TYPE": 0, "BAND_LAYOUT": 1}
+    fields = {"COUNTY": "Lincoln", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "BAND_LAYOUT": 1}
     settings.set_value("sns/topic_arn", topic.arn)
     try:
         results = run_alg("publishcollection", {"INPUT": [str(good), str(broken)], **fields})
     finally:
         settings.set_value("sns/topic_arn", "")
     (note,) = topic.received()
-    assert note["Subject"] == "LS4 publish of lincoln_usgs_2016_frames: 1 of 2 failed"
+    assert note["Subject"] == "LS4 publish of lincoln_usgs_2014_frames: 1 of 2 failed"
     assert str(broken) in note["Message"] and str(good) not in note["Message"]
-    assert results["MAPFILE_KEY"] == "mapfiles/lincoln_usgs_2016_frames.map"
+    assert results["MAPFILE_KEY"] == "mapfiles/lincoln_usgs_2014_frames.map"
