@@ -39,30 +39,36 @@ if ! .venv/bin/python -m tools.stack up --dir "$run/stack" >"$run/stack-up.log" 
 fi
 export LS4_STACK_DIR=$run/stack
 
+GUI_TESTS=(tests/test_dock.py tests/test_screenshot.py)
+GUI_IGNORES=(--ignore=tests/test_dock.py --ignore=tests/test_screenshot.py)
+
+# One pytest run of a leg; adds its counts to passed, failed, skipped and its exit to status.
+run_part() {
+  local leg=$1 part=$2 code=0 counts
+  shift 2
+  local junit=$run/junit-$leg-$part.xml
+  bash scripts/matrix.sh --leg "$leg" --bind "$run" "$@" --junitxml="$junit" || code=$?
+  counts=$(/usr/bin/python3 scripts/junit_counts.py "$junit")
+  read -r p f k <<<"$counts"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+  if [ "$code" -ne 0 ] && [ "$code" -ne 5 ]; then status=$code; fi
+}
+
 results=() failed_legs=0 total_passed=0 total_failed=0 total_skipped=0
 for leg in $LS4_LEGS; do
   versions=$(bash scripts/matrix.sh --leg "$leg" --versions 2>&1) || versions="(versions unknown: $versions)"
   echo "=== leg $leg: $versions"
-  junit=$run/junit-$leg.xml
   start=$SECONDS
-  status=0
-  bash scripts/matrix.sh --leg "$leg" --bind "$run" "$@" --junitxml="$junit" || status=$?
+  status=0 passed=0 failed=0 skipped=0
+  if [ $# -eq 0 ]; then
+    # The dock's GUI tests fail after the rest of the suite in one process (an order dependency
+    # not found yet: a task stuck at 0 %, a WMS drawn empty), so they get a process of their own.
+    run_part "$leg" gui "${GUI_TESTS[@]}"
+    run_part "$leg" rest "${GUI_IGNORES[@]}"
+  else
+    run_part "$leg" all "$@"
+  fi
   seconds=$((SECONDS - start))
-  read -r passed failed skipped < <(/usr/bin/python3 - "$junit" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError):
-    print(0, 0, 0)
-    sys.exit()
-suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-count = {key: sum(int(s.get(key, 0)) for s in suites) for key in ("tests", "failures", "errors", "skipped")}
-failed = count["failures"] + count["errors"]
-print(count["tests"] - failed - count["skipped"], failed, count["skipped"])
-EOF
-  )
   line="$leg: $versions: $passed passed, $failed failed, $skipped skipped in ${seconds}s"
   if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
     failed_legs=$((failed_legs + 1))
