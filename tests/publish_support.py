@@ -33,16 +33,22 @@ def target(stack, **s3_changes):
     )
 
 
-def objects(stack, prefix=""):
-    """{key: LastModified} of every object under ``prefix``."""
-    s3 = boto3.client(
+def s3_client(stack):
+    """A boto3 client of the stack's S3 with its keys (path-style, as SeaweedFS wants)."""
+    s3 = stack["s3"]
+    return boto3.client(
         "s3",
-        endpoint_url=stack["s3"]["endpoint_url"],
-        aws_access_key_id=stack["s3"]["access_key"],
-        aws_secret_access_key=stack["s3"]["secret_key"],
-        region_name=stack["s3"]["region"],
+        endpoint_url=s3["endpoint_url"],
+        aws_access_key_id=s3["access_key"],
+        aws_secret_access_key=s3["secret_key"],
+        region_name=s3["region"],
         config=Config(s3={"addressing_style": "path"}),
     )
+
+
+def objects(stack, prefix=""):
+    """{key: LastModified} of every object under ``prefix``."""
+    s3 = s3_client(stack)
     found = {}
     for page in s3.get_paginator("list_objects_v2").paginate(
         Bucket=stack["s3"]["bucket"], Prefix=prefix
@@ -68,6 +74,19 @@ def fresh(stack, collection):
     with tileindex.connect(stack["postgres"]["dsn"]) as conn:
         tileindex.drop_table(conn, collection.table)
     return collection
+
+
+def publish_sample_frames(stack, collection, folder, count):
+    """``count`` overlapping bw sample frames published into a fresh ``collection``, its bucket
+    public; every frame must publish. Returns the frames' paths."""
+    from tools import sample_collection
+
+    storage.apply_public_policy(target(stack).s3)
+    fresh(stack, collection)
+    frames = sample_collection.cut_frames("bw", folder, count=count)
+    result = publish.publish_collection(target(stack), collection, [str(f) for f in frames])
+    assert {frame.status for frame in result.frames} == {"published"}
+    return frames
 
 
 def anonymous_status(url):

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from publish_support import fresh, target
+from publish_support import publish_sample_frames
 from wms_client import image_array
 
-from ls4.ls4_plugin.core import keys, publish, storage, tileindex, tiles
-from tools import sample_collection
+from ls4.ls4_plugin.core import keys, tileindex, tiles
 
 pytestmark = pytest.mark.stack
 
@@ -102,11 +101,7 @@ def browser_tools():
 
 @pytest.fixture(scope="module")
 def published(stack, tmp_path_factory):
-    storage.apply_public_policy(target(stack).s3)
-    fresh(stack, COLLECTION)
-    frames = sample_collection.cut_frames("bw", tmp_path_factory.mktemp("web"), count=3)
-    result = publish.publish_collection(target(stack), COLLECTION, [str(f) for f in frames])
-    assert {frame.status for frame in result.frames} == {"published"}
+    publish_sample_frames(stack, COLLECTION, tmp_path_factory.mktemp("web"), count=3)
     with tileindex.connect(stack["postgres"]["dsn"]) as conn:
         return tileindex.extent(conn, COLLECTION.table)
 

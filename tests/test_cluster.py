@@ -16,14 +16,12 @@ import sys
 import threading
 import time
 
-import boto3
 import cloudpickle
 import numpy as np
 import pytest
-from botocore.config import Config
 from distributed.diagnostics.plugin import SchedulerPlugin
 from osgeo import gdal, osr
-from publish_support import fresh, index_rows, objects, target
+from publish_support import fresh, index_rows, objects, s3_client, target
 
 from ls4.ls4_plugin.core import engines, keys, publish, storage
 from ls4.ls4_plugin.core.errors import Canceled, Ls4Error
@@ -51,18 +49,6 @@ def cluster(stack, tmp_path_factory):
     storage.apply_public_policy(target(stack).s3)
     with Cluster(stack, workers=2, log_dir=tmp_path_factory.mktemp("cluster")) as running:
         yield running
-
-
-def s3_client(stack):
-    s3 = stack["s3"]
-    return boto3.client(
-        "s3",
-        endpoint_url=s3["endpoint_url"],
-        aws_access_key_id=s3["access_key"],
-        aws_secret_access_key=s3["secret_key"],
-        region_name=s3["region"],
-        config=Config(s3={"addressing_style": "path"}),
-    )
 
 
 def estate(stack, coll):

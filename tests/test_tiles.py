@@ -8,11 +8,11 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from osgeo import gdal, ogr
-from publish_support import fresh, target
+from publish_support import publish_sample_frames, target
 from wms_client import get_map, image_array
 
 from ls4.ls4_plugin.core import keys, publish, storage, tileindex, tiles
-from tools import qgis_env, sample_collection
+from tools import qgis_env
 
 pytestmark = pytest.mark.stack
 
@@ -25,11 +25,7 @@ SEED_ZOOMS = (19, 20, 21)  # the sample frames are 57 m wide: z21 tiles are 19 m
 @pytest.fixture(scope="module")
 def published(stack, tmp_path_factory):
     """Four overlapping bw frames published, the tile cache seeded at SEED_ZOOMS."""
-    storage.apply_public_policy(target(stack).s3)
-    fresh(stack, COLLECTION)
-    frames = sample_collection.cut_frames("bw", tmp_path_factory.mktemp("tiled"), count=4)
-    result = publish.publish_collection(target(stack), COLLECTION, [str(f) for f in frames])
-    assert {frame.status for frame in result.frames} == {"published"}
+    frames = publish_sample_frames(stack, COLLECTION, tmp_path_factory.mktemp("tiled"), count=4)
     urls = service_urls(stack)
     done = tiles.seed(urls["xyz"], index_extent(stack), SEED_ZOOMS)
     assert done["failed"] == 0 and done["tiles"] > 10
