@@ -8,10 +8,6 @@
       <translation>LS4 — publicar una colección</translation>
     </message>
     <message>
-      <source>New collection: nothing published yet.</source>
-      <translation>Colección nueva: aún no hay nada publicado.</translation>
-    </message>
-    <message>
       <source>Add scans or georeferenced frames</source>
       <translation>Añadir escaneos o fotogramas georreferenciados</translation>
     </message>
@@ -116,8 +112,12 @@
       <translation>No se puede buscar la colección: {}</translation>
     </message>
     <message>
-      <source>Published: {} frame(s) in the tile index.</source>
-      <translation>Publicada: {} fotograma(s) en el índice de teselas.</translation>
+      <source>{} is published in {} ({} frame(s)): a collection has one band layout, so {} frames cannot join it. Publish them as a collection of their own (another agency, year or type).</source>
+      <translation>{} está publicada en {} ({} fotograma(s)): una colección tiene una sola disposición de bandas, así que los fotogramas en {} no pueden unirse a ella. Publíquelos como una colección propia (otra agencia, otro año u otro tipo).</translation>
+    </message>
+    <message>
+      <source>New collection: nothing published yet.</source>
+      <translation>Colección nueva: aún no hay nada publicado.</translation>
     </message>
     <message>
       <source>WMS GetCapabilities</source>
@@ -206,6 +206,10 @@
     <message>
       <source>The county list in the LS4 settings is unusable: {}</source>
       <translation>La lista de condados de la configuración de LS4 no se puede usar: {}</translation>
+    </message>
+    <message>
+      <source>Published: {} frame(s) in the tile index.</source>
+      <translation>Publicada: {} fotograma(s) en el índice de teselas.</translation>
     </message>
     <message>
       <source>Cannot write {}: {}</source>
@@ -434,10 +438,6 @@
       <translation>Listo para publicar</translation>
     </message>
     <message>
-      <source>Not georeferenced yet; its .points file is ready: Apply .points</source>
-      <translation>Aún sin georreferenciar; su archivo .points está listo: Aplicar .points</translation>
-    </message>
-    <message>
       <source>Cannot be read: {}</source>
       <translation>No se puede leer: {}</translation>
     </message>
@@ -446,12 +446,24 @@
       <translation>Ni escala de grises (1 banda) ni color (3 bandas): {}</translation>
     </message>
     <message>
+      <source>Not georeferenced yet; its .points file is ready: Apply .points</source>
+      <translation>Aún sin georreferenciar; su archivo .points está listo: Aplicar .points</translation>
+    </message>
+    <message>
       <source>Its NoData value does not fit its pixels ({}): the collar may not be clear</source>
       <translation>Su valor NoData no cabe en sus píxeles ({}): el marco puede no quedar transparente</translation>
     </message>
     <message>
       <source>Rename it like {} ({})</source>
       <translation>Renómbrelo como {} ({})</translation>
+    </message>
+    <message>
+      <source>A {} image: {} is published in {}, and a collection has one band layout; publish it as a collection of its own (another agency, year or type)</source>
+      <translation>Una imagen en {}: {} está publicada en {} y una colección tiene una sola disposición de bandas; publíquela como una colección propia (otra agencia, otro año u otro tipo)</translation>
+    </message>
+    <message>
+      <source>Georeferenced as {}</source>
+      <translation>Georreferenciado como {}</translation>
     </message>
     <message>
       <source>A {} image in a {} collection: choose the other band layout</source>

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import threading
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from translations import read_ts, source_strings
 
 import ls4
 from ls4.ls4_plugin import settings
-from ls4.ls4_plugin.core import keys, stac, storage
+from ls4.ls4_plugin.core import keys, publish, stac, storage
 from tools import qgis_env, sample_collection
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,6 +160,55 @@ def test_a_misspelled_county_is_refused_with_a_suggestion_and_the_list_spelling_
         settings.set_value("keys/county_list", str(qgis_env.COLORADO_COUNTIES))
 
 
+def test_a_colour_frame_cannot_join_a_published_bw_collection_and_the_dock_says_why(
+    dock, configured, tmp_path
+):
+    """The hint "choose the other band layout" would lead into a merge the core refuses: once the
+    collection is published in black and white, the dock says what to do instead."""
+    weld = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Weld", year=YEAR)
+    forget_collection(configured, weld)
+    (tmp_path / "bw").mkdir()
+    (tmp_path / "nc").mkdir()
+    bw = sample_collection.cut_frames("bw", tmp_path / "bw", count=2)
+    publish.publish_collection(target(configured), weld, [str(bw[0])])
+    colour = sample_collection.cut_frames("nc", tmp_path / "nc", count=2)[1:]
+    type_into(dock.ui.county, "Weld")
+    type_into(dock.ui.agency, AGENCY)
+    type_into(dock.ui.year, YEAR)
+    dock.add_files(colour)
+    wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
+    status = table_rows(dock)[colour[0].name]["Status"]
+    assert "choose the other band layout" not in status
+    assert status.startswith(
+        "A natural color image: weld_usgs_2014_frames is published in black and white, and a "
+        "collection has one band layout; publish it as a collection of its own (another "
+        "agency, year or type)"
+    ), status
+    assert not dock.ui.publish.isEnabled()
+
+    # the other band layout gives the same table: the dock says so instead of offering Publish
+    dock.ui.band.setCurrentIndex(dock.ui.band.findData("nc"))
+    wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
+    assert plain(dock.ui.exists) == (
+        "weld_usgs_2014_frames is published in black and white (1 frame(s)): a collection has "
+        "one band layout, so natural color frames cannot join it. Publish them as a collection "
+        "of their own (another agency, year or type)."
+    )
+    assert "is published in black and white" in table_rows(dock)[colour[0].name]["Status"]
+    assert not dock.ui.publish.isEnabled() and dock.frames_to_publish() == []
+    assert [row["location"] for row in index_rows(configured, weld.table)] == [
+        storage.vsis3_path(target(configured).s3, weld.key("cog", bw[0].name))
+    ]
+
+    # a collection of its own (another year) takes them
+    forget_collection(configured, replace(weld, year="2015", band="nc"))
+    type_into(dock.ui.year, "2015")
+    wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
+    assert plain(dock.ui.exists) == "New collection: nothing published yet."
+    assert table_rows(dock)[colour[0].name]["Status"] == "Ready to publish"
+    assert dock.ui.publish.isEnabled()
+
+
 def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(dock, sample, data_dir, tmp_path):
     set_collection(dock, "Weld", AGENCY, YEAR)
     names = ["hro_colorado_gray.tif", "hro_colorado_rgb.tif", "hro_colorado_gray_scan.tif"]
@@ -212,6 +262,10 @@ def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(dock, sample, dat
     assert dock.ui.publish.isEnabled()
     shown = [row for row in dock.ui.table.findItems(raw.name, Qt.MatchExactly)]
     assert len(shown) == 2  # the scan and its georeferenced frame
+    table = dock.ui.table
+    statuses = sorted(table.item(item.row(), 4).text() for item in shown)
+    # the scan no longer says it waits for its points
+    assert statuses == [f"Georeferenced as georeferenced/{raw.name}", "Ready to publish"]
     # the README: a correct georeferencing reproduces the gray aerial's geotransform
     expected = gdal.Open(str(data_dir / "hro_colorado_gray.tif")).GetGeoTransform()
     assert gdal.Open(frame.path).GetGeoTransform() == pytest.approx(expected, abs=1e-6)

@@ -34,11 +34,13 @@ def test_collectioninfo_names_a_new_collection_and_counts_a_published_one(
         collection="park_usgs_2014_frames"
     )
     assert (results["EXISTS"], results["FRAME_COUNT"], results["FRAMES"]) == (False, 0, "[]")
+    assert results["BAND_LAYOUT"] == ""
 
     frames = sample_collection.cut_frames("bw", tmp_path, count=2)
     publish.publish_collection(target(configured), collection, [str(f) for f in frames])
     results = run_alg("collectioninfo", PARK)
     assert (results["EXISTS"], results["FRAME_COUNT"]) == (True, 2)
+    assert results["BAND_LAYOUT"] == "bw"  # a collection has one: the dock says so
     listed = {frame["file"]: frame for frame in json.loads(results["FRAMES"])}
     assert sorted(listed) == [frame.name for frame in frames]
     config = target(configured).s3

@@ -26,13 +26,12 @@ from ..compat import QAction
 from ..core import counties, keys, urls
 from ..core.errors import InputError
 from .dock_ui import build_ui
-from .files import FRAME, SCAN, FileRow, is_raster_path
+from .files import FRAME, GEOREFERENCED_FOLDER, SCAN, FileRow, band_label, is_raster_path
 from .jobs import AlgorithmJob
 from .widgets import gdal_path
 
 TR_CONTEXT = "Ls4Dock"
 PREVIEW_GROUP = "LS4 preview"
-GEOREFERENCED_FOLDER = "georeferenced"
 GEOREFERENCER_ACTIONS = ("mActionShowGeoreferencer", "mActionRunGeoref")
 GEOREFERENCER_DIR_SETTING = "Plugin-GeoReferencer/rasterdirectory"
 BAND_CHOICES = ("auto", "bw", "nc")  # the algorithms' BAND_LAYOUT options
@@ -56,6 +55,7 @@ class Ls4Dock(QgsDockWidget):
         self.rows = []
         self.collection = None
         self.info = {}
+        self.stored_band = ""  # the band layout the collection is published with, if it is
         self.main_job = None
         self.jobs = set()
         self.preview_layer_ids = []
@@ -143,7 +143,7 @@ class Ls4Dock(QgsDockWidget):
         else:
             self.ui.collection.setText(describe(collection))
         if changed:
-            self.info = {}
+            self.info, self.stored_band = {}, ""
             self.ui.exists.setText(tr("Looking the collection up…") if collection else "")
             self.ui.capabilities.setText("")
             for row in self.rows:
@@ -172,6 +172,7 @@ class Ls4Dock(QgsDockWidget):
             self.ui.exists.setText(f"<span style='color:#b00020'>{escape(reason)}</span>")
             return
         self.info = results
+        self.stored_band = results.get("BAND_LAYOUT") or ""
         frames = {frame["file"]: frame for frame in json.loads(results["FRAMES"])}
         for row in self.rows:
             frame = frames.get(row.name) if row.kind == FRAME else None
@@ -179,10 +180,17 @@ class Ls4Dock(QgsDockWidget):
             row.cog_url = frame["dl_georef"] if frame else ""
             row.stac_url = frame.get("stac_item", "") if frame else ""
         count = int(results["FRAME_COUNT"])
-        if count:
-            text = tr("Published: {} frame(s) in the tile index.").format(count)
+        if self.stored_band and self.stored_band != asked.band:
+            text = tr(
+                "{} is published in {} ({} frame(s)): a collection has one band layout, so {} "
+                "frames cannot join it. Publish them as a collection of their own (another "
+                "agency, year or type)."
+            ).format(asked.name, band_label(self.stored_band), count, band_label(asked.band))
+            text = f"<span style='color:#b00020'>{escape(text)}</span>"
+        elif count:
+            text = escape(tr("Published: {} frame(s) in the tile index.").format(count))
         else:
-            text = tr("New collection: nothing published yet.")
+            text = escape(tr("New collection: nothing published yet."))
         self.ui.exists.setText(text)
         self._show_capabilities(results.get("WMS_URL", ""), count)
         self._show_rows()
@@ -272,7 +280,11 @@ class Ls4Dock(QgsDockWidget):
         return next((row for row in self.rows if row.path == path), None)
 
     def _show_rows(self):
-        self.ui.table.show_rows(self.rows, self.collection)
+        for scan in (row for row in self.rows if row.kind == SCAN):
+            made = os.path.join(os.path.dirname(scan.path), GEOREFERENCED_FOLDER, scan.name)
+            made_rows = (row for row in self.rows if row.kind == FRAME and row.path == made)
+            scan.georeferenced_as = made if next(made_rows, None) is not None else ""
+        self.ui.table.show_rows(self.rows, self.collection, self.stored_band)
         self.update_buttons()
 
     # --- georeferencing --------------------------------------------------------------------
@@ -406,11 +418,11 @@ class Ls4Dock(QgsDockWidget):
         return [
             row
             for row in self.rows
-            if row.kind == SCAN and not row.blocking_problems(self.collection)
+            if row.kind == SCAN and not row.blocking_problems(self.collection, self.stored_band)
         ]
 
     def frames_to_publish(self):
-        return [row for row in self.rows if row.ready(self.collection)]
+        return [row for row in self.rows if row.ready(self.collection, self.stored_band)]
 
     def upload_scans(self):
         scans = self.scans_to_upload()

@@ -16,6 +16,7 @@ from ..core.errors import InputError
 TR_CONTEXT = "Ls4Files"
 
 SCAN, FRAME, UNKNOWN, UNREADABLE = "scan", "frame", "unknown", "unreadable"
+GEOREFERENCED_FOLDER = "georeferenced"  # where Apply .points writes, beside the scans
 RASTER_SUFFIXES = (".tif", ".tiff")
 
 
@@ -49,6 +50,7 @@ class FileRow:
     cog_url: str = ""  # public URL of its COG, once published
     stac_url: str = ""  # public URL of its STAC item, once published (when STAC is written)
     scan_of: str = ""  # for a frame georeferenced in the dock: its scan
+    georeferenced_as: str = ""  # for a scan: the frame in the list made from it
     messages: list = field(default_factory=list)
 
     @property
@@ -81,8 +83,11 @@ class FileRow:
         layout = self.report.get("band_layout")
         return f"{count} ({layout})" if layout else str(count)
 
-    def blocking_problems(self, collection):
-        """What keeps this file from being published (a frame) or uploaded (a scan)."""
+    def blocking_problems(self, collection, stored_band=""):
+        """What keeps this file from being published (a frame) or uploaded (a scan).
+
+        ``stored_band`` is the band layout the collection is published with ("" while it is
+        not published or not looked up): a collection has one, so it decides what to advise."""
         if self.error:
             return [tr("Cannot be read: {}").format(self.error)]
         if self.report is None:
@@ -92,10 +97,10 @@ class FileRow:
             problems += name_problems(self.name, collection.type)
         if self.kind == SCAN:
             return problems
-        problems += self._frame_problems(collection)
+        problems += self._frame_problems(collection, stored_band)
         return problems
 
-    def _frame_problems(self, collection):
+    def _frame_problems(self, collection, stored_band):
         report = self.report
         problems = []
         if not report.get("crs"):
@@ -108,6 +113,14 @@ class FileRow:
                 tr("Neither grayscale (1 band) nor colour (3 bands): {}").format(
                     report.get("band_layout_reason", "")
                 )
+            )
+        elif collection is not None and stored_band and layout != stored_band:
+            # the other band layout gives the same table, which holds these: it cannot join
+            problems.append(
+                tr(
+                    "A {} image: {} is published in {}, and a collection has one band layout; "
+                    "publish it as a collection of its own (another agency, year or type)"
+                ).format(band_label(layout), collection.name, band_label(stored_band))
             )
         elif collection is not None and layout != collection.band:
             problems.append(
@@ -123,7 +136,13 @@ class FileRow:
             return []
         notes = []
         if self.kind == SCAN:
-            if os.path.exists(self.points_path):
+            if self.georeferenced_as:
+                notes.append(
+                    tr("Georeferenced as {}").format(
+                        os.path.join(GEOREFERENCED_FOLDER, os.path.basename(self.georeferenced_as))
+                    )
+                )
+            elif os.path.exists(self.points_path):
                 notes.append(tr("Not georeferenced yet; its .points file is ready: Apply .points"))
             else:
                 notes.append(
@@ -140,15 +159,15 @@ class FileRow:
             )
         return notes
 
-    def ready(self, collection):
+    def ready(self, collection, stored_band=""):
         """Whether it can be published into ``collection`` as a frame."""
-        return self.kind == FRAME and not self.blocking_problems(collection)
+        return self.kind == FRAME and not self.blocking_problems(collection, stored_band)
 
-    def status(self, collection):
+    def status(self, collection, stored_band=""):
         """The Status column: what stops it, else what was done with it; then what to know."""
         if self.kind == UNKNOWN:
             return tr("Checking…")
-        words = self.blocking_problems(collection) or self._state()
+        words = self.blocking_problems(collection, stored_band) or self._state()
         return "; ".join(words + self.notes())
 
     def _state(self):

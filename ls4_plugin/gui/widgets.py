@@ -88,18 +88,20 @@ class FileTable(QTableWidget):
         event.acceptProposedAction()
         self.files_dropped.emit(paths)
 
-    def show_rows(self, rows, collection):
-        """Fill the table from ``rows`` (FileRow), keeping the selection by path."""
+    def show_rows(self, rows, collection, stored_band=""):
+        """Fill the table from ``rows`` (FileRow), keeping the selection by path;
+        ``stored_band``: the band layout the collection is published with, if it is."""
         selected = set(self.selected_paths())
         self.clearSelection()
         self.setRowCount(len(rows))
         for number, row in enumerate(rows):
-            self._fill(number, row, collection)
+            self._fill(number, row, collection, stored_band)
             if row.path in selected:
                 self._select(number)
+        self.resizeRowsToContents()
 
-    def _fill(self, number, row, collection):
-        status = row.status(collection)
+    def _fill(self, number, row, collection, stored_band):
+        status = row.status(collection, stored_band)
         cells = (row.name, kind_label(row.kind), row.crs, row.bands_text(), status)
         tip = self._tooltip(row, status)
         for column, text in enumerate(cells):
@@ -107,7 +109,7 @@ class FileTable(QTableWidget):
             item.setData(Qt.ItemDataRole.UserRole, row.path)
             item.setToolTip(tip)
             self.setItem(number, column, item)
-        color = self._status_color(row, collection)
+        color = self._status_color(row, collection, stored_band)
         if color is not None:
             self.item(number, 4).setForeground(color)
 
@@ -116,8 +118,9 @@ class FileTable(QTableWidget):
         return f"{row.path}\n{status}"
 
     @staticmethod
-    def _status_color(row, collection):
-        if row.kind == UNREADABLE or row.failed or row.blocking_problems(collection):
+    def _status_color(row, collection, stored_band):
+        problems = row.blocking_problems(collection, stored_band)
+        if row.kind == UNREADABLE or row.failed or problems:
             return PROBLEM_COLOR
         if row.kind == SCAN:
             return None

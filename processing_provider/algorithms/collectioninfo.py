@@ -9,7 +9,7 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import publish, stac, storage
+from ...ls4_plugin.core import publish, stac, storage, tileindex
 from ...ls4_plugin.core.errors import Ls4Error
 from .. import params
 from ..base import Ls4Algorithm
@@ -23,7 +23,8 @@ class CollectionInfo(Ls4Algorithm):
         "Says what a collection is called (collection name, tile index table, mapfile key, WMS "
         "URL) and whether it is already published: the number of frames in its PostGIS tile "
         "index, and for each frame its file name, COG location, download links and the URL of its "
-        "STAC item (when LS4 settings write STAC). A collection "
+        "STAC item (when LS4 settings write STAC), and the band layout the table holds (bw or nc; "
+        "empty while nothing is published): a collection has one. A collection "
         "whose table does not exist has no frames. Nothing is changed."
     )
     OUTPUTS = (
@@ -34,6 +35,7 @@ class CollectionInfo(Ls4Algorithm):
         (QgsProcessingOutputBoolean, "EXISTS", "Tile index table exists"),
         (QgsProcessingOutputNumber, "FRAME_COUNT", "Frames in the tile index"),
         (QgsProcessingOutputString, "FRAMES", "Frames (JSON)"),
+        (QgsProcessingOutputString, "BAND_LAYOUT", "Band layout it is published with"),
     )
 
     def initAlgorithm(self, config=None):
@@ -46,6 +48,10 @@ class CollectionInfo(Ls4Algorithm):
         collection = params.collection_name_from(self, parameters, context)
         dsn = params.dsn_from(self, parameters, context)
         exists, frames = publish.published_frames(dsn, collection)
+        stored = None
+        if exists:
+            with tileindex.connect(dsn) as conn:
+                stored = publish.stored_collection(conn, collection.table)
         for frame in frames:
             frame["stac_item"] = stac_item_url(collection.name, frame["file"])
         state = f"{len(frames)} frame(s) in the index" if exists else "no tile index table yet"
@@ -58,6 +64,7 @@ class CollectionInfo(Ls4Algorithm):
             "EXISTS": exists,
             "FRAME_COUNT": len(frames),
             "FRAMES": json.dumps(frames),
+            "BAND_LAYOUT": stored.band if stored is not None else "",
         }
 
 
