@@ -4,6 +4,10 @@
   <context>
     <name>Ls4Dock</name>
     <message>
+      <source>Canceled. Kept (published before the cancel, in the index and the WMS): {}.</source>
+      <translation>Cancelado. Se conservan (publicados antes de cancelar, en el índice y en el WMS): {}.</translation>
+    </message>
+    <message>
       <source>LS4 — publish a collection</source>
       <translation>LS4 — publicar una colección</translation>
     </message>
@@ -24,6 +28,10 @@
       <translation> (COG)</translation>
     </message>
     <message>
+      <source>Canceled. No frame was published.</source>
+      <translation>Cancelado. No se publicó ningún fotograma.</translation>
+    </message>
+    <message>
       <source>Published</source>
       <translation>Publicado</translation>
     </message>
@@ -34,6 +42,10 @@
     <message>
       <source>Canceled</source>
       <translation>Cancelado</translation>
+    </message>
+    <message>
+      <source>Not attempted</source>
+      <translation>No intentado</translation>
     </message>
     <message>
       <source>Enter the agency that flew the photographs (e.g. TxDOT).</source>
@@ -78,6 +90,10 @@
     <message>
       <source>Publishing…</source>
       <translation>Publicando…</translation>
+    </message>
+    <message>
+      <source>{}: {} published, {} unchanged, {} failed, {} not attempted.</source>
+      <translation>{}: {} publicado(s), {} sin cambios, {} fallido(s), {} no intentado(s).</translation>
     </message>
     <message>
       <source>Canceling…</source>
@@ -156,6 +172,10 @@
       <translation>{} escaneo(s) subido(s) a scanned/.</translation>
     </message>
     <message>
+      <source>Canceled; looking up which frames were kept…</source>
+      <translation>Cancelado; buscando qué fotogramas se conservaron…</translation>
+    </message>
+    <message>
       <source>LS4: load WMS {}</source>
       <translation>LS4: cargar WMS {}</translation>
     </message>
@@ -180,8 +200,12 @@
       <translation>Publicando {} fotograma(s); se omiten {} que no están listos.</translation>
     </message>
     <message>
-      <source>Published {} frame(s) to {}; {} failed.</source>
-      <translation>Publicado(s) {} fotograma(s) en {}; {} fallaron.</translation>
+      <source>Warnings: {}</source>
+      <translation>Advertencias: {}</translation>
+    </message>
+    <message>
+      <source>{} frame(s) not published: click Publish to go on.</source>
+      <translation>{} fotograma(s) sin publicar: pulse Publicar para continuar.</translation>
     </message>
     <message>
       <source>Wait for {} to finish, or cancel it.</source>

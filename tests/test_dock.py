@@ -29,6 +29,7 @@ from dock_support import (
 from osgeo import gdal
 from publish_support import index_rows, objects, target
 from qgis.core import (
+    Qgis,
     QgsApplication,
     QgsCoordinateTransform,
     QgsProject,
@@ -400,6 +401,9 @@ def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, 
     raster, footprint = preview(dock, qgis_iface, frames[0])
     assert raster.source() == str(frames[0])
 
+    # the first frame's scan is in scanned/, the others' are not: the dock must say so
+    config = target(configured).s3
+    storage.upload_file(config, frames[0], collection.key("scanned", frames[0].name))
     progress = []
     dock.ui.progress.valueChanged.connect(progress.append)
     dock.ui.publish.click()
@@ -411,17 +415,39 @@ def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, 
     expected = {
         collection.key(stage, frame.name) for stage in ("georef", "cog") for frame in frames
     }
+    expected.add(collection.key("scanned", frames[0].name))
     assert set(objects(configured, collection.prefix())) == expected
     assert collection.mapfile_key in objects(configured, "mapfiles/")
     rows = index_rows(configured, collection.table)
     assert sorted(row["location"] for row in rows) == sorted(
         storage.vsis3_path(target(configured).s3, collection.key("cog", f.name)) for f in frames
     )
-    assert "Published 3 frame(s) to larimer_usgs_2014_frames; 0 failed." in plain(dock.ui.message)
+
+    def missing(frame):
+        key = collection.key("scanned", frame.name)
+        return f"its scan is missing from scanned/ (expected s3://{config.bucket}/{key})"
+
+    assert plain(dock.ui.message) == (
+        "larimer_usgs_2014_frames: 3 published, 0 unchanged, 0 failed, 0 not attempted. "
+        f"Warnings: {frames[1].name}: {missing(frames[1])} · {frames[2].name}: {missing(frames[2])}"
+        " (Details: View ▸ Panels ▸ Log Messages, LS4 tab.)"
+    )
     statuses = {name: row["Status"] for name, row in table_rows(dock).items()}
-    assert statuses == {frame.name: "Published" for frame in frames}
+    assert statuses == {
+        frames[0].name: "Published",
+        frames[1].name: f"Published; {missing(frames[1])}",
+        frames[2].name: f"Published; {missing(frames[2])}",
+    }
     assert "Published: 3 frame(s) in the tile index." in plain(dock.ui.exists)
     assert "REQUEST=GetCapabilities" in dock.ui.capabilities.text()
+
+    dock.ui.publish.click()  # again: nothing changed, and the dock does not say "published"
+    wait_idle(dock)
+    assert plain(dock.ui.message) == (
+        "larimer_usgs_2014_frames: 0 published, 3 unchanged, 0 failed, 0 not attempted."
+    )
+    statuses = {name: row["Status"] for name, row in table_rows(dock).items()}
+    assert statuses == {frame.name: "Published (no change)" for frame in frames}
 
     raster, footprint = preview(dock, qgis_iface, frames[0])  # now the COG, as published
     cog_url = storage.public_url(target(configured).s3, collection.key("cog", frames[0].name))
@@ -472,20 +498,35 @@ def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_pa
             reached.set()
             release.wait(60)
 
+    logged = []
+
+    def log(message, tag, level):
+        logged.append((tag, level, message))
+
+    QgsApplication.messageLog().messageReceived.connect(log)
     dock.ui.publish.click()
     dock.main_job.feedback.progressChanged.connect(hold_in_second_frame, Qt.DirectConnection)
     wait_until(reached.is_set, "the second frame to start")
     spin()
     dock.ui.cancel.click()
     release.set()
-    wait_idle(dock)
+    try:
+        wait_idle(dock)
+    finally:
+        QgsApplication.messageLog().messageReceived.disconnect(log)
 
     assert dock.main_job.ok is False and dock.main_job.canceled
-    assert "Canceled." in plain(dock.ui.message)
+    first = frames[0].name
+    assert plain(dock.ui.message) == (
+        f"Canceled. Kept (published before the cancel, in the index and the WMS): {first}. "
+        "2 frame(s) not published: click Publish to go on."
+    )
+    # a cancel is not an error: nothing of the run is logged as critical
+    ours = [(level, text) for tag, level, text in logged if tag == "LS4"]
+    assert ours and all(level != Qgis.MessageLevel.Critical for level, _ in ours), ours
     # the progress bar says how the job ended, not the percentage it had reached
     assert dock.ui.progress.text() == f"{dock.main_job.title}: canceled"
     assert dock.ui.progress.value() == 0
-    first = frames[0].name
     assert set(objects(configured, collection.prefix())) == {
         collection.key("georef", first),
         collection.key("cog", first),

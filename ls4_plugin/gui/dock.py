@@ -9,6 +9,7 @@ import json
 import os
 from html import escape as html_escape
 
+from osgeo import gdal
 from qgis.core import (
     QgsApplication,
     QgsCoordinateTransform,
@@ -35,6 +36,7 @@ PREVIEW_GROUP = "LS4 preview"
 GEOREFERENCER_ACTIONS = ("mActionShowGeoreferencer", "mActionRunGeoref")
 GEOREFERENCER_DIR_SETTING = "Plugin-GeoReferencer/rasterdirectory"
 BAND_CHOICES = ("auto", "bw", "nc")  # the algorithms' BAND_LAYOUT options
+OUTCOMES = ("published", "unchanged", "failed", "not attempted")  # publishcollection's statuses
 
 
 def escape(text):
@@ -152,8 +154,9 @@ class Ls4Dock(QgsDockWidget):
                 self._info_timer.start()
         self._show_rows()
 
-    def refresh_collection_info(self):
-        """Ask ``ls4:collectioninfo`` whether the collection exists and which frames it has."""
+    def refresh_collection_info(self, then=None):
+        """Ask ``ls4:collectioninfo`` whether the collection exists and which frames it has;
+        ``then()`` once the answer is shown."""
         if self.collection is None:
             return
         params = dict(self.collection_fields())
@@ -162,9 +165,9 @@ class Ls4Dock(QgsDockWidget):
         job = self._background(
             "ls4:collectioninfo", params, tr("LS4: look up {}").format(asked.name)
         )
-        job.done.connect(lambda ok, results: self._info_done(asked, job, ok, results))
+        job.done.connect(lambda ok, results: self._info_done(asked, job, ok, results, then))
 
-    def _info_done(self, asked, job, ok, results):
+    def _info_done(self, asked, job, ok, results, then=None):
         if asked != self.collection:
             return  # the form changed meanwhile; a newer look-up is on its way
         if not ok:
@@ -194,6 +197,8 @@ class Ls4Dock(QgsDockWidget):
         self.ui.exists.setText(text)
         self._show_capabilities(results.get("WMS_URL", ""), count)
         self._show_rows()
+        if then is not None:
+            then()
 
     def _show_capabilities(self, wms_url, count):
         if not (wms_url and count):
@@ -471,18 +476,42 @@ class Ls4Dock(QgsDockWidget):
         for row in frames:
             self._frame_outcome(row, outcome.get(row.path), job)
         if ok:
-            failed = sum(1 for row in frames if row.failed)
-            self.say(
-                tr("Published {} frame(s) to {}; {} failed.").format(
-                    len(frames) - failed, results["COLLECTION"], failed
-                ),
-                error=bool(failed),
-                details=bool(failed),
-            )
+            self._say_outcome(results["COLLECTION"], frames, outcome)
+        elif job.canceled:  # what the cancel kept is what the index holds now: look it up
+            self.say(tr("Canceled; looking up which frames were kept…"))
         else:
-            self.say(job.error_text(), error=not job.canceled, details=not job.canceled)
-        self.refresh_collection_info()
+            self.say(job.error_text(), error=True, details=True)
+        self.refresh_collection_info(then=lambda: self._after_publish(frames, job.canceled))
         self._show_rows()
+
+    def _after_publish(self, frames, canceled):
+        for row in frames:  # GDAL must not answer a republished COG from a cached failure
+            if row.cog_url:
+                forget_cached_reads(row.cog_url)
+        if canceled:
+            self._say_kept(frames)
+
+    def _say_outcome(self, name, frames, outcome):
+        """Per-frame counts that mean what they say, then every warning of the run."""
+        statuses = [outcome[row.path]["status"] if row.path in outcome else "" for row in frames]
+        counts = [statuses.count(status) for status in OUTCOMES]
+        failed = counts[2] + counts[3] + statuses.count("canceled")
+        text = tr("{}: {} published, {} unchanged, {} failed, {} not attempted.").format(
+            name, *counts
+        )
+        warnings = [w for frame in outcome.values() for w in frame.get("warnings", [])]
+        if warnings:
+            text += " " + tr("Warnings: {}").format(" · ".join(warnings))
+        self.say(text, error=bool(failed), details=bool(failed or warnings))
+
+    def _say_kept(self, frames):
+        kept = [row.name for row in frames if row.published]
+        text = tr("Canceled. Kept (published before the cancel, in the index and the WMS): {}.")
+        text = text.format(", ".join(kept)) if kept else tr("Canceled. No frame was published.")
+        left = len(frames) - len(kept)
+        if kept and left:
+            text += " " + tr("{} frame(s) not published: click Publish to go on.").format(left)
+        self.say(text)
 
     @staticmethod
     def _frame_outcome(row, frame, job):
@@ -495,9 +524,13 @@ class Ls4Dock(QgsDockWidget):
             "published": tr("Published"),
             "unchanged": tr("Published (no change)"),
             "canceled": tr("Canceled"),
+            "not attempted": tr("Not attempted"),
         }
-        row.failed = frame["status"] == "failed"
-        row.result = frame["message"] if row.failed else words.get(frame["status"], "")
+        row.failed = frame["status"] in ("failed", "not attempted")
+        said = [frame["message"] if frame["status"] == "failed" else words.get(frame["status"], "")]
+        prefix = row.name + ": "
+        said += [w[len(prefix) :] if w.startswith(prefix) else w for w in frame.get("warnings", [])]
+        row.result = "; ".join(word for word in said if word)
 
     def check(self):
         """Load the collection's WMS (``ls4:loadwms``) and zoom to it."""
@@ -636,6 +669,12 @@ def replace_same_source(layer):
     ]
     if same:
         project.removeMapLayers(same)
+
+
+def forget_cached_reads(url):
+    """Drop what GDAL remembers of ``url`` (its size, its blocks, a 403 or 404 it got): a COG
+    just published, or made public, is read again instead of failing from the cache."""
+    gdal.VSICurlPartialClearCache(f"/vsicurl/{url}")
 
 
 def raster_layers():

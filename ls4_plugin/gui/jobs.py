@@ -48,7 +48,9 @@ class LogFeedback(QgsProcessingFeedback):
 
     def reportError(self, error, fatalError=False):
         self.errors.append(error)
-        self._log(error, Qgis.MessageLevel.Critical)
+        # a cancel is what the user asked for, not an error of the algorithm
+        level = Qgis.MessageLevel.Info if self.isCanceled() else Qgis.MessageLevel.Critical
+        self._log(error, level)
         super().reportError(error, fatalError)
 
     def pushWarning(self, warning):
