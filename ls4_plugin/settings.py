@@ -57,6 +57,12 @@ DEFAULTS = {
     "stac/tile_links": False,  # link the MapProxy tiles LS4 writes beside the WMS
     "stac/wmts_url_template": "",
     "stac/xyz_url_template": "",
+    # The collections' license (STAC 1.1: an SPDX id, or "other" with license_url required) and
+    # the publisher named as host and processor in their providers (core/stac.py, StacConfig).
+    "stac/license": "CC0-1.0",
+    "stac/license_url": "https://creativecommons.org/publicdomain/zero/1.0/legalcode",
+    "stac/publisher": "Texas Natural Resources Information System (TNRIS)",
+    "stac/publisher_url": "",
 }
 
 

@@ -145,7 +145,7 @@ def wms_url_template():
 
 
 # What ``target_from`` reads, in its order (for ``Ls4Algorithm.SETTINGS``).
-TARGET = ("mapserver", "s3", "database")
+TARGET = ("mapserver", "s3", "database", "stac")
 
 
 def settings_problem(alg, parameters, context, needs):
@@ -153,12 +153,14 @@ def settings_problem(alg, parameters, context, needs):
 
     ``needs`` names, in order: "mapserver" (a WMS URL with {collection}), "s3" (a bucket, and
     the keys' authentication configuration), "database" (DATABASE or the connection of LS4
-    settings). The same checks run again when the algorithm reads them.
+    settings), "stac" (the STAC license and publisher, when STAC is on). The same checks run
+    again when the algorithm reads them.
     """
     checks = {
         "mapserver": wms_url_template,
         "s3": settings.s3_config,
         "database": lambda: dsn_from(alg, parameters, context),
+        "stac": lambda: stac_from(alg, parameters, context),
     }
     for need in needs:
         try:
@@ -209,4 +211,8 @@ def stac_from(alg, parameters, context):
         tile_links=settings.value("stac/tile_links"),
         wmts_url_template=settings.value("stac/wmts_url_template"),
         xyz_url_template=settings.value("stac/xyz_url_template"),
+        license=settings.value("stac/license"),
+        license_url=settings.value("stac/license_url"),
+        publisher=settings.value("stac/publisher"),
+        publisher_url=settings.value("stac/publisher_url"),
     )

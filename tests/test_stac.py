@@ -8,6 +8,7 @@ import shutil
 import urllib.error
 import urllib.request
 
+import pystac
 import pytest
 import stac_validation
 from osgeo import gdal
@@ -15,6 +16,7 @@ from publish_support import fresh, index_rows, objects, s3_config, target
 from pystac_client import Client
 
 from ls4.ls4_plugin.core import keys, maintenance, pgstac, publish, stac, storage, tileindex
+from ls4.ls4_plugin.core.errors import InputError
 from ls4.ls4_plugin.core.feedback import Feedback
 from tools import sample_collection
 
@@ -60,6 +62,14 @@ def published(stack, frames):
     return {"result": result, "target": where, "good": good, "bad": bad}
 
 
+@pytest.fixture(scope="module")
+def ls4_schema(published, stack):
+    """{URI: schema} of the ls4 extension, as anyone reads it from the bucket."""
+    url = stac.extension_url(published["target"])
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        return {url: json.loads(reply.read())}
+
+
 def static_items(stack):
     return stac.read_items(stac_target(stack), COLLECTION.name)
 
@@ -100,13 +110,13 @@ def test_a_frame_whose_date_cannot_be_read_fails_alone_with_no_item(published, s
     assert len(index_rows(stack, COLLECTION.table)) == 3
 
 
-def test_every_item_the_collection_and_the_catalog_validate_offline(published, stack):
+def test_every_item_the_collection_and_the_catalog_validate_offline(published, stack, ls4_schema):
     items = static_items(stack)
     assert len(items) == 3
     collection = get_json(public(stack, stac.collection_key(COLLECTION.name)))
     catalog = get_json(public(stack, stac.CATALOG_KEY))
     for document in [*items.values(), collection, catalog]:
-        assert stac_validation.errors(document) == [], document["id"]
+        assert stac_validation.errors(document, ls4_schema) == [], document["id"]
         rels = [link["rel"] for link in document["links"]]
         for rel in ("self", "root", "parent", "collection"):
             assert rels.count(rel) <= 1, (document["id"], rels)
@@ -116,7 +126,9 @@ def test_every_item_the_collection_and_the_catalog_validate_offline(published, s
         "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
         "https://stac-extensions.github.io/file/v2.1.0/schema.json",
         stac.WEB_MAP_LINKS,
+        *ls4_schema,
     }
+    assert set(collection["stac_extensions"]) == {stac.WEB_MAP_LINKS, *ls4_schema}
     children = [link["href"] for link in catalog["links"] if link["rel"] == "child"]
     assert public(stack, stac.collection_key(COLLECTION.name)) in children
 
@@ -131,6 +143,101 @@ def test_the_validator_rejects_what_the_schemas_forbid(published, stack):
     problems = stac_validation.errors(broken)
     assert any("projection" in problem for problem in problems), problems
     assert any("web-map-links" in problem for problem in problems), problems
+
+
+def test_the_ls4_extension_schema_is_published_and_every_item_meets_it(
+    published, stack, ls4_schema
+):
+    ((url, schema),) = ls4_schema.items()
+    assert url == public(stack, "stac/extensions/ls4/v1.0.0/schema.json")
+    # the schema is the plugin's file, its $id where it is published
+    with open(stac.EXTENSION_FILE, encoding="utf-8") as handle:
+        assert schema == json.loads(handle.read().replace("{schema_url}", url))
+    assert schema["$id"] == url
+    items = static_items(stack)
+    collection = get_json(public(stack, stac.collection_key(COLLECTION.name)))
+    validator = stac_validation.OfflineValidator(ls4_schema)
+    for document in [*items.values(), collection]:
+        checked = pystac.validation.validate_dict(document, validator=validator)
+        assert url in checked, document["id"]
+    item = items["04-15-14_1-002"]
+    assert item["properties"]["ls4:county"] == "Stac"
+    assert item["assets"]["image"]["ls4:transparency"] == "internal mask"
+    assert collection["summaries"]["ls4:agency"] == ["USGS"]
+
+    def broken(document, change):
+        copy = json.loads(json.dumps(document))
+        change(copy)
+        return copy
+
+    props = "properties"
+    wrong_items = {
+        "band layout not bw/nc": lambda d: d[props].update({"ls4:band_layout": "color"}),
+        "unknown type": lambda d: d[props].update({"ls4:collection_type": "photo"}),
+        "frame number with a space": lambda d: d[props].update({"ls4:frame_num": "00 2"}),
+        "date not mm-dd-yy": lambda d: d[props].update({"ls4:date": "2014-04-15"}),
+        "roll empty": lambda d: d[props].update({"ls4:roll": ""}),
+        "county and mission": lambda d: d[props].update({"ls4:mission": "AR-1963"}),
+        "no agency": lambda d: d[props].pop("ls4:agency"),
+        "a field the extension has not": lambda d: d[props].update({"ls4:colour": "gray"}),
+        "transparency unknown": lambda d: d["assets"]["image"].update({"ls4:transparency": "none"}),
+        "a mosaic's date": lambda d: d[props].update({"ls4:collection_type": "mosaic"}),
+    }
+    wrong_collections = {
+        "summary band layout": lambda d: d["summaries"].update({"ls4:band_layout": ["cir"]}),
+        "summaries without the type": lambda d: d["summaries"].pop("ls4:collection_type"),
+    }
+    cases = [(item, name, change) for name, change in wrong_items.items()]
+    cases += [(collection, name, change) for name, change in wrong_collections.items()]
+    for document, name, change in cases:
+        wrong = broken(document, change)
+        with pytest.raises(pystac.errors.STACValidationError, match="ls4") as raised:
+            pystac.validation.validate_dict(wrong, validator=validator)
+        assert url in str(raised.value), name
+        assert any(p.startswith(url) for p in stac_validation.errors(wrong, ls4_schema)), name
+    # without the extension named in stac_extensions its schema does not apply: it must be named
+    unnamed = broken(item, lambda d: d["stac_extensions"].remove(url))
+    assert not any(p.startswith(url) for p in stac_validation.errors(unnamed, ls4_schema))
+
+
+def test_the_collection_names_its_license_and_links_its_text(published, stack, ls4_schema):
+    collection = get_json(public(stack, stac.collection_key(COLLECTION.name)))
+    assert collection["license"] == "CC0-1.0"
+    licenses = [link for link in collection["links"] if link["rel"] == "license"]
+    assert [link["href"] for link in licenses] == [stac.DEFAULT_LICENSE_URL]
+    api = Client.open(stack["stacapi"]["url"]).get_collection(COLLECTION.name)
+    assert api.license == "CC0-1.0"
+    assert [link.href for link in api.links if link.rel == "license"] == [stac.DEFAULT_LICENSE_URL]
+    # what STAC 1.1 does not allow is refused before anything is published
+    for wrong, words in (
+        ({"license": "other", "license_url": ""}, "needs the URL"),
+        ({"license": "various"}, "STAC 1.0"),
+        ({"license": "public domain"}, "neither an SPDX"),
+        ({"license": "CC-BY-4.0", "license_url": "ftp://x/license"}, "not an http"),
+    ):
+        with pytest.raises(InputError, match=words):
+            stac.StacConfig(enabled=True, **wrong)
+    items = list(static_items(stack).values())
+    for config, license_name, href in (
+        (
+            {"license": "other", "license_url": "https://example.org/terms.html"},
+            "other",
+            "https://example.org/terms.html",
+        ),
+        (
+            {"license": "CC-BY-4.0", "license_url": ""},
+            "CC-BY-4.0",
+            "https://spdx.org/licenses/CC-BY-4.0.html",
+        ),
+    ):
+        where = dataclasses.replace(
+            published["target"],
+            stac=dataclasses.replace(published["target"].stac, **config),
+        )
+        document = stac.build_collection(where, COLLECTION, items)
+        assert document["license"] == license_name
+        assert [link["href"] for link in document["links"] if link["rel"] == "license"] == [href]
+        assert stac_validation.errors(document, ls4_schema) == []
 
 
 def test_one_item_per_row_with_the_footprint_postgis_transforms(published, stack):
@@ -243,8 +350,8 @@ def test_pgstac_holds_what_the_static_catalog_holds(published, stack):
     static = static_items(stack)
     assert set(items) == set(static)
     for item_id, item in items.items():
-        assert item["properties"] == static[item_id]["properties"]
-        assert item["assets"] == static[item_id]["assets"]
+        for part in ("properties", "assets", "stac_extensions"):
+            assert item[part] == static[item_id][part], (item_id, part)
     assert (
         collection["extent"]
         == get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
@@ -254,7 +361,9 @@ def test_pgstac_holds_what_the_static_catalog_holds(published, stack):
 def test_the_stac_api_searches_by_bbox_and_datetime(published, stack):
     client = Client.open(stack["stacapi"]["url"])
     static = static_items(stack)
-    api_collection = client.get_collection(COLLECTION.name)
+    listed = {collection.id: collection for collection in client.get_collections()}
+    assert COLLECTION.name in listed
+    api_collection = listed[COLLECTION.name]
     expected = get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]
     assert api_collection.extent.spatial.bboxes[0] == pytest.approx(
         expected["spatial"]["bbox"][0], abs=1e-9
@@ -293,7 +402,7 @@ def _intersecting(stack, box):
 
 
 def test_publishing_again_rewrites_no_stac_object(published, stack):
-    prefixes = [f"stac/{COLLECTION.name}/", stac.CATALOG_KEY]
+    prefixes = [f"stac/{COLLECTION.name}/", stac.CATALOG_KEY, stac.EXTENSION_KEY]
     before = etags(stack, prefixes)
     dsn = stack["postgres"]["dsn"]
     with tileindex.connect(dsn) as conn, conn.cursor() as cur:
@@ -371,6 +480,53 @@ def test_writestac_rebuilds_the_same_catalog_from_the_tile_index(
     settings.set_value("stac/tile_links", False)
 
 
+def test_the_license_and_publisher_settings_reach_the_catalog_and_the_api(
+    published, stack, run_alg, qgis_app
+):
+    from ls4.ls4_plugin import settings
+    from tools import qgis_env
+
+    qgis_env.configure(stack)
+    key = stac.collection_key(COLLECTION.name)
+    config = s3_config(stack)
+    before = storage.get_bytes(config, key)
+    parameters = {"COUNTY": "Stac", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0, "PGSTAC": True}
+    chosen = {
+        "stac/license": "other",
+        "stac/license_url": "https://example.org/ls4-terms.html",
+        "stac/publisher": "Example Archive",
+        "stac/publisher_url": "https://example.org/",
+        "stac/tile_links": True,  # as the published items have them
+    }
+    try:
+        for name, value in chosen.items():
+            settings.set_value(name, value)
+        run_alg("writestac", parameters)
+        collection = get_json(public(stack, key))
+        api = Client.open(stack["stacapi"]["url"]).get_collection(COLLECTION.name)
+        for license_name, links, providers in (
+            (collection["license"], collection["links"], collection["providers"]),
+            (api.license, [link.to_dict() for link in api.links], api.to_dict()["providers"]),
+        ):
+            assert license_name == "other"
+            hrefs = [link["href"] for link in links if link["rel"] == "license"]
+            assert hrefs == ["https://example.org/ls4-terms.html"]
+            host = [p for p in providers if "host" in p["roles"]]
+            assert [(p["name"], p.get("url")) for p in host] == [
+                ("Example Archive", "https://example.org/")
+            ]
+        settings.set_value("stac/license", "various")
+        with pytest.raises(Exception, match="STAC 1.0"):
+            run_alg("writestac", parameters)
+    finally:
+        for name in chosen:
+            settings.set_value(name, settings.DEFAULTS[name])
+        settings.set_value("stac/tile_links", True)
+        run_alg("writestac", parameters)
+        settings.set_value("stac/tile_links", False)
+    assert storage.get_bytes(config, key) == before
+
+
 def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
     where = published["target"]
     dsn = stack["postgres"]["dsn"]
@@ -389,7 +545,10 @@ def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
     unlisted_item = stac.item_key(COLLECTION.name, unlisted)
     unlisted_bytes = storage.get_bytes(where.s3, unlisted_item)
     stac.delete_item(where, COLLECTION.name, unlisted)  # its COG and row stay
+    schema = storage.get_bytes(where.s3, stac.EXTENSION_KEY)
+    storage.delete_keys(where.s3, [stac.EXTENSION_KEY])  # the items name it: it must be there
     report = maintenance.check(where, [COLLECTION.name])
+    assert stac.EXTENSION_KEY in {finding.subject for finding in report.findings}
     kinds = {finding.kind for finding in report.findings}
     assert {
         "row_without_cog",
@@ -401,6 +560,7 @@ def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
     maintenance.repair(where, report)
     assert set(static_items(stack)) == set(items) - {gone}
     assert storage.get_bytes(where.s3, unlisted_item) == unlisted_bytes  # written back the same
+    assert storage.get_bytes(where.s3, stac.EXTENSION_KEY) == schema
     _collection, in_pgstac = pgstac.state(dsn, COLLECTION.name)
     assert set(in_pgstac) == set(items) - {gone}
     after = get_json(public(stack, stac.collection_key(COLLECTION.name)))["extent"]

@@ -7,6 +7,14 @@ Layout (keys in the bucket, served at their public URLs)::
     stac/<collection>/collection.json              the Collection
     stac/<collection>/items/<frame stem>.json      one Item per row of the tile index
     stac/<collection>/thumbnails/<frame stem>.png  the Item's thumbnail (its COG's smallest level)
+    stac/extensions/ls4/v1.0.0/schema.json         the JSON Schema of the ``ls4:`` fields
+
+The ``ls4:`` fields (the tile index fields as Item properties, the COG's transparency, the
+Collection's summaries) are a STAC extension of LS4's own: its JSON Schema ships with the plugin
+(``data/stac-extension-ls4-v1.0.0.json``, fields in ``docs/stac-extension-ls4.md``) and is
+published beside the catalog, at the public URL every Item and Collection names in
+``stac_extensions`` (as the state's own STAC tooling publishes its ``txgio:`` schema in its
+bucket).
 
 Everything is derived: an Item from its tile index row (footprint transformed to EPSG:4326 by
 PostGIS, the fields), its COG (projection, bands, thumbnail) and the heads of its objects on S3
@@ -48,6 +56,16 @@ PREFIX = "stac/"
 CATALOG_KEY = "stac/catalog.json"
 CATALOG_ID = "ls4"
 WEB_MAP_LINKS = "https://stac-extensions.github.io/web-map-links/v1.2.0/schema.json"
+EXTENSION_KEY = "stac/extensions/ls4/v1.0.0/schema.json"
+EXTENSION_FILE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "data", "stac-extension-ls4-v1.0.0.json"
+)
+SCHEMA_TYPE = "application/schema+json"
+DEFAULT_LICENSE = "CC0-1.0"
+DEFAULT_LICENSE_URL = "https://creativecommons.org/publicdomain/zero/1.0/legalcode"
+# STAC 1.1: an SPDX license identifier or expression, or "other" (then a "license" link names the
+# document); "various" and "proprietary" are STAC 1.0 words that 1.1 no longer has.
+_SPDX = re.compile(r"[A-Za-z0-9.+-]+( +(AND|OR|WITH) +[A-Za-z0-9.+-]+)*", re.ASCII)
 JSON_TYPE = "application/json"
 GEOJSON_TYPE = "application/geo+json"
 THUMBNAIL_SIZE = 256
@@ -77,16 +95,59 @@ class StacConfig:
     ``tile_links``: link the tile service LS4 writes beside the WMS (MapProxy, ``tiles.py``);
     ``wmts_url_template``/``xyz_url_template``: another tile service's URLs instead
     (``{collection}`` is replaced; the XYZ template keeps ``{z}``, ``{x}``, ``{y}``).
+    ``license``: the collections' license as STAC 1.1 has it, an SPDX identifier (or
+    expression) or ``other``; ``license_url``: the license's text, linked as ``rel=license``
+    (required for ``other``; empty with an SPDX id: its page on spdx.org).
+    ``publisher``/``publisher_url``: the host and processor named in ``providers``.
     """
 
     enabled: bool = False
     pgstac: bool = False
     pgstac_dsn: str = ""
     publisher: str = "Texas Natural Resources Information System (TNRIS)"
-    license: str = "other"
+    publisher_url: str = ""
+    license: str = DEFAULT_LICENSE
+    license_url: str = DEFAULT_LICENSE_URL
     tile_links: bool = False
     wmts_url_template: str = ""
     xyz_url_template: str = ""
+
+    def __post_init__(self):
+        if not self.enabled:
+            return
+        license_link(self)  # a wrong license is refused before anything is published
+        if self.publisher_url and not _is_web_address(self.publisher_url):
+            raise InputError(f"STAC publisher URL {self.publisher_url!r} is not an http(s) address")
+
+
+def _is_web_address(text):
+    return re.fullmatch(r"https?://[^\s/]+(/\S*)?", text or "") is not None
+
+
+def license_link(config):
+    """``(license, href, title)`` of a ``StacConfig``: the collection's ``license`` field and
+    its ``rel=license`` link. Raises ``InputError`` for what STAC 1.1 does not allow."""
+    name = (config.license or "").strip()
+    url = (config.license_url or "").strip()
+    if name.lower() in ("various", "proprietary"):
+        raise InputError(
+            f"STAC license {name!r} is STAC 1.0's; STAC 1.1 wants an SPDX identifier or "
+            "'other' with the license's URL"
+        )
+    if not _SPDX.fullmatch(name):
+        raise InputError(
+            f"STAC license {name!r} is neither an SPDX identifier (e.g. CC0-1.0, CC-BY-4.0) "
+            "nor 'other'"
+        )
+    if url and not _is_web_address(url):
+        raise InputError(f"STAC license URL {url!r} is not an http(s) address")
+    if name == "other":
+        if not url:
+            raise InputError("STAC license 'other' needs the URL of the license's text")
+        return name, url, "license"
+    if not url and " " in name:
+        raise InputError(f"STAC license {name!r} is an SPDX expression: give the URL of its text")
+    return name, url or f"https://spdx.org/licenses/{name}.html", name
 
 
 # --- keys and URLs -------------------------------------------------------------------------
@@ -106,6 +167,18 @@ def thumbnail_key(name, stem):
 
 def items_prefix(name):
     return f"{PREFIX}{name}/items/"
+
+
+def extension_url(target):
+    """The public URL of the ``ls4:`` extension's schema: its id in ``stac_extensions``."""
+    return storage.public_url(target.s3, EXTENSION_KEY)
+
+
+def extension_schema(target):
+    """The ``ls4:`` extension's JSON Schema as published for ``target`` (its ``$id`` the URL)."""
+    with open(EXTENSION_FILE, encoding="utf-8") as handle:
+        text = handle.read()
+    return json.loads(text.replace("{schema_url}", extension_url(target)))
 
 
 def frame_stem(filename):
@@ -255,6 +328,7 @@ class CogInfo:
     bbox: list
     bands: list
     gsd: float
+    transparency: str = ""  # "internal mask" or "alpha band" when no band has a nodata value
 
 
 def cog_info(path):
@@ -281,12 +355,17 @@ def cog_info(path):
     centre_y = (bbox[1] + bbox[3]) / 2
     latitude = math.degrees(2 * math.atan(math.exp(centre_y / 6378137.0)) - math.pi / 2)
     gsd = abs(gt[1]) * math.cos(math.radians(latitude))
+    transparency = ""
+    if not any("nodata" in band for band in bands):
+        alpha = dataset.RasterCount > len(bands)  # an alpha band's mask flags say per-dataset too
+        transparency = "alpha band" if alpha else "internal mask" if has_mask(dataset) else ""
     return CogInfo(
         shape=[height, width],
         transform=[gt[1], gt[2], gt[0], gt[4], gt[5], gt[3]],
         bbox=bbox,
         bands=bands,
         gsd=round(gsd, 3),
+        transparency=transparency,
     )
 
 
@@ -429,7 +508,7 @@ def build_item(target, collection, filename, geometry, fields, cog, assets):
     item.add_link(_link("root", urls["root"], title="LS4 historical imagery"))
     for link in web_map_links(target, collection):
         item.add_link(link)
-    item.stac_extensions.append(WEB_MAP_LINKS)
+    item.stac_extensions += [WEB_MAP_LINKS, extension_url(target)]
     item.stac_extensions = sorted(set(item.stac_extensions))
     return item.to_dict(include_self_link=True, transform_hrefs=False)
 
@@ -453,8 +532,8 @@ def _add_assets(item, collection, assets, cog):
     for name, band in zip(BAND_NAMES[collection.band], cog.bands, strict=False):
         bands.append({"name": name, **band})
     asset.extra_fields["bands"] = bands
-    if not any("nodata" in band for band in bands):
-        asset.extra_fields["ls4:transparency"] = "internal mask"
+    if cog.transparency:
+        asset.extra_fields["ls4:transparency"] = cog.transparency
     for role, title in (("georef", "georeferenced upload"), ("scan", "scan")):
         info = assets.get(role)
         if info is None:
@@ -504,9 +583,17 @@ def build_collection(target, collection, items):
     providers = [
         pystac.Provider(collection.agency, roles=[pystac.ProviderRole.PRODUCER]),
         pystac.Provider(
-            config.publisher, roles=[pystac.ProviderRole.PROCESSOR, pystac.ProviderRole.HOST]
+            config.publisher,
+            roles=[pystac.ProviderRole.PROCESSOR, pystac.ProviderRole.HOST],
+            url=config.publisher_url or None,
         ),
     ]
+    license_name, license_href, license_title = license_link(config)
+    place = (
+        {"ls4:mission": [collection.mission]}
+        if collection.is_multi
+        else {"ls4:county": [collection.county]}
+    )
     result = pystac.Collection(
         id=collection.name,
         title=collection.title,
@@ -519,13 +606,15 @@ def build_collection(target, collection, items):
             pystac.SpatialExtent([spatial]),
             pystac.TemporalExtent([[min(starts), max(ends)]]),
         ),
-        license=config.license,
+        license=license_name,
         providers=providers,
         keywords=["historical imagery", "aerial photography", collection.agency],
         summaries=pystac.Summaries(
             {
                 "ls4:band_layout": [collection.band],
                 "ls4:collection_type": [collection.type],
+                "ls4:agency": [collection.agency],
+                **place,
                 "gsd": {"minimum": min(gsds), "maximum": max(gsds)},
             }
         ),
@@ -536,12 +625,13 @@ def build_collection(target, collection, items):
     result.add_link(_link("self", urls["collection"]))
     result.add_link(_link("root", urls["root"], title="LS4 historical imagery"))
     result.add_link(_link("parent", urls["root"], title="LS4 historical imagery"))
+    result.add_link(_link("license", license_href, "text/html", title=license_title))
     for item in sorted(items, key=lambda i: i["id"]):
         href = storage.public_url(target.s3, item_key(collection.name, item["id"]))
         result.add_link(_link("item", href, GEOJSON_TYPE))
     for link in web_map_links(target, collection):
         result.add_link(link)
-    result.stac_extensions = [WEB_MAP_LINKS]
+    result.stac_extensions = sorted([WEB_MAP_LINKS, extension_url(target)])
     return result.to_dict(include_self_link=True, transform_hrefs=False)
 
 
@@ -751,8 +841,16 @@ def write_collection(target, collection, items=None):
 
 
 def write_catalog(target):
+    """Write the root Catalog (and the ``ls4:`` extension's schema the Items name)."""
+    write_extension_schema(target)
     document = build_catalog(target, collection_names(target))
     return put_if_changed(target.s3, CATALOG_KEY, encode(document), JSON_TYPE)
+
+
+def write_extension_schema(target):
+    """Publish the ``ls4:`` extension's schema at ``extension_url``: "written" or "unchanged"."""
+    data = encode(extension_schema(target))
+    return put_if_changed(target.s3, EXTENSION_KEY, data, SCHEMA_TYPE)
 
 
 def pgstac_dsn(target):

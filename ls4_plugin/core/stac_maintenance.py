@@ -11,7 +11,8 @@ Findings, and their repair:
 - ``stac_cog_without_item``: a COG (with its index row) that has no Item: the Item is written
   from the row and the COG (downloaded once);
 - ``stac_collection_stale``: ``collection.json`` is not what its Items make (extent, item links)
-  or is missing, or the root Catalog does not list exactly the collections: both are rewritten;
+  or is missing, or the root Catalog does not list exactly the collections, or the ``ls4:``
+  extension's schema is missing or not the plugin's: they are rewritten;
 - ``stac_pgstac_out_of_step``: pgSTAC does not hold the static Collection and Items (only when
   pgSTAC is configured): it is made to hold them.
 
@@ -45,11 +46,12 @@ def _item_keys(estate, scope):
 
 
 def _with_stac(estate, scope):
+    extensions = stac.EXTENSION_KEY.split("/")[1]  # not a collection (no collection has that name)
     names = {
         key.split("/")[1]
         for key in estate.keys
         if key.startswith(stac.PREFIX) and key.count("/") >= 2
-    }
+    } - {extensions}
     return {name for name in names if name in scope}
 
 
@@ -174,11 +176,18 @@ def _catalog_findings(target, estate, scope):
     present = stac.CATALOG_KEY in estate.keys
     if not (names or present) or (scope.patterns and not any(n in scope for n in names)):
         return []
+    findings = []
+    schema = stac.encode(stac.extension_schema(target))
+    if stac.EXTENSION_KEY not in estate.keys:
+        findings.append(maintenance.Finding(COLLECTION_STALE, stac.EXTENSION_KEY, "missing"))
+    elif storage.get_bytes(target.s3, stac.EXTENSION_KEY) != schema:
+        detail = "is not the ls4 extension schema of this plugin"
+        findings.append(maintenance.Finding(COLLECTION_STALE, stac.EXTENSION_KEY, detail))
     wanted = stac.encode(stac.build_catalog(target, names))
     if present and storage.get_bytes(target.s3, stac.CATALOG_KEY) == wanted:
-        return []
+        return findings
     detail = "does not list exactly the collections under stac/" if present else "missing"
-    return [maintenance.Finding(COLLECTION_STALE, stac.CATALOG_KEY, detail)]
+    return [*findings, maintenance.Finding(COLLECTION_STALE, stac.CATALOG_KEY, detail)]
 
 
 # --- repair --------------------------------------------------------------------------------
@@ -200,8 +209,8 @@ def repair(target, report, feedback):
             _record(report, finding, done, feedback)
         if finding.collection:
             touched.add(finding.collection)
-        elif finding.subject == stac.CATALOG_KEY:
-            touched.add("")
+        elif finding.subject in (stac.CATALOG_KEY, stac.EXTENSION_KEY):
+            touched.add("")  # write_catalog writes both
     for name in sorted(touched):
         check_canceled(feedback)
         subject = stac.collection_key(name) if name else stac.CATALOG_KEY
