@@ -350,7 +350,7 @@ def test_pgstac_holds_what_the_static_catalog_holds(published, stack):
     static = static_items(stack)
     assert set(items) == set(static)
     for item_id, item in items.items():
-        for part in ("properties", "assets", "stac_extensions"):
+        for part in ("properties", "assets", "geometry", "bbox", "stac_extensions"):
             assert item[part] == static[item_id][part], (item_id, part)
     assert (
         collection["extent"]
@@ -574,3 +574,19 @@ def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
     assert not [f for f in maintenance.check(where, [COLLECTION.name]).findings]
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(public(stack, stac.item_key(COLLECTION.name, gone)), timeout=10)
+    # pgSTAC's footprint of an item moved (its properties unchanged): found and put back
+    with tileindex.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE pgstac.items SET geometry = ST_Translate(geometry, 0.001, 0) "
+            "WHERE collection = %s AND id = %s",
+            (COLLECTION.name, lost),
+        )
+        conn.commit()
+    report = maintenance.check(where, [COLLECTION.name])
+    assert [(f.kind, lost in f.detail) for f in report.findings] == [
+        ("stac_pgstac_out_of_step", True)
+    ]
+    maintenance.repair(where, report)
+    _collection, in_pgstac = pgstac.state(dsn, COLLECTION.name)
+    assert in_pgstac[lost]["geometry"] == static_items(stack)[lost]["geometry"]
+    assert not maintenance.check(where, [COLLECTION.name]).findings

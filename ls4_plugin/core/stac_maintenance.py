@@ -162,7 +162,7 @@ def _pgstac_problem(target, name, wanted, documents):
     return "; ".join(problems)
 
 
-_COMPARED = ("properties", "assets", "bbox")
+_COMPARED = ("properties", "assets", "bbox", "geometry", "stac_extensions")
 
 
 def _catalog_findings(target, estate, scope):
