@@ -590,3 +590,24 @@ def test_maintenance_reports_and_repairs_stac_out_of_step(published, stack):
     _collection, in_pgstac = pgstac.state(dsn, COLLECTION.name)
     assert in_pgstac[lost]["geometry"] == static_items(stack)[lost]["geometry"]
     assert not maintenance.check(where, [COLLECTION.name]).findings
+
+
+def test_maintenance_rewrites_an_item_an_older_ls4_wrote(published, stack, ls4_schema):
+    where = published["target"]
+    items = static_items(stack)
+    stem = sorted(items)[0]
+    key = stac.item_key(COLLECTION.name, stem)
+    current = storage.get_bytes(where.s3, key)
+    old = json.loads(current)
+    old["stac_extensions"].remove(stac.extension_url(where))  # as LS4 wrote items before v1.0.0
+    stac.put_if_changed(where.s3, key, stac.encode(old), stac.GEOJSON_TYPE)
+    report = maintenance.check(where, [COLLECTION.name])
+    outdated = [f for f in report.findings if f.kind == "stac_item_outdated"]
+    assert [f.subject for f in outdated] == [COLLECTION.key("cog", stem + ".tif")]
+    assert key in outdated[0].detail and "ls4" in outdated[0].detail
+    maintenance.repair(where, report)
+    assert storage.get_bytes(where.s3, key) == current
+    assert stac_validation.errors(json.loads(current), ls4_schema) == []
+    _collection, in_pgstac = pgstac.state(stack["postgres"]["dsn"], COLLECTION.name)
+    assert in_pgstac[stem]["stac_extensions"] == json.loads(current)["stac_extensions"]
+    assert not maintenance.check(where, [COLLECTION.name]).findings

@@ -174,6 +174,19 @@ def extension_url(target):
     return storage.public_url(target.s3, EXTENSION_KEY)
 
 
+def item_extensions(target):
+    """The ``stac_extensions`` every Item LS4 writes names (an Item without one of them was
+    written by an older LS4: maintenance rewrites it)."""
+    return sorted(
+        {
+            FileExtension.get_schema_uri(),
+            ProjectionExtension.get_schema_uri(),
+            WEB_MAP_LINKS,
+            extension_url(target),
+        }
+    )
+
+
 def extension_schema(target):
     """The ``ls4:`` extension's JSON Schema as published for ``target`` (its ``$id`` the URL)."""
     with open(EXTENSION_FILE, encoding="utf-8") as handle:
@@ -508,8 +521,7 @@ def build_item(target, collection, filename, geometry, fields, cog, assets):
     item.add_link(_link("root", urls["root"], title="LS4 historical imagery"))
     for link in web_map_links(target, collection):
         item.add_link(link)
-    item.stac_extensions += [WEB_MAP_LINKS, extension_url(target)]
-    item.stac_extensions = sorted(set(item.stac_extensions))
+    item.stac_extensions = sorted(set(item.stac_extensions) | set(item_extensions(target)))
     return item.to_dict(include_self_link=True, transform_hrefs=False)
 
 

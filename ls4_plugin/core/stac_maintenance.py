@@ -10,6 +10,8 @@ Findings, and their repair:
 - ``stac_item_without_cog``: an Item whose COG is gone: the Item and its thumbnail are deleted;
 - ``stac_cog_without_item``: a COG (with its index row) that has no Item: the Item is written
   from the row and the COG (downloaded once);
+- ``stac_item_outdated``: an Item written by an older LS4 (its ``stac_extensions`` lack one LS4
+  writes now, e.g. the ``ls4`` extension): rewritten from the row and the COG, like a missing one;
 - ``stac_collection_stale``: ``collection.json`` is not what its Items make (extent, item links)
   or is missing, or the root Catalog does not list exactly the collections, or the ``ls4:``
   extension's schema is missing or not the plugin's: they are rewritten;
@@ -29,9 +31,10 @@ from .feedback import check_canceled
 
 ITEM_WITHOUT_COG = "stac_item_without_cog"
 COG_WITHOUT_ITEM = "stac_cog_without_item"
+ITEM_OUTDATED = "stac_item_outdated"
 COLLECTION_STALE = "stac_collection_stale"
 PGSTAC_OUT_OF_STEP = "stac_pgstac_out_of_step"
-KINDS = (ITEM_WITHOUT_COG, COG_WITHOUT_ITEM, COLLECTION_STALE, PGSTAC_OUT_OF_STEP)
+KINDS = (ITEM_WITHOUT_COG, COG_WITHOUT_ITEM, ITEM_OUTDATED, COLLECTION_STALE, PGSTAC_OUT_OF_STEP)
 
 
 def _item_keys(estate, scope):
@@ -84,14 +87,24 @@ def _collection_findings(target, estate, name, item_keys, cogs):
             where = "" if storage.vsis3_path(target.s3, cog_key) in indexed else " (nor a row)"
             detail = f"no item {stac.item_key(name, stem)}{where}"
             findings.append(Finding(COG_WITHOUT_ITEM, cog_key, detail, name))
-    return findings + _document_findings(target, estate, name)
+    return findings + _document_findings(target, estate, name, own_cogs)
 
 
-def _document_findings(target, estate, name):
-    """The Collection (and pgSTAC) of ``name`` against what its Items make."""
+def _document_findings(target, estate, name, own_cogs):
+    """Items of an older LS4, and the Collection (and pgSTAC) of ``name`` against what its
+    Items make."""
     Finding = maintenance.Finding  # noqa: N806
     findings = []
     documents = stac.read_items(target, name)
+    wanted_extensions = set(stac.item_extensions(target))
+    for stem, document in sorted(documents.items()):
+        missing = sorted(wanted_extensions - set(document.get("stac_extensions", [])))
+        if missing and stem in own_cogs:
+            detail = (
+                f"item {stac.item_key(name, stem)} was written by an older LS4 (its "
+                f"stac_extensions lack {', '.join(missing)})"
+            )
+            findings.append(Finding(ITEM_OUTDATED, own_cogs[stem], detail, name))
     collection_key = stac.collection_key(name)
     wanted = _wanted_collection(target, name, documents)
     if collection_key in estate.keys:
@@ -201,7 +214,7 @@ def repair(target, report, feedback):
         check_canceled(feedback)
         if finding.kind == ITEM_WITHOUT_COG:
             done = _attempt("delete item", finding, lambda f=finding: _delete_item(target, f))
-        elif finding.kind == COG_WITHOUT_ITEM:
+        elif finding.kind in (COG_WITHOUT_ITEM, ITEM_OUTDATED):
             done = _attempt("write item", finding, lambda f=finding: _write_item(target, f))
         else:
             done = None
