@@ -19,15 +19,11 @@ import pytest
 
 from tools.build_zip import REPO, deployable_files
 
-# The tool and what it imports, pinned; the tool says Python >= 3.12 but runs on QGIS 3.22's 3.11
-TOOL = (
-    "qgis-pyqt5to6==0.0.0.dev0",
-    "tokenize-rt==6.2.0",
-    "astpretty==3.0.0",
-    "PyQt6==6.11.0",
-    "PyQt6-Qt6==6.11.2",
-    "PyQt6-sip==13.13.0",
-    "PyQt6-QScintilla==2.14.1",
+# The tool and what it imports, pinned (setup.sh fetches these wheels for the chroots as well)
+TOOL = tuple(
+    line.strip()
+    for line in (REPO / "requirements-qt6tool.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
 )
 
 
@@ -35,7 +31,9 @@ TOOL = (
 def pyqt5to6():
     """A function running the migration tool on a folder; returns the finished process."""
     key = hashlib.sha256("\n".join(TOOL).encode()).hexdigest()[:12]
-    folder = REPO / "build" / f"pyqt5to6-{key}"
+    # PyQt6-sip is compiled for one Python: each leg of the matrix (3.11, 3.13) has its own copy
+    python = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    folder = REPO / "build" / f"pyqt5to6-{python}-{key}"
     if not (folder / "pyqt5to6" / "pyqt5to6.py").is_file():
         staging = folder.with_name(folder.name + ".part")
         shutil.rmtree(staging, ignore_errors=True)

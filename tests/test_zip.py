@@ -21,9 +21,22 @@ from packaging.specifiers import SpecifierSet
 from tools import build_zip as build
 from tools.build_zip import REPO, build_zip, repository_problems
 
-# What Debian 12's QGIS Python lacks (or has too old: jsonschema 4.10): served from ext_libs there
-FROM_EXT_LIBS = ("boto3", "botocore", "s3transfer", "mappyfile", "lark", "jsonschema")
-FROM_EXT_LIBS += ("referencing", "jsonschema_specifications", "rpds", "typing_extensions")
+# Modules LS4 imports from ext_libs unless QGIS's Python has them: the distribution that decides
+# and the lowest version LS4 takes from the system (Debian 12 has jsonschema 4.10: too old; Debian
+# 13 has all of them new enough, and its own copies must win there).
+DECIDED_BY = {
+    "boto3": ("boto3", (1, 26)),
+    "botocore": ("boto3", (1, 26)),
+    "s3transfer": ("boto3", (1, 26)),
+    "mappyfile": ("mappyfile", (1, 0)),
+    "lark": ("lark", (1, 1, 5)),
+    "jsonschema": ("jsonschema", (4, 18)),
+    "referencing": ("jsonschema", (4, 18)),
+    "jsonschema_specifications": ("jsonschema", (4, 18)),
+    "rpds": ("rpds-py", (0,)),
+    "typing_extensions": ("typing_extensions", (4, 4)),
+}
+FROM_EXT_LIBS = tuple(DECIDED_BY)
 VENDORED_MODULES = FROM_EXT_LIBS + ("jmespath", "pyrsistent", "pyrsistent_as_rpds", "attr")
 VENDORED_MODULES += ("dateutil", "six", "urllib3")
 NEVER_SHIPPED = ("tests/", "tools/", "benchmarks/", "scripts/", "build/", "dist/", ".venv/")
@@ -43,6 +56,14 @@ from processing.core.Processing import Processing
 from pyplugin_installer.unzip import unzip
 
 zip_path, sample = sys.argv[1], sys.argv[2]
+import importlib.metadata
+def system_version(distribution):
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+distributions = sorted({name for name, _ in json.loads(sys.argv[4]).values()})
+out_versions = {name: system_version(name) for name in distributions}  # before the ZIP is there
 plugins = os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "plugins")
 unzip(zip_path, plugins)
 sys.path.insert(0, plugins)  # QGIS puts the profile's plugin folder first
@@ -50,6 +71,7 @@ qgis.utils.plugin_paths.insert(0, plugins)
 qgis.utils.updateAvailablePlugins()
 Processing.initialize()
 out = {"plugins": plugins, "available": "ls4" in qgis.utils.available_plugins}
+out["system_versions"] = out_versions
 out["loaded"] = qgis.utils.loadPlugin("ls4")
 out["started"] = qgis.utils.startPlugin("ls4")
 provider = QgsApplication.processingRegistry().providerById("ls4")
@@ -127,7 +149,7 @@ def in_qgis(plugin_zip, sample_copy, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("qgis")
     profiles = tmp_path / "profiles"
     command = ["/usr/bin/python3", "-c", QGIS_SCRIPT, str(plugin_zip), str(sample_copy)]
-    command.append(",".join(FROM_EXT_LIBS))
+    command += [",".join(FROM_EXT_LIBS), json.dumps(DECIDED_BY)]
     done = subprocess.run(
         command, env=clean_env(tmp_path, profiles), capture_output=True, text=True, timeout=120
     )
@@ -344,11 +366,21 @@ def test_stock_qgis_runs_inspectraster(in_qgis):
     }
 
 
-def test_vendored_packages_load_from_ext_libs(in_qgis):
+def version_tuple(text):
+    return tuple(int(part) for part in re.match(r"\d+(\.\d+)*", text).group(0).split("."))
+
+
+def test_vendored_packages_load_from_ext_libs_only_where_qgis_lacks_them(in_qgis):
     ext_libs = in_qgis["plugins"] + "/ls4/ext_libs"
     assert in_qgis["sys_path_tail"] == ext_libs  # appended, not first
+    system = in_qgis["system_versions"]
     for module, path in in_qgis["files"].items():
-        assert path.startswith(ext_libs + "/"), (module, path)
+        distribution, minimum = DECIDED_BY[module]
+        own = system[distribution]
+        if own is None or version_tuple(own) < minimum:
+            assert path.startswith(ext_libs + "/"), (module, own, path)
+        else:
+            assert not path.startswith(ext_libs + "/"), (module, own, path)
     assert in_qgis["presigned"].startswith("https://s3.amazonaws.com/b/x.tif?AWSAccessKeyId=k&")
     assert in_qgis["mapfile_layer"] == "l"
 

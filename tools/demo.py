@@ -33,6 +33,9 @@ def start_qgis():
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the demo needs no screen
     profile = STACK_DIR / "qgis-profile"
+    # QGIS 3.40 ignores the folder given to QgsApplication and takes this variable (or else the
+    # user's own ~/.local/share profile); 3.22 takes the folder
+    os.environ["QGIS_CUSTOM_CONFIG_PATH"] = str(profile)
     qgis_env.own_settings(profile / "settings", "ls4-demo")  # not ~/.config/Unknown Org...
     app = QgsApplication([], False, str(profile))
     app.initQgis()
