@@ -6,7 +6,7 @@ import urllib.request
 import boto3
 from botocore.config import Config
 
-from ls4.ls4_plugin.core import publish, storage, tileindex
+from ls4.ls4_plugin.core import publish, stac, storage, tileindex
 
 
 def s3_config(stack, **changes):
@@ -67,9 +67,11 @@ def index_rows(stack, table):
 
 
 def fresh(stack, collection):
-    """Remove every trace of ``collection`` (objects, mapfiles, table) left by an earlier run."""
+    """Remove every trace of ``collection`` (objects, its STAC, mapfile, table) left by an earlier
+    run (another test, or another leg of the matrix on the same stack)."""
     config = s3_config(stack)
     storage.delete_keys(config, list(objects(stack, collection.prefix())))
+    storage.delete_keys(config, list(objects(stack, f"{stac.PREFIX}{collection.name}/")))
     storage.delete_keys(config, [collection.mapfile_key])
     with tileindex.connect(stack["postgres"]["dsn"]) as conn:
         tileindex.drop_table(conn, collection.table)

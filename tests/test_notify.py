@@ -166,7 +166,7 @@ def test_a_maintenance_run_with_a_topic_sends_one_message_with_the_findings(
     collection, location = lincoln
     results = run_maintenance(run_alg, tmp_path, topic.arn)
     (note,) = topic.received()
-    assert note["Subject"] == "LS4 maintenance of ls4: 2 finding(s) found"
+    assert note["Subject"] == "LS4 maintenance of ls4: 2 finding(s) found", note["Message"]
     lines = note["Message"].splitlines()
     assert f"- row_without_cog {location}: the COG s3://{location[7:]} is gone" in lines
     assert f"- table_without_mapfile {collection.table}: 1 row(s) but no " in note["Message"]
@@ -203,7 +203,7 @@ def test_an_unreachable_topic_does_not_fail_the_run(lincoln, run_alg, tmp_path, 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     arn = "arn:aws:sns:us-east-1:123456789012:ls4-nowhere"
     results = run_maintenance(run_alg, tmp_path, arn)
-    assert results["FINDINGS"] == 2
+    assert results["FINDINGS"] == 2, Path(results["REPORT"]).read_text()
     assert results["NOTIFICATION"].startswith(f"failed: SNS topic {arn} did not take the message")
     assert json.loads(Path(results["REPORT"]).read_text())["findings"]
 

@@ -11,6 +11,16 @@ from ls4.ls4_plugin.core.errors import Canceled, Ls4Error
 from ls4.ls4_plugin.core.feedback import Feedback
 
 KEY = "bw/Otero/USGS_1960/frames/georef/01-02-60_3-001.tif"
+MAPFILE = "mapfiles/otero_usgs_1960_frames.map"
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(stack):
+    """The stack is shared by every test module (and every leg of the matrix): what a test here
+    uploads is gone after it, or maintenance finds a collection that no one published."""
+    yield
+    config = s3_config(stack)
+    storage.delete_keys(config, [KEY.replace("001", f"00{n}") for n in (1, 2, 3)] + [MAPFILE])
 
 
 @pytest.fixture
@@ -77,7 +87,7 @@ def test_legacy_acl_is_sent_only_when_asked_and_only_for_public_keys(stack, tmp_
     for legacy, key, expected in (
         (False, KEY.replace("001", "003"), None),
         (True, KEY.replace("001", "003"), b"public-read"),
-        (True, "mapfiles/otero_usgs_1960_frames.map", None),
+        (True, MAPFILE, None),
     ):
         config = s3_config(stack, legacy_acl=legacy)
         storage.delete_keys(config, [key])
