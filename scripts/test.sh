@@ -70,7 +70,11 @@ for leg in $LS4_LEGS; do
   fi
   seconds=$((SECONDS - start))
   line="$leg: $versions: $passed passed, $failed failed, $skipped skipped in ${seconds}s"
-  if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
+  if [ "$skipped" -ne 0 ]; then
+    # a test that did not run is not a pass (pytest printed its reason above)
+    failed_legs=$((failed_legs + 1))
+    line="$line (a skipped test fails the leg)"
+  elif [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
     failed_legs=$((failed_legs + 1))
     if [ "$failed" -eq 0 ]; then
       failed=1

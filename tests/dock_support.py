@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qgis.core import QgsApplication, QgsProject
-from qgis.PyQt.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QUrl
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QThreadPool, QUrl
 from qgis.PyQt.QtGui import QDropEvent, QImage, QTextDocumentFragment
 
 import ls4
@@ -34,9 +34,11 @@ def wait_idle(dock, timeout=120):
     def running():
         jobs = list(dock.jobs) + [dock.main_job]
         tasks = QgsApplication.taskManager().tasks()
+        pool = QThreadPool.globalInstance()  # a queued task waits for a thread of this pool
         return (
             f"the dock's algorithms to finish: {[j.title for j in jobs if j and j.running]}, "
-            f"tasks {[(t.description(), t.status()) for t in tasks]}"
+            f"tasks {[(t.description(), t.status()) for t in tasks]}, "
+            f"{pool.activeThreadCount()} of {pool.maxThreadCount()} pool threads busy"
         )
 
     wait_until(lambda: not dock.busy(), running, timeout)
