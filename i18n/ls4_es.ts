@@ -184,6 +184,10 @@
       <translation>Capa WMS {} cargada.</translation>
     </message>
     <message>
+      <source>(Trying again every {} s.)</source>
+      <translation>(Se vuelve a intentar cada {} s.)</translation>
+    </message>
+    <message>
       <source>No raster file layer in the project</source>
       <translation>No hay capas ráster de archivo en el proyecto</translation>
     </message>
@@ -456,6 +460,10 @@
     <message>
       <source>Published</source>
       <translation>Publicado</translation>
+    </message>
+    <message>
+      <source>Looking the collection up…</source>
+      <translation>Buscando la colección…</translation>
     </message>
     <message>
       <source>Ready to publish</source>

@@ -157,6 +157,8 @@ def test_a_misspelled_county_is_refused_with_a_suggestion_and_the_list_spelling_
         assert "bw/Fort_Bend/TxDOT_1952/frames/" in text
         assert dock.collection_fields()["COUNTY"] == "Fort Bend"
         assert dock.collection.county == "Fort Bend"
+        type_into(dock.ui.agency, "txdot")  # the WMS layer's title: the agency as it is spelt
+        assert dock.layer_title() == "Fort Bend County TxDOT 1952 frames"
     finally:
         settings.set_value("keys/county_list", str(qgis_env.COLORADO_COUNTIES))
 
@@ -166,14 +168,14 @@ def test_a_colour_frame_cannot_join_a_published_bw_collection_and_the_dock_says_
 ):
     """The hint "choose the other band layout" would lead into a merge the core refuses: once the
     collection is published in black and white, the dock says what to do instead."""
-    weld = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Weld", year=YEAR)
-    forget_collection(configured, weld)
+    mesa = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Mesa", year=YEAR)
+    forget_collection(configured, mesa)
     (tmp_path / "bw").mkdir()
     (tmp_path / "nc").mkdir()
     bw = sample_collection.cut_frames("bw", tmp_path / "bw", count=2)
-    publish.publish_collection(target(configured), weld, [str(bw[0])])
+    publish.publish_collection(target(configured), mesa, [str(bw[0])])
     colour = sample_collection.cut_frames("nc", tmp_path / "nc", count=2)[1:]
-    type_into(dock.ui.county, "Weld")
+    type_into(dock.ui.county, "Mesa")
     type_into(dock.ui.agency, AGENCY)
     type_into(dock.ui.year, YEAR)
     dock.add_files(colour)
@@ -181,7 +183,7 @@ def test_a_colour_frame_cannot_join_a_published_bw_collection_and_the_dock_says_
     status = table_rows(dock)[colour[0].name]["Status"]
     assert "choose the other band layout" not in status
     assert status.startswith(
-        "A natural color image: weld_usgs_2014_frames is published in black and white, and a "
+        "A natural color image: mesa_usgs_2014_frames is published in black and white, and a "
         "collection has one band layout; publish it as a collection of its own (another "
         "agency, year or type)"
     ), status
@@ -191,18 +193,18 @@ def test_a_colour_frame_cannot_join_a_published_bw_collection_and_the_dock_says_
     dock.ui.band.setCurrentIndex(dock.ui.band.findData("nc"))
     wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
     assert plain(dock.ui.exists) == (
-        "weld_usgs_2014_frames is published in black and white (1 frame(s)): a collection has "
+        "mesa_usgs_2014_frames is published in black and white (1 frame(s)): a collection has "
         "one band layout, so natural color frames cannot join it. Publish them as a collection "
         "of their own (another agency, year or type)."
     )
     assert "is published in black and white" in table_rows(dock)[colour[0].name]["Status"]
     assert not dock.ui.publish.isEnabled() and dock.frames_to_publish() == []
-    assert [row["location"] for row in index_rows(configured, weld.table)] == [
-        storage.vsis3_path(target(configured).s3, weld.key("cog", bw[0].name))
+    assert [row["location"] for row in index_rows(configured, mesa.table)] == [
+        storage.vsis3_path(target(configured).s3, mesa.key("cog", bw[0].name))
     ]
 
     # a collection of its own (another year) takes them
-    forget_collection(configured, replace(weld, year="2015", band="nc"))
+    forget_collection(configured, replace(mesa, year="2015", band="nc"))
     type_into(dock.ui.year, "2015")
     wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
     assert plain(dock.ui.exists) == "New collection: nothing published yet."
@@ -210,7 +212,49 @@ def test_a_colour_frame_cannot_join_a_published_bw_collection_and_the_dock_says_
     assert dock.ui.publish.isEnabled()
 
 
-def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(dock, sample, data_dir, tmp_path):
+def test_a_failed_look_up_clears_what_it_showed_and_clears_itself_once_the_service_is_back(
+    dock, configured, tmp_path
+):
+    delta = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Delta", year=YEAR)
+    forget_collection(configured, delta)
+    frames = sample_collection.cut_frames("bw", tmp_path, count=2)
+    publish.publish_collection(target(configured), delta, [str(frames[0])])
+    type_into(dock.ui.county, "Delta")
+    type_into(dock.ui.agency, AGENCY)
+    type_into(dock.ui.year, YEAR)
+    dock.add_files(frames[1:])
+    wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
+    assert plain(dock.ui.exists) == "Published: 1 frame(s) in the tile index."
+    assert "REQUEST=GetCapabilities" in dock.ui.capabilities.text()
+    assert dock.ui.check.isEnabled()
+
+    good = settings.value("postgres/connection")
+    settings.set_value("postgres/connection", "gone")  # as if the database went away
+    try:
+        type_into(dock.ui.year, YEAR)  # retyped: looked up again
+        wait_until(lambda: "Cannot look" in plain(dock.ui.exists), "the look-up to fail")
+        wait_idle(dock)
+        assert plain(dock.ui.exists).startswith("Cannot look the collection up: ")
+        assert plain(dock.ui.exists).endswith("(Trying again every 10 s.)")
+        assert dock.ui.capabilities.text() == ""  # no link from the last answer
+        assert not dock.ui.check.isEnabled()
+        status = table_rows(dock)[frames[1].name]["Status"]
+        assert status == "Looking the collection up…"  # not "Ready to publish": not known
+    finally:
+        settings.set_value("postgres/connection", good)
+    # the service is back: the dock finds out by itself, and the error goes
+    wait_until(lambda: dock.info, "the look-up to be tried again", timeout=30)
+    wait_idle(dock)
+    assert plain(dock.ui.exists) == "Published: 1 frame(s) in the tile index."
+    assert "REQUEST=GetCapabilities" in dock.ui.capabilities.text()
+    assert table_rows(dock)[frames[1].name]["Status"] == "Ready to publish"
+
+
+def test_sample_files_are_inspected_and_a_scan_becomes_a_frame(
+    dock, configured, sample, data_dir, tmp_path
+):
+    weld = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Weld", year=YEAR)
+    forget_collection(configured, weld)  # not published: the band advice is for a new one
     set_collection(dock, "Weld", AGENCY, YEAR)
     names = ["hro_colorado_gray.tif", "hro_colorado_rgb.tif", "hro_colorado_gray_scan.tif"]
     paths = [sample(name) for name in names]
@@ -542,6 +586,14 @@ def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_pa
         frames[1].name: "Ready to publish",
         frames[2].name: "Ready to publish",
     }
+
+    # another collection: nothing the canceled job said stays
+    type_into(dock.ui.county, "Weld")
+    assert (dock.ui.progress.text(), dock.ui.progress.value()) == ("", 0)
+    assert plain(dock.ui.message) == ""
+    wait_idle(dock)
+    statuses = {name: row["Status"] for name, row in table_rows(dock).items()}
+    assert "Published" not in " ".join(statuses.values())
 
 
 def test_every_gui_string_has_a_spanish_translation():

@@ -36,6 +36,7 @@ PREVIEW_GROUP = "LS4 preview"
 GEOREFERENCER_ACTIONS = ("mActionShowGeoreferencer", "mActionRunGeoref")
 GEOREFERENCER_DIR_SETTING = "Plugin-GeoReferencer/rasterdirectory"
 BAND_CHOICES = ("auto", "bw", "nc")  # the algorithms' BAND_LAYOUT options
+LOOKUP_RETRY_MS = 10000
 OUTCOMES = ("published", "unchanged", "failed", "not attempted")  # publishcollection's statuses
 
 
@@ -68,6 +69,12 @@ class Ls4Dock(QgsDockWidget):
         self._info_timer.setSingleShot(True)
         self._info_timer.setInterval(400)
         self._info_timer.timeout.connect(self.refresh_collection_info)
+        # a look-up that failed (a service down) is tried again until it answers
+        self._retry_timer = QTimer(self)
+        self._retry_timer.setSingleShot(True)
+        self._retry_timer.setInterval(LOOKUP_RETRY_MS)
+        self._retry_timer.timeout.connect(self.refresh_collection_info)
+        self.looked_up = False  # whether the current collection's look-up has answered
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(self._show_rows)
         self._connect()
@@ -145,11 +152,16 @@ class Ls4Dock(QgsDockWidget):
         else:
             self.ui.collection.setText(describe(collection))
         if changed:
-            self.info, self.stored_band = {}, ""
+            self.info, self.stored_band, self.looked_up = {}, "", False
+            self._retry_timer.stop()
             self.ui.exists.setText(tr("Looking the collection up…") if collection else "")
             self.ui.capabilities.setText("")
             for row in self.rows:
                 row.published, row.cog_url, row.result, row.failed = False, "", "", False
+            if not self._main_running():  # what the last job said was of another collection
+                self.ui.progress.setValue(0)
+                self.ui.progress.setFormat("")
+                self.ui.message.setText("")
             if collection is not None:
                 self._info_timer.start()
         self._show_rows()
@@ -172,9 +184,15 @@ class Ls4Dock(QgsDockWidget):
             return  # the form changed meanwhile; a newer look-up is on its way
         if not ok:
             reason = tr("Cannot look the collection up: {}").format(job.error_text())
+            reason += " " + tr("(Trying again every {} s.)").format(LOOKUP_RETRY_MS // 1000)
             self.ui.exists.setText(f"<span style='color:#b00020'>{escape(reason)}</span>")
+            self.ui.capabilities.setText("")  # what it linked to is not known any more
+            self.info, self.stored_band, self.looked_up = {}, "", False
+            self._retry_timer.start()
+            self._show_rows()
             return
-        self.info = results
+        self._retry_timer.stop()
+        self.info, self.looked_up = results, True
         self.stored_band = results.get("BAND_LAYOUT") or ""
         frames = {frame["file"]: frame for frame in json.loads(results["FRAMES"])}
         for row in self.rows:
@@ -289,7 +307,8 @@ class Ls4Dock(QgsDockWidget):
             made = os.path.join(os.path.dirname(scan.path), GEOREFERENCED_FOLDER, scan.name)
             made_rows = (row for row in self.rows if row.kind == FRAME and row.path == made)
             scan.georeferenced_as = made if next(made_rows, None) is not None else ""
-        self.ui.table.show_rows(self.rows, self.collection, self.stored_band)
+        pending = self.collection is not None and not self.looked_up
+        self.ui.table.show_rows(self.rows, self.collection, self.stored_band, pending)
         self.update_buttons()
 
     # --- georeferencing --------------------------------------------------------------------
@@ -547,6 +566,7 @@ class Ls4Dock(QgsDockWidget):
             return
         layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
         if layer is not None:
+            layer.setName(self.layer_title())
             replace_same_source(layer)
             self.zoom_to(layer)
             text = tr("WMS layer {} loaded.").format(layer.name())
@@ -554,6 +574,10 @@ class Ls4Dock(QgsDockWidget):
             if items:
                 text += " " + tr("STAC item of {}: {}").format(items[0].name, items[0].stac_url)
             self.say(text)
+
+    def layer_title(self):
+        """The collection in words as the user spells it ("TxDOT", not the name's "TXDOT")."""
+        return keys.canonical(self.collection, settings.agencies()).words
 
     def cancel(self):
         if self.main_job is not None and self.main_job.running:
@@ -572,8 +596,11 @@ class Ls4Dock(QgsDockWidget):
     # --- jobs and state --------------------------------------------------------------------
 
     def busy(self):
-        """Whether any algorithm the dock started is still running."""
-        return bool(self.jobs) or (self.main_job is not None and self.main_job.running)
+        """Whether any algorithm the dock started is still running (or a look-up is due)."""
+        return bool(self.jobs) or self._main_running() or self._info_timer.isActive()
+
+    def _main_running(self):
+        return self.main_job is not None and self.main_job.running
 
     def _background(self, algorithm_id, params, title):
         job = AlgorithmJob(algorithm_id, params, title)
@@ -637,6 +664,7 @@ class Ls4Dock(QgsDockWidget):
     def shutdown(self):
         """Cancel what runs and stop watching: the plugin is being unloaded."""
         self._info_timer.stop()
+        self._retry_timer.stop()
         if self._watcher.directories():
             self._watcher.removePaths(self._watcher.directories())
         jobs = list(self.jobs) + ([self.main_job] if self.main_job is not None else [])

@@ -161,21 +161,28 @@ class FileRow:
 
     def ready(self, collection, stored_band=""):
         """Whether it can be published into ``collection`` as a frame."""
-        return self.kind == FRAME and not self.blocking_problems(collection, stored_band)
+        return (
+            self.kind == FRAME
+            and collection is not None
+            and not self.blocking_problems(collection, stored_band)
+        )
 
-    def status(self, collection, stored_band=""):
-        """The Status column: what stops it, else what was done with it; then what to know."""
+    def status(self, collection, stored_band="", pending=False):
+        """The Status column: what stops it, else what was done with it; then what to know.
+        ``pending``: whether it is in ``collection`` is being looked up."""
         if self.kind == UNKNOWN:
             return tr("Checking…")
-        words = self.blocking_problems(collection, stored_band) or self._state()
+        words = self.blocking_problems(collection, stored_band) or self._state(collection, pending)
         return "; ".join(words + self.notes())
 
-    def _state(self):
+    def _state(self, collection, pending):
         if self.result:
             return [self.result]
         if self.published:
             return [tr("Published")]
-        return [tr("Ready to publish")] if self.kind == FRAME else []
+        if self.kind != FRAME or collection is None:  # ready for no collection is not ready
+            return []
+        return [tr("Looking the collection up…")] if pending else [tr("Ready to publish")]
 
 
 def name_problems(filename, collection_type):

@@ -88,20 +88,21 @@ class FileTable(QTableWidget):
         event.acceptProposedAction()
         self.files_dropped.emit(paths)
 
-    def show_rows(self, rows, collection, stored_band=""):
+    def show_rows(self, rows, collection, stored_band="", pending=False):
         """Fill the table from ``rows`` (FileRow), keeping the selection by path;
-        ``stored_band``: the band layout the collection is published with, if it is."""
+        ``stored_band``: the band layout the collection is published with, if it is;
+        ``pending``: the collection's look-up has not answered yet."""
         selected = set(self.selected_paths())
         self.clearSelection()
         self.setRowCount(len(rows))
         for number, row in enumerate(rows):
-            self._fill(number, row, collection, stored_band)
+            self._fill(number, row, collection, stored_band, pending)
             if row.path in selected:
                 self._select(number)
         self.resizeRowsToContents()
 
-    def _fill(self, number, row, collection, stored_band):
-        status = row.status(collection, stored_band)
+    def _fill(self, number, row, collection, stored_band, pending):
+        status = row.status(collection, stored_band, pending)
         cells = (row.name, kind_label(row.kind), row.crs, row.bands_text(), status)
         tip = self._tooltip(row, status)
         for column, text in enumerate(cells):
