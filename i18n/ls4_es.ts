@@ -543,6 +543,14 @@
       <translation>Probar conexiones</translation>
     </message>
     <message>
+      <source>Apply the public-read policy</source>
+      <translation>Aplicar la política de lectura pública</translation>
+    </message>
+    <message>
+      <source>Runs ls4:applypublicpolicy on the bucket of these settings: scanned/, georef/, cog/ and geojson/ become readable by anyone; everything else stays private</source>
+      <translation>Ejecuta ls4:applypublicpolicy en el bucket de esta configuración: scanned/, georef/, cog/ y geojson/ pasan a ser legibles por cualquiera; todo lo demás sigue siendo privado</translation>
+    </message>
+    <message>
       <source>S3</source>
       <translation>S3</translation>
     </message>
@@ -585,6 +593,14 @@
     <message>
       <source>PostgreSQL (tile index)</source>
       <translation>PostgreSQL (índice de teselas)</translation>
+    </message>
+    <message>
+      <source>New PostGIS connection…</source>
+      <translation>Nueva conexión PostGIS…</translation>
+    </message>
+    <message>
+      <source>QGIS's own dialog for a new PostgreSQL connection</source>
+      <translation>El diálogo de QGIS para una nueva conexión PostgreSQL</translation>
     </message>
     <message>
       <source>How MapServer connects: a PostgreSQL service name, never a password</source>
@@ -639,8 +655,28 @@
       <translation>Los tres funcionan.</translation>
     </message>
     <message>
+      <source>LS4: apply the public-read policy</source>
+      <translation>LS4: aplicar la política de lectura pública</translation>
+    </message>
+    <message>
+      <source>Save these settings (OK) and test again to apply the policy.</source>
+      <translation>Guarde esta configuración (Aceptar) y vuelva a probar para aplicar la política.</translation>
+    </message>
+    <message>
+      <source>This QGIS does not offer its PostgreSQL connection dialog.</source>
+      <translation>Este QGIS no ofrece su diálogo de conexión PostgreSQL.</translation>
+    </message>
+    <message>
       <source>Failed: {}</source>
       <translation>Fallaron: {}</translation>
+    </message>
+    <message>
+      <source>Public read: {}</source>
+      <translation>Lectura pública: {}</translation>
+    </message>
+    <message>
+      <source>Public read: the policy is applied to bucket {}.</source>
+      <translation>Lectura pública: la política está aplicada al bucket {}.</translation>
     </message>
   </context>
 </TS>

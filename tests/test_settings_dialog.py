@@ -5,12 +5,18 @@ import re
 import socket
 
 import pytest
-from dock_support import plain, wait_until
+from dock_support import forget_collection, plain, spin, wait_until
+from osgeo import gdal
+from publish_support import s3_client, target
 from qgis.core import QgsDataSourceUri, QgsProviderRegistry
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtTest import QTest
+from qgis.PyQt.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
 
 from ls4.ls4_plugin import settings
+from ls4.ls4_plugin.core import keys, publish, storage
 from ls4.ls4_plugin.gui.settings_dialog import SettingsDialog
-from tools import qgis_env
+from tools import qgis_env, sample_collection
 
 CLOSED_CONNECTION = "ls4-closed-port"
 
@@ -120,3 +126,113 @@ def test_test_connections_as_an_algorithm_checks_a_collection_wms(run_alg, confi
     assert results["FAILED"] == "S3, MapServer"
     report = json.loads(results["REPORT"])
     assert [entry["service"] for entry in report] == ["S3", "PostgreSQL", "MapServer"]
+
+
+def test_a_bucket_that_is_not_public_is_said_and_made_public_in_one_click(
+    dialog, configured, tmp_path
+):
+    """Test connections checks the bucket's public-read policy and offers to apply it; a COG
+    that GDAL failed to read before (403, cached) then reads without restarting QGIS."""
+    collection = keys.Collection(
+        band="bw", type="frames", agency="USGS", county="Baca", year="2014"
+    )
+    forget_collection(configured, collection)
+    frames = sample_collection.cut_frames("bw", tmp_path, count=2)
+    publish.publish_collection(target(configured), collection, [str(frames[0])])
+    config = target(configured).s3
+    cog = "/vsicurl/" + storage.public_url(config, collection.key("cog", frames[0].name))
+    s3_client(configured).delete_bucket_policy(Bucket=config.bucket)
+    try:
+        gdal.VSICurlClearCache()
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        try:
+            assert gdal.Open(cog) is None  # 403: the failure is now in GDAL's cache
+        finally:
+            gdal.PopErrorHandler()
+        dialog.show()
+        text = run_test(dialog)
+        assert (
+            f"⚠ Public read: the public stages of bucket '{config.bucket}' are not public" in text
+        )
+        assert "answer 403 until the policy is applied" in text
+        assert "All three work." in text  # the services work: the policy is another matter
+        assert dialog.apply_policy.isVisible() and dialog.apply_policy.isEnabled()
+
+        dialog.apply_policy.click()
+        wait_until(lambda: not dialog.testing(), "the policy to be applied", timeout=60)
+        text = plain(dialog.results)
+        assert text.endswith(f"✔ Public read: the policy is applied to bucket {config.bucket}.")
+        assert not dialog.apply_policy.isVisible()
+        assert storage.missing_public_read(config) == []
+        assert gdal.Open(cog) is not None  # read again, not answered from the cache
+        text = run_test(dialog)
+        assert f"✔ Public read: the public stages of bucket '{config.bucket}' are readable" in text
+        assert not dialog.apply_policy.isVisible()
+    finally:
+        storage.apply_public_policy(config)
+
+
+def test_the_dialog_grows_with_its_results_and_its_fields_take_the_width(dialog, broken):
+    assert dialog.isSizeGripEnabled()
+    dialog.show()
+    dialog.resize(100, 300)  # as small as it goes: it scrolls down, and nothing is cut
+    spin()
+    assert dialog.width() == dialog.minimumWidth()
+    assert not dialog.scroll.horizontalScrollBar().isVisible()
+    assert dialog.bucket.width() >= 250  # the S3 fields are not squashed
+    narrow = dialog.bucket.width()
+    dialog.resize(dialog.minimumWidth() + 200, 300)
+    spin()
+    assert dialog.width() == dialog.minimumWidth() + 200
+    assert dialog.bucket.width() >= narrow + 150, dialog.bucket.width()  # they grow with it
+
+    dialog.authcfg.setConfigId(broken["authcfg"])  # long messages, to be read whole
+    dialog.connection.setConnection(CLOSED_CONNECTION)
+    run_test(dialog)
+    spin()
+    results = dialog.results
+    viewport = dialog.scroll.viewport()
+    assert results.wordWrap()
+    assert results.height() >= results.heightForWidth(results.width())  # not cut off
+    corner = results.mapTo(viewport, results.rect().topLeft())
+    assert corner.x() >= 0 and corner.x() + results.width() <= viewport.width()  # wrapped
+    assert dialog.height() > 300  # it grew to show them (up to the screen's height)
+    dialog.hide()
+
+
+def test_new_postgis_connection_opens_qgis_own_dialog_and_selects_what_it_made(dialog, configured):
+    name = "ls4-made-in-the-dialog"
+    metadata = QgsProviderRegistry.instance().providerMetadata("postgres")
+    if name in metadata.connections():
+        metadata.deleteConnection(name)
+    seen = []
+
+    def fill_in():  # QGIS's dialog is modal: typed into once it is open
+        window = QApplication.activeModalWidget()
+        seen.append(type(window).__name__ if window else None)
+        if window is None or window is dialog:
+            QTimer.singleShot(50, fill_in)
+            return
+        pg = configured["postgres"]
+        for field, value in (
+            ("txtName", name),
+            ("txtHost", "127.0.0.1"),
+            ("txtPort", str(pg["port"])),
+            ("txtDatabase", pg["dbname"]),
+        ):
+            edit = window.findChild(QLineEdit, field)
+            edit.selectAll()
+            QTest.keyClicks(edit, value)
+        box = window.findChild(QDialogButtonBox)
+        box.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    QTimer.singleShot(50, fill_in)
+    dialog.new_connection.click()
+    try:
+        assert name in metadata.connections()
+        assert dialog.connection.currentConnection() == name
+        uri = QgsDataSourceUri(metadata.findConnection(name).uri())
+        assert (uri.host(), uri.port()) == ("127.0.0.1", str(configured["postgres"]["port"]))
+    finally:
+        if name in metadata.connections():
+            metadata.deleteConnection(name)

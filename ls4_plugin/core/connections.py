@@ -39,19 +39,39 @@ def check_s3(
     """
     if not bucket:
         raise InputError("no bucket is set")
+    config = _s3_config(bucket, endpoint, region, credentials)
+    try:
+        storage.check_connection(config)
+    except Ls4Error as error:
+        raise Ls4Error(f"{error}{s3_hint(str(error), credentials_name)}") from error
+    return f"bucket {bucket!r} at {endpoint or 'AWS'} answers with these credentials"
+
+
+def check_public_read(
+    bucket: str, endpoint: str, region: str, credentials: Callable[[], Credentials]
+) -> str:
+    """The bucket's policy lets anyone read the public stages (``storage.public_read_policy``);
+    Ls4Error saying what is not public otherwise (published COGs and download links would
+    answer 403)."""
+    missing = storage.missing_public_read(_s3_config(bucket, endpoint, region, credentials))
+    if missing:
+        raise Ls4Error(
+            f"the public stages of bucket {bucket!r} are not public ({len(missing)} of the "
+            "LS4 public-read policy's resources are not granted): published COGs, Preview and "
+            "the download links answer 403 until the policy is applied"
+        )
+    return f"the public stages of bucket {bucket!r} are readable by anyone"
+
+
+def _s3_config(bucket, endpoint, region, credentials):
     access_key, secret_key = credentials()
-    config = storage.S3Config(
+    return storage.S3Config(
         bucket=bucket,
         endpoint_url=endpoint or None,
         region=region or "us-east-1",
         access_key=access_key,
         secret_key=secret_key,
     )
-    try:
-        storage.check_connection(config)
-    except Ls4Error as error:
-        raise Ls4Error(f"{error}{s3_hint(str(error), credentials_name)}") from error
-    return f"bucket {bucket!r} at {endpoint or 'AWS'} answers with these credentials"
 
 
 def s3_hint(message: str, credentials_name: str) -> str:

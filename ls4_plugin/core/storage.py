@@ -371,6 +371,37 @@ def public_read_policy(bucket):
     }
 
 
+def missing_public_read(config, s3=None):
+    """The resources of ``public_read_policy`` that the bucket's policy does not let anyone
+    read: [] when the public stages are public, all of them when the bucket has no policy."""
+    s3 = s3 or client(config)
+    wanted = public_read_policy(config.bucket)["Statement"][0]["Resource"]
+    try:
+        with s3_errors(config):
+            text = s3.get_bucket_policy(Bucket=config.bucket)["Policy"]
+    except Ls4Error as error:
+        if "NoSuchBucketPolicy" in str(error) or "404" in str(error):
+            return list(wanted)
+        raise
+    try:
+        statements = json.loads(text).get("Statement", [])
+    except (ValueError, AttributeError):
+        return list(wanted)
+    granted = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = _as_list(statement.get("Action"))
+        principal = statement.get("Principal")
+        anyone = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*")
+        reads = any(action in ("s3:GetObject", "s3:*", "*") for action in actions)
+        if statement.get("Effect") == "Allow" and anyone and reads:
+            granted.update(_as_list(statement.get("Resource")))
+    return [resource for resource in wanted if resource not in granted]
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value] if value else []
+
+
 ABORT_AFTER_DAYS = 1
 LIFECYCLE_RULE_ID = "ls4-abort-incomplete-multipart"
 

@@ -37,6 +37,8 @@ OUTPUTS = (
     (QgsProcessingOutputString, "POSTGRES_MESSAGE", "PostgreSQL"),
     (QgsProcessingOutputBoolean, "MAPSERVER_OK", "MapServer works"),
     (QgsProcessingOutputString, "MAPSERVER_MESSAGE", "MapServer"),
+    (QgsProcessingOutputBoolean, "S3_PUBLIC", "The public stages are public"),
+    (QgsProcessingOutputString, "S3_PUBLIC_MESSAGE", "Public read"),
     (QgsProcessingOutputString, "FAILED", "Services that failed"),
     (QgsProcessingOutputString, "REPORT", "Report (JSON)"),
 )
@@ -51,7 +53,9 @@ class TestConnections(Ls4Algorithm):
         "Checks each service LS4 publishes to, for real: S3 (the bucket answers a HEAD request "
         "with the credentials of the authentication configuration), PostgreSQL (the connection "
         "opens and PostGIS is installed) and MapServer (a WMS GetCapabilities request is answered "
-        "by MapServer). Every value defaults to LS4 settings. The algorithm does not fail when a "
+        "by MapServer), and whether the bucket's policy makes the public stages readable by "
+        "anyone (S3_PUBLIC; ls4:applypublicpolicy applies it). Every value defaults to LS4 "
+        "settings. The algorithm does not fail when a "
         "service does: each result says whether it works and, if not, why."
     )
 
@@ -127,6 +131,19 @@ class TestConnections(Ls4Algorithm):
             (feedback.pushInfo if ok else feedback.pushWarning)(f"{name}: {message}")
             results[f"{service}_OK"], results[f"{service}_MESSAGE"] = ok, message
             report.append({"service": name, "ok": ok, "message": message})
+        if results["S3_OK"]:  # a bucket that answers: is what must be public, public?
+            ok, message = connections.run_check(
+                lambda: connections.check_public_read(
+                    text("S3_BUCKET"),
+                    text("S3_ENDPOINT"),
+                    text("S3_REGION"),
+                    lambda: settings.basic_credentials(authcfg),
+                )
+            )
+        else:
+            ok, message = False, "not checked: the bucket does not answer"
+        (feedback.pushInfo if ok else feedback.pushWarning)(f"Public read: {message}")
+        results["S3_PUBLIC"], results["S3_PUBLIC_MESSAGE"] = ok, message
         failed = [entry["service"] for entry in report if not entry["ok"]]
         results["FAILED"] = ", ".join(failed)
         results["REPORT"] = json.dumps(report)
