@@ -358,7 +358,7 @@ def test_pgstac_holds_what_the_static_catalog_holds(published, stack):
     )
 
 
-def test_the_stac_api_searches_by_bbox_and_datetime(published, stack):
+def test_the_stac_api_searches_by_bbox_and_datetime(published, stack, ls4_schema):
     client = Client.open(stack["stacapi"]["url"])
     static = static_items(stack)
     listed = {collection.id: collection for collection in client.get_collections()}
@@ -385,6 +385,12 @@ def test_the_stac_api_searches_by_bbox_and_datetime(published, stack):
     assert _intersecting(stack, west) <= inside  # footprints meet the box only where bboxes do
     assert ids(bbox=west, datetime="2013-01-01/2013-12-31") == set()
     assert ids(datetime="2014-04-15") == set(static)
+    # what the API returns meets the same schemas, the ls4 extension's included
+    validator = stac_validation.OfflineValidator(ls4_schema)
+    search = client.search(collections=[COLLECTION.name], max_items=100)
+    for document in [api_collection.to_dict(), *(i.to_dict() for i in search.items())]:
+        checked = pystac.validation.validate_dict(document, validator=validator)
+        assert set(ls4_schema) <= set(checked), document["id"]
 
 
 def _intersecting(stack, box):
