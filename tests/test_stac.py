@@ -340,6 +340,20 @@ def test_the_collection_extent_is_exact_and_lists_every_item(published, stack):
     assert set(collection["item_assets"]) == {"image", "georef", "scan", "thumbnail"}
     roles = {p["name"]: p["roles"] for p in collection["providers"]}
     assert roles["USGS"] == ["producer"]
+    # the tile index download (every row's dl_index) is the collection's asset, and answers
+    rows = index_rows(stack, COLLECTION.table)
+    index = collection["assets"]["tile_index"]
+    assert {row["dl_index"] for row in rows} == {index["href"]}
+    assert index["type"] == "application/geopackage+sqlite3" and index["roles"] == ["metadata"]
+    with urllib.request.urlopen(index["href"], timeout=30) as reply:
+        path = f"/vsimem/{COLLECTION.name}.gpkg"
+        gdal.FileFromMemBuffer(path, reply.read())
+    try:
+        geopackage = gdal.OpenEx(path, gdal.OF_VECTOR)
+        assert geopackage.GetLayerByName(COLLECTION.name).GetFeatureCount() == len(rows)
+    finally:
+        geopackage = None
+        gdal.Unlink(path)
 
 
 # --- pgSTAC and the STAC API ---------------------------------------------------------------

@@ -49,7 +49,7 @@ from psycopg2 import sql
 from pystac.extensions.file import FileExtension
 from pystac.extensions.projection import ProjectionExtension
 
-from . import keys, storage, tileindex, tiles
+from . import downloads, keys, storage, tileindex, tiles
 from .errors import InputError, Ls4Error
 
 PREFIX = "stac/"
@@ -579,8 +579,9 @@ def _bbox(geometry):
     return [min(xs), min(ys), max(xs), max(ys)]
 
 
-def build_collection(target, collection, items):
-    """The Collection of ``items`` (dicts) as a dict: extents exact, summaries, item_assets."""
+def build_collection(target, collection, items, tile_index=False):
+    """The Collection of ``items`` (dicts) as a dict: extents exact, summaries, item_assets;
+    with ``tile_index`` (its GeoPackage download is on S3) that download as an asset."""
     config = stac_settings(target)
     boxes = [item["bbox"] for item in items]
     spatial = [
@@ -632,6 +633,16 @@ def build_collection(target, collection, items):
         ),
     )
     result.extra_fields["item_assets"] = _item_assets(collection)
+    if tile_index:
+        result.add_asset(
+            "tile_index",
+            pystac.Asset(
+                downloads.index_url(target.s3, collection.name),
+                title="tile index: every frame's footprint (EPSG:3857) and fields (GeoPackage)",
+                media_type=pystac.MediaType.GEOPACKAGE,
+                roles=["metadata"],
+            ),
+        )
     result.remove_links(pystac.RelType.ROOT)  # pystac's own, to itself: ours is the catalog
     urls = _urls(target, collection.name)
     result.add_link(_link("self", urls["collection"]))
@@ -837,7 +848,10 @@ def write_collection(target, collection, items=None):
     outcome = {}
     document = None
     if items:
-        document = build_collection(target, collection, list(items.values()))
+        tile_index = storage.object_metadata(config, downloads.index_key(collection.name))
+        document = build_collection(
+            target, collection, list(items.values()), tile_index=tile_index is not None
+        )
         outcome["collection"] = put_if_changed(config, key, encode(document), JSON_TYPE)
     elif storage.object_metadata(config, key) is not None:
         storage.delete_keys(config, [key])

@@ -25,7 +25,7 @@ from its Items (``stac.write_collection``), which is a no-op for what is already
 import os
 import tempfile
 
-from . import keys, maintenance, stac, storage, tileindex
+from . import downloads, keys, maintenance, stac, storage, tileindex
 from .errors import Canceled, InputError, Ls4Error
 from .feedback import check_canceled
 
@@ -106,7 +106,7 @@ def _document_findings(target, estate, name, own_cogs):
             )
             findings.append(Finding(ITEM_OUTDATED, own_cogs[stem], detail, name))
     collection_key = stac.collection_key(name)
-    wanted = _wanted_collection(target, name, documents)
+    wanted = _wanted_collection(target, name, documents, estate)
     if collection_key in estate.keys:
         current = stac.read_json(target.s3, collection_key)
         if wanted is None or stac.encode(current) != stac.encode(wanted):
@@ -123,11 +123,12 @@ def _document_findings(target, estate, name, own_cogs):
     return findings
 
 
-def _wanted_collection(target, name, documents):
+def _wanted_collection(target, name, documents, estate):
     collection = _collection_of(target, name, documents)
     if collection is None or not documents:
         return None
-    return stac.build_collection(target, collection, list(documents.values()))
+    tile_index = downloads.index_key(name) in estate.keys
+    return stac.build_collection(target, collection, list(documents.values()), tile_index)
 
 
 def _collection_of(target, name, documents):
