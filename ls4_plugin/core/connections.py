@@ -63,7 +63,9 @@ def check_public_read(
     return f"the public stages of bucket {bucket!r} are readable by anyone"
 
 
-def _s3_config(bucket, endpoint, region, credentials):
+def _s3_config(
+    bucket: str, endpoint: str, region: str, credentials: Callable[[], Credentials]
+) -> storage.S3Config:
     access_key, secret_key = credentials()
     return storage.S3Config(
         bucket=bucket,
