@@ -5,13 +5,23 @@ the index from ``AWS_BATCH_JOB_ARRAY_INDEX``; the estate must be a local publish
 """
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
-from publish_support import fresh, index_rows, target
-from test_cluster import estate, open_uploads
+from publish_support import fresh, index_rows, objects, target
+from test_cluster import (
+    abort_open_uploads,
+    damaged_frame,
+    estate,
+    noise_frame,
+    open_uploads,
+    staged_objects,
+)
 
 from ls4.ls4_plugin.core import arrayjob, keys, publish, storage
 from ls4.ls4_plugin.core.errors import InputError
@@ -45,30 +55,8 @@ def test_array_job_leaves_the_estate_of_a_local_publish(stack, job_env, tmp_path
     fresh(stack, coll)
 
     manifest = f"s3://{stack['s3']['bucket']}/jobs/{coll.name}/manifest.json"
-    dsn = f"service={stack['postgres']['service']}"
     planned = subprocess.run(
-        arrayjob_command(
-            "plan",
-            "--manifest",
-            manifest,
-            "--dsn",
-            dsn,
-            "--band",
-            "bw",
-            "--agency",
-            "USGS",
-            "--county",
-            "Moffat",
-            "--year",
-            "2014",
-            "--public-url-base",
-            stack["s3"]["public_url_base"],
-            "--wms-url-template",
-            stack["mapserver"]["wms_url_template"],
-            "--mapfile-connection",
-            f"service={stack['postgres']['service']}",
-            *frames,
-        ),
+        plan_command(manifest, stack, frames),
         env=job_env,
         capture_output=True,
         text=True,
@@ -151,3 +139,124 @@ def test_the_index_comes_from_the_array_s_variable():
     assert arrayjob.array_index(5, {"SLURM_ARRAY_TASK_ID": "7"}) == 5
     with pytest.raises(InputError, match="AWS_BATCH_JOB_ARRAY_INDEX"):
         arrayjob.array_index(None, {})
+
+
+def plan_command(manifest, stack, frames):
+    return arrayjob_command(
+        "plan",
+        "--manifest",
+        manifest,
+        "--dsn",
+        f"service={stack['postgres']['service']}",
+        "--band",
+        "bw",
+        "--agency",
+        "USGS",
+        "--county",
+        COLLECTION.county,
+        "--year",
+        "2014",
+        "--public-url-base",
+        stack["s3"]["public_url_base"],
+        "--wms-url-template",
+        stack["mapserver"]["wms_url_template"],
+        "--mapfile-connection",
+        f"service={stack['postgres']['service']}",
+        *frames,
+    )
+
+
+def test_a_frame_that_fails_in_its_task_leaves_what_a_local_failure_leaves(
+    stack, tmp_path, data_dir, monkeypatch
+):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", stack["s3"]["access_key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", stack["s3"]["secret_key"])
+    good = [str(p) for p in sample_collection.cut_frames("bw", tmp_path, 3)]
+    frames = [*good, damaged_frame(good[0], str(tmp_path), 20)]
+    coll = fresh(stack, COLLECTION)
+    storage.apply_public_policy(target(stack).s3)
+    local = publish.publish_collection(target(stack), coll, frames)
+    assert [frame.status for frame in local.frames] == ["published"] * 3 + ["failed"]
+    local_estate = estate(stack, coll)
+    fresh(stack, coll)
+
+    url = f"s3://{stack['s3']['bucket']}/jobs/{coll.name}/damaged.json"
+    manifest = arrayjob.plan(url, coll, target(stack), frames)
+    assert len(staged_objects(stack, coll)) == 4  # private until each frame is published
+    statuses = [arrayjob.run(manifest, i, dsn=stack["postgres"]["dsn"]).status for i in range(4)]
+    assert statuses == ["published"] * 3 + ["failed"]
+    arrayjob.finish(manifest, dsn=stack["postgres"]["dsn"])
+    assert estate(stack, coll) == local_estate  # no georef/ object of the failed frame
+    assert staged_objects(stack, coll) == {}
+    assert open_uploads(stack, coll) == []
+
+
+def _kill_when(process, stack, coll, stage):
+    """SIGKILL ``process`` once a multipart upload of ``stage`` of ``coll`` is open; its key."""
+    deadline = time.monotonic() + 240
+    while process.poll() is None and time.monotonic() < deadline:
+        uploads = [u["Key"] for u in open_uploads(stack, coll) if f"/{stage}/" in u["Key"]]
+        if uploads:
+            os.kill(process.pid, signal.SIGKILL)
+            process.communicate(timeout=60)
+            return uploads[0]
+        time.sleep(0.02)
+    output = process.communicate(timeout=60)[0]
+    raise AssertionError(f"not caught uploading {stage}/ in parts: {output}")
+
+
+def test_killed_plan_and_task_leave_no_multipart_upload_after_finish(stack, job_env, tmp_path):
+    """kill -9 of ``plan`` while it stages a source in parts, and of ``run`` while it uploads
+    a COG in parts: each leaves its multipart upload in the bucket; a new plan (another
+    manifest), the task run again and ``finish`` leave none, and exactly the frames' objects."""
+    frames = [
+        *map(str, sample_collection.cut_frames("bw", tmp_path, 1)),
+        noise_frame(tmp_path / sample_collection.frame_name(15), 6000),
+    ]
+    coll = fresh(stack, COLLECTION)
+    abort_open_uploads(stack, coll)
+    bucket = stack["s3"]["bucket"]
+    first = f"s3://{bucket}/jobs/{coll.name}/killed.json"
+    plan = subprocess.Popen(
+        plan_command(first, stack, frames), env=job_env, stdout=subprocess.PIPE, text=True
+    )
+    orphan = _kill_when(plan, stack, coll, "staging")
+    assert plan.returncode == -signal.SIGKILL
+    assert orphan in [u["Key"] for u in open_uploads(stack, coll)]
+
+    manifest = f"s3://{bucket}/jobs/{coll.name}/again.json"
+    planned = subprocess.run(
+        plan_command(manifest, stack, frames), env=job_env, capture_output=True, text=True
+    )
+    assert planned.returncode == 0, planned.stderr
+    assert orphan in [u["Key"] for u in open_uploads(stack, coll)]  # not its key: left alone
+    run = subprocess.Popen(
+        arrayjob_command("run", "--manifest", manifest, "--index", "1"),
+        env=job_env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    cog_upload = _kill_when(run, stack, coll, "cog")
+    assert run.returncode == -signal.SIGKILL
+    assert cog_upload in [u["Key"] for u in open_uploads(stack, coll)]
+    for index in (0, 1):
+        ran = subprocess.run(
+            arrayjob_command("run", "--manifest", manifest, "--index", str(index)),
+            env=job_env,
+            capture_output=True,
+            text=True,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    finished = subprocess.run(
+        arrayjob_command("finish", "--manifest", manifest),
+        env=job_env,
+        capture_output=True,
+        text=True,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert open_uploads(stack, coll) == []
+    names = sorted(os.path.basename(frame) for frame in frames)
+    assert sorted(objects(stack, coll.prefix())) == sorted(
+        [coll.key("georef", name) for name in names] + [coll.key("cog", name) for name in names]
+    )
+    assert sorted(os.path.basename(r["location"]) for r in index_rows(stack, coll.table)) == names

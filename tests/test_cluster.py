@@ -12,6 +12,7 @@ import pickle
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -274,6 +275,10 @@ def test_a_worker_without_credentials_fails_its_frames_and_names_what_it_lacks(
     )
     cogs = [key for key in objects(stack, coll.prefix()) if "/cog/" in key]
     assert len(cogs) == len(published)
+    # a failed frame leaves nothing, as in a local publish: no georef/ object, no staged source
+    georefs = sorted(key for key in objects(stack, coll.prefix()) if "/georef/" in key)
+    assert georefs == sorted(key.replace("/cog/", "/georef/") for key in cogs)
+    assert staged_objects(stack, coll) == {}
 
 
 def _workers(cluster):
@@ -304,6 +309,7 @@ def test_cancel_stops_the_tasks_not_started_and_leaves_a_consistent_estate(stack
     cogs = sorted(key for key in objects(stack, coll.prefix()) if "/cog/" in key)
     assert 1 <= len(rows) < len(frames)
     assert cogs == sorted(coll.key("cog", os.path.basename(row["location"])) for row in rows)
+    assert staged_objects(stack, coll) == {}
     assert storage.exists(target(stack).s3, coll.mapfile_key)
     assert open_uploads(stack, coll) == []
 
@@ -344,3 +350,171 @@ def test_a_frame_first_published_as_tif_is_staged_to_its_key_when_given_as_upper
     )
     assert [frame.status for frame in result.frames] == ["unchanged"]
     assert objects(stack, coll.prefix()) == before
+
+
+def damaged_frame(source, folder, number):
+    """A copy of ``source`` (as frame ``number``) with one compressed tile overwritten: it passes
+    the inspection (header, georeferencing, size) and fails when its pixels are read, in
+    make_cog, after the caller has staged it."""
+    path = os.path.join(folder, sample_collection.frame_name(number))
+    options = ["COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"]
+    dataset = gdal.Translate(path, source, creationOptions=options)
+    dataset = None  # written and closed
+    dataset = gdal.Open(path)
+    band = dataset.GetRasterBand(1)
+    offset = int(band.GetMetadataItem("BLOCK_OFFSET_1_1", "TIFF"))
+    size = int(band.GetMetadataItem("BLOCK_SIZE_1_1", "TIFF"))
+    band = dataset = None
+    with open(path, "r+b") as out:
+        out.seek(offset)
+        out.write(b"\xff" * size)
+    return path
+
+
+def staged_objects(stack, coll):
+    return objects(stack, f"{coll.prefix()}{engines.STAGING}/")
+
+
+def abort_open_uploads(stack, coll):
+    """Remove what an earlier, interrupted run of the test left."""
+    for upload in open_uploads(stack, coll):
+        s3_client(stack).abort_multipart_upload(
+            Bucket=stack["s3"]["bucket"], Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+
+
+def test_a_frame_that_fails_on_a_worker_leaves_what_a_local_failure_leaves(
+    stack, cluster, frames, tmp_path
+):
+    coll = fresh(stack, collection("Jackson"))
+    sources = [*frames[:3], damaged_frame(frames[3], tmp_path, 20)]
+    local = publish.publish_collection(target(stack), coll, sources)
+    assert [frame.status for frame in local.frames] == ["published"] * 3 + ["failed"]
+    local_estate = estate(stack, coll)
+    assert coll.key("georef", os.path.basename(sources[3])) not in local_estate[0]
+
+    fresh(stack, coll)
+    result = publish.publish_collection(
+        target(stack), coll, sources, executor=engines.DaskExecutor(cluster.address)
+    )
+    assert [frame.status for frame in result.frames] == ["published"] * 3 + ["failed"]
+    assert "warp" in result.frames[3].message
+    assert result.frames[3].worker in cluster.worker_pids()  # it failed on a worker
+    assert estate(stack, coll) == local_estate  # no georef/ object of the failed frame
+    assert staged_objects(stack, coll) == {}
+    assert open_uploads(stack, coll) == []
+
+
+class ProgressOf:
+    """Futures as ``DaskExecutor._follow`` sees them: all finished before its first look."""
+
+    status = "finished"
+
+    def __init__(self, number):
+        self.number = number
+
+    def done(self):
+        return True
+
+    def result(self):
+        return publish.FrameResult(f"frame-{self.number}", "published")
+
+
+def test_each_finished_task_moves_the_progress_also_between_two_looks():
+    futures = {ProgressOf(number): number for number in range(3)}
+    results, served = [None] * 3, []
+    progress = RecordProgress()
+
+    class NoCancel:
+        def set(self):
+            raise AssertionError("not canceled")
+
+    executor = engines.DaskExecutor("tcp://127.0.0.1:1")
+    executor._follow(futures, results, NoCancel(), progress, Feedback(), served.append)
+    assert [round(value) for value in progress.values] == [33, 67, 100]
+    assert sorted(served) == [0, 1, 2]
+    assert [frame.source for frame in results] == ["frame-0", "frame-1", "frame-2"]
+
+
+def run_lease_holders(stack, coll):
+    """The PostgreSQL sessions holding the collection's run lease (every live writer of it)."""
+    from ls4.ls4_plugin.core import tileindex
+
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn, conn.cursor() as cur:
+        cur.execute("SELECT hashtext(%s)", (coll.table,))
+        objid = cur.fetchone()[0] % 2**32
+        cur.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+            "AND objid = %s AND objsubid = 2 AND granted",
+            (tileindex.RUN_LOCK_CLASS, objid),
+        )
+        return cur.fetchone()[0]
+
+
+CALLER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from publish_support import target
+from ls4.ls4_plugin.core import engines, keys, publish
+stack, county, address = json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+coll = keys.Collection(band="bw", type="frames", agency="USGS", county=county, year="2014")
+publish.publish_collection(
+    target(stack), coll, sys.argv[5:], executor=engines.DaskExecutor(address)
+)
+"""
+
+
+def test_a_killed_caller_s_uploads_are_removed_by_the_next_run(stack, frames, tmp_path):
+    """kill -9 of the process that runs the publish, while it stages a source in parts: the
+    multipart upload it leaves is in the bucket; the next cluster run of the collection, once
+    the dead run's tasks are over, aborts it and deletes the dead run's staged sources."""
+    from tools.cluster import plugin_parent, worker_env
+
+    coll = fresh(stack, collection("Moffat"))
+    abort_open_uploads(stack, coll)
+    big = [noise_frame(tmp_path / sample_collection.frame_name(n), 6000) for n in (13, 14)]
+    sources = frames[:2] + big
+    folder = plugin_parent()
+    try:
+        with Cluster(stack, workers=2, log_dir=tmp_path / "cluster") as cluster:
+            tests = os.path.dirname(os.path.abspath(__file__))
+            caller = subprocess.Popen(
+                [sys.executable, "-c", CALLER, tests, json.dumps(stack), "Moffat"]
+                + [cluster.address, *sources],
+                env=worker_env(folder),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            killed = None
+            deadline = time.monotonic() + 240
+            while killed is None and caller.poll() is None and time.monotonic() < deadline:
+                staging = [u for u in open_uploads(stack, coll) if "/staging/" in u["Key"]]
+                if staging:
+                    os.kill(caller.pid, signal.SIGKILL)
+                    killed = staging[0]["Key"]
+                time.sleep(0.02)
+            output = caller.communicate(timeout=60)[0].decode(errors="replace")
+            assert killed, f"the caller was not caught staging in parts: {output}"
+            assert caller.returncode == -signal.SIGKILL
+            left = [u["Key"] for u in open_uploads(stack, coll)]
+            assert killed in left  # what a killed caller leaves in the bucket
+            # The dead run's tasks already on workers run to their end (their leases show it).
+            deadline = time.monotonic() + 240
+            while run_lease_holders(stack, coll) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert run_lease_holders(stack, coll) == 0
+
+            result = publish.publish_collection(
+                target(stack), coll, sources, executor=engines.DaskExecutor(cluster.address)
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert {frame.status for frame in result.frames} <= {"published", "unchanged"}
+    assert open_uploads(stack, coll) == []
+    assert staged_objects(stack, coll) == {}
+    names = sorted(os.path.basename(source) for source in sources)
+    assert sorted(objects(stack, coll.prefix())) == sorted(
+        [coll.key("georef", name) for name in names] + [coll.key("cog", name) for name in names]
+    )
+    rows = index_rows(stack, coll.table)
+    assert sorted(os.path.basename(row["location"]) for row in rows) == names

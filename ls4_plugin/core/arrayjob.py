@@ -6,14 +6,19 @@ Three commands of one program, free of QGIS::
     python -m ls4.ls4_plugin.core.arrayjob run    --manifest s3://B/jobs/x.json [--index I]
     python -m ls4.ls4_plugin.core.arrayjob finish --manifest s3://B/jobs/x.json [--map-dir D]
 
-``plan`` checks the names, creates the tile index table, uploads local frames to their
-``georef/`` keys (``s3://`` frames already there are taken as they are) and writes the manifest
-(JSON on S3: the collection, where to publish, the frames; no secret). ``run`` publishes frame
-*I* of it, *I* from ``--index`` or the array's own variable (``AWS_BATCH_JOB_ARRAY_INDEX``,
-``JOB_COMPLETION_INDEX``, ``SLURM_ARRAY_TASK_ID``), and writes its result beside the manifest.
-``finish`` runs once every frame has a result: it aborts multipart uploads left by killed tasks
-and runs the collection's finishing step (the mapfile). Running an index again is harmless: a
-frame already published is left alone.
+``plan`` checks the names, creates the tile index table, stages local frames (private, under
+``<collection prefix>staging/array-<hash of the manifest URL>/``; a frame whose ``georef/``
+object holds the same content already is not staged, and ``s3://`` frames already in ``georef/``
+are taken as they are) and writes the manifest (JSON on S3: the collection, where to publish, the
+frames; no secret). ``run`` publishes frame *I* of it as a local publish does (its ``georef/``
+object written once its COG is made: a frame that fails leaves nothing), *I* from ``--index`` or
+the array's own variable (``AWS_BATCH_JOB_ARRAY_INDEX``, ``JOB_COMPLETION_INDEX``,
+``SLURM_ARRAY_TASK_ID``), and writes its result beside the manifest. ``finish`` runs once every
+frame has a result: it deletes the manifest's staged sources, removes what killed processes left
+when no other run of the collection is going (``engines.clean_after_dead_runs``: multipart
+uploads, staged sources without their manifest) and runs the collection's finishing step (the
+mapfile). Running an index again is harmless: a frame already published is left alone (its
+source is then read from its ``georef/`` object).
 
 Credentials come from the environment of each process: AWS's standard chain for S3, and
 ``PGPASSWORD``, ``~/.pgpass`` or a service file (``PGSERVICEFILE``/``PGSERVICE``) for PostgreSQL.
@@ -22,6 +27,7 @@ Credentials come from the environment of each process: AWS's standard chain for 
 import argparse
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import socket
@@ -112,7 +118,7 @@ def s3_config(bucket, endpoint_url=None, region="us-east-1", public_url_base=Non
 
 def plan(manifest_url, collection, target, frames, feedback=None):
     """Stage the frames and write the manifest; returns the ``Manifest``."""
-    bucket, _key = split_s3_url(manifest_url)
+    bucket, manifest_key = split_s3_url(manifest_url)
     if bucket != target.s3.bucket:
         raise InputError(f"{manifest_url}: the manifest must be in the bucket {target.s3.bucket}")
     publish.check_names(collection, frames)
@@ -120,24 +126,36 @@ def plan(manifest_url, collection, target, frames, feedback=None):
     with target.connect() as conn:  # as publish_collection does before any upload
         tileindex.ensure_table(conn, collection.table)
         collection = publish.settle_identity(conn, collection, target.agencies)
-    staged = []
-    for frame in frames:
-        name = os.path.basename(frame)
-        key = collection.key("georef", name)
-        if frame.startswith(engines.S3_PREFIX):
-            if split_s3_url(frame) != (bucket, key):
-                raise InputError(f"{frame}: not at the frame's georef key s3://{bucket}/{key}")
-            if not storage.exists(target.s3, key):
-                raise InputError(f"{frame}: no such object")
-        else:
-            publish.check_publishable(collection, frame)
-            storage.upload_file(target.s3, frame, key, feedback)
-        staged.append(f"{engines.S3_PREFIX}{bucket}/{key}")
-    safe = engines.worker_target(target)
-    planned = datetime.datetime.now(datetime.timezone.utc).isoformat()
-    manifest = Manifest(manifest_url, collection, safe, staged, planned)
-    storage.put_bytes(target.s3, split_s3_url(manifest_url)[1], manifest.to_json().encode())
+        # Under the lease until the manifest is written: a staged source without its manifest
+        # is what a killed plan left, and the clean-up after dead runs deletes it.
+        with tileindex.run_lease(conn, collection.table):
+            staged = [_stage(target, collection, manifest_url, frame, feedback) for frame in frames]
+            safe = engines.worker_target(target)
+            planned = datetime.datetime.now(datetime.timezone.utc).isoformat()
+            manifest = Manifest(manifest_url, collection, safe, staged, planned)
+            storage.put_bytes(target.s3, manifest_key, manifest.to_json().encode())
     return manifest
+
+
+def staging_label(manifest_url):
+    """The manifest's own staging folder (``<collection prefix>staging/array-<hash>/``): its
+    finish step deletes it; the clean-up after dead cluster runs leaves it alone."""
+    return "array-" + hashlib.sha256(manifest_url.encode()).hexdigest()[:12]
+
+
+def _stage(target, collection, manifest_url, frame, feedback):
+    """The URL of ``frame`` for the manifest: an ``s3://`` georef object as it is, a local file
+    staged (private) until the frame is published from it, as a local publish would."""
+    bucket = target.s3.bucket
+    if frame.startswith(engines.S3_PREFIX):
+        key = collection.key("georef", os.path.basename(frame))
+        if split_s3_url(frame) != (bucket, key):
+            raise InputError(f"{frame}: not at the frame's georef key s3://{bucket}/{key}")
+        if not storage.exists(target.s3, key):
+            raise InputError(f"{frame}: no such object")
+        return frame
+    label = staging_label(manifest_url)
+    return engines.stage_source(target, collection, frame, label, feedback, manifest_url)[0]
 
 
 def load(manifest_url, endpoint_url=None, region="us-east-1"):
@@ -165,7 +183,7 @@ def run(manifest, index, dsn=None):
             f"(0–{len(manifest.frames) - 1}; a Slurm array must start at 0)"
         )
     target = manifest.target if not dsn else dataclasses.replace(manifest.target, dsn=dsn)
-    job = engines.FrameJob(target, manifest.collection, manifest.frames[index])
+    job = engines.FrameJob(target, manifest.collection, source_of(manifest, index))
     result = engines.run_frame(job, worker=f"{socket.gethostname()} index {index}")
     storage.put_bytes(
         manifest.target.s3,
@@ -173,6 +191,20 @@ def run(manifest, index, dsn=None):
         json.dumps(result.to_dict(), indent=2).encode(),
     )
     return result
+
+
+def source_of(manifest, index):
+    """Frame ``index``'s source: its staged object, or once finish has deleted that (an index
+    run again), the frame's georef object, which holds the same content once it is published."""
+    url = manifest.frames[index]
+    _bucket, key = split_s3_url(url)
+    staged = f"/{engines.STAGING}/"
+    if staged in key and not storage.exists(manifest.target.s3, key):
+        name = os.path.basename(key)
+        return f"{engines.S3_PREFIX}{manifest.target.s3.bucket}/" + manifest.collection.key(
+            "georef", name
+        )
+    return url
 
 
 def results(manifest):
@@ -198,9 +230,12 @@ def finish(manifest, map_dir=None, dsn=None):
     target = dataclasses.replace(
         manifest.target, map_dir=map_dir or None, dsn=dsn or manifest.target.dsn
     )
-    since = datetime.datetime.fromisoformat(manifest.planned) - engines.CLOCK_SKEW
-    engines.abort_orphaned_uploads(target, manifest.collection, manifest.frames, since)
-    return publish.finish_collection(target, manifest.collection), done
+    collection = manifest.collection
+    staged = f"{collection.prefix()}{engines.STAGING}/{staging_label(manifest.url)}/"
+    storage.delete_keys(target.s3, list(storage.list_keys(target.s3, staged)))
+    with target.connect() as conn:
+        engines.clean_after_dead_runs(target, collection, conn)
+        return publish.finish_collection(target, collection, conn), done
 
 
 def _parser():

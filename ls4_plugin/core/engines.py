@@ -7,15 +7,24 @@ PostgreSQL password, and each worker finds its own credentials in its environmen
 chain for S3; ``PGPASSWORD``, ``~/.pgpass`` or a service file for PostgreSQL). A worker without
 them fails its frame at once, before anything is uploaded, naming what is missing.
 
-Workers need no shared file system: the caller first uploads each source to its ``georef/`` key
-(the upload the frame makes anyway; unchanged content is not sent again) and the worker reads it
-from there. Workers need GDAL, boto3, psycopg2, mappyfile and this package importable as ``ls4``
-(the plugin folder on ``PYTHONPATH``); nothing of QGIS.
+Workers need no shared file system: the caller first uploads each source to a private staging
+key of its run (``<collection prefix>staging/dask-<run>/<file>``), the worker downloads it and
+publishes it as a local frame is published (its ``georef/`` object written only once its COG is
+made), and the caller deletes the staged object when the task is over: a frame that fails leaves
+what a local one leaves. A source whose ``georef/`` object holds the same content already is not
+staged: the worker reads that object. Workers need GDAL, boto3, psycopg2, mappyfile and this
+package importable as ``ls4`` (the plugin folder on ``PYTHONPATH``); nothing of QGIS.
+
+Every process writing a collection's frames holds its run lease (``tileindex.run_lease``): the
+caller, and each task on its own connection. ``clean_after_dead_runs`` runs at the start and the
+end of each run: when no other process holds a lease, no upload of the collection is under way, so
+its open multipart uploads and the staged objects of cluster runs are what killed processes
+(a worker, or the caller itself) left, and are removed.
 """
 
 import asyncio
+import contextlib
 import dataclasses
-import datetime
 import os
 import time
 import uuid
@@ -23,16 +32,19 @@ import uuid
 import boto3
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from . import publish, storage, workspace
+from . import publish, storage, tileindex, workspace
 from .errors import Canceled, InputError, Ls4Error
-from .feedback import Feedback, SubFeedback, check_canceled
+from .feedback import Feedback, SubFeedback, check_canceled, ensure
 
 CONNECT_TIMEOUT = 4.0  # seconds for each of the probe and the client: 10 s at most in all
 WORKERS_TIMEOUT = 10.0  # seconds to wait for the first worker of a scheduler that has none
-CLOCK_SKEW = datetime.timedelta(minutes=1)  # between this machine and S3, for upload times
 CANCEL_POLL = 1.0  # seconds between a task's looks at the run's cancel event
 POLL = 0.2  # seconds between the caller's looks at its tasks (and at the user's cancel)
 S3_PREFIX = "s3://"
+STAGING = "staging"  # <collection prefix>staging/<run>/<file>: private, removed after the run
+# The stages whose unfinished multipart uploads a run of the collection may have left.
+RUN_STAGES = ("georef", "cog", STAGING)
+MANIFEST_KEY = "ls4-manifest"  # metadata of an array job's staged source: its manifest's URL
 INSTALL_HINT = (
     "put LS4 on the worker's PYTHONPATH as the package ls4 (README: Publishing on a Dask cluster)"
 )
@@ -89,20 +101,28 @@ def executor_for(scheduler="", workers=1):
 def run_frame(job, worker=None):
     """A Dask task (or an array job's index): publish one frame here, with this process's own
     credentials. Returns the ``FrameResult``; its ``worker`` is ``worker`` or, on a Dask
-    worker, the worker's address."""
+    worker, the worker's address.
+
+    The frame holds the collection's run lease on its own connection while it works (a killed
+    worker loses it with the connection)."""
     worker = worker or _worker_address()
     feedback = TaskFeedback(job.cancel_event)
     result = publish.FrameResult(source=job.source, worker=worker)
     try:
         check_canceled(feedback)
-        missing = missing_credentials(job.target)
+        missing, conn = _credentials(job.target)
         if missing:
             result.status, result.message = "failed", f"worker {worker}: " + "; ".join(missing)
             return result
         # A run folder: one left by a worker killed mid-frame is removed by a later run.
-        with workspace.run_folder() as work_dir:
+        with (
+            conn,
+            tileindex.run_lease(conn, job.collection.table),
+            workspace.run_folder() as work_dir,
+        ):
             path = fetch_source(job.target.s3, job.source, work_dir, feedback)
-            frame = publish.publish_frame(job.target, job.collection, path, work_dir, feedback)
+            run = publish.Run(conn)
+            frame = publish.publish_frame(job.target, job.collection, path, work_dir, feedback, run)
     except Canceled:
         result.status, result.message = "canceled", "canceled by the user"
         return result
@@ -113,8 +133,9 @@ def run_frame(job, worker=None):
     return frame
 
 
-def missing_credentials(target):
-    """What this process lacks to publish to ``target``: [] or sentences naming each thing."""
+def _credentials(target):
+    """``(what this process lacks to publish to target: [] or sentences naming each thing, an
+    open connection to the tile index or None)``."""
     missing = []
     if not target.s3.access_key and boto3.session.Session().get_credentials() is None:
         missing.append(
@@ -122,9 +143,9 @@ def missing_credentials(target):
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE with ~/.aws/credentials, or give the machine "
             "an instance or task role)"
         )
+    conn = None
     try:
-        with target.connect():
-            pass
+        conn = target.connect()
     except Ls4Error as error:
         if "password" in str(error).lower():
             missing.append(
@@ -133,7 +154,10 @@ def missing_credentials(target):
             )
         else:
             missing.append(str(error))
-    return missing
+    if missing and conn is not None:
+        conn.close()
+        conn = None
+    return missing, conn
 
 
 def fetch_source(config, source, work_dir, feedback=None):
@@ -241,53 +265,58 @@ class DaskExecutor:
             self.client = None
 
     def run_frames(self, target, collection, sources, feedback, run=None):
-        """``run`` (this process's connection) is not used: each worker has its own."""
+        """``run`` is this process's connection (``publish_collection`` holds the run lease on
+        it): the frames use their workers' own, the clean-up after dead runs uses it."""
         distributed = _distributed()
-        started = datetime.datetime.now(datetime.timezone.utc) - CLOCK_SKEW
         event_name = f"ls4-cancel-{uuid.uuid4().hex}"
+        label = f"dask-{uuid.uuid4().hex[:12]}"
         cancel = distributed.Event(event_name, client=self.client)
         safe = worker_target(target)
         results = [None] * len(sources)
-        futures = {}
-        staging = SubFeedback(feedback, 0, 20)
-        for number, source in enumerate(sources):
-            if feedback.isCanceled():
-                break
-            step = 100.0 / len(sources)
-            upload = SubFeedback(staging, number * step, (number + 1) * step)
-            job = self._staged_job(target, safe, collection, source, event_name, upload)
-            if isinstance(job, publish.FrameResult):
-                results[number] = job
-                continue
-            name = os.path.basename(source)
-            key = f"ls4-{collection.name}-{name}-{uuid.uuid4().hex[:8]}"
-            futures[self.client.submit(run_frame, job, key=key, pure=False)] = number
-            staging.setProgress(100.0 * (number + 1) / len(sources))
-        self._follow(futures, results, cancel, SubFeedback(feedback, 20, 100), feedback)
+        futures, staged = {}, {}
+        with _connection(target, run) as conn:
+            clean_after_dead_runs(target, collection, conn, feedback)
+        try:
+            staging = SubFeedback(feedback, 0, 20)
+            for number, source in enumerate(sources):
+                if feedback.isCanceled():
+                    break
+                step = 100.0 / len(sources)
+                upload = SubFeedback(staging, number * step, (number + 1) * step)
+                try:
+                    url, staged_key = stage_source(target, collection, source, label, upload)
+                except Ls4Error as error:
+                    feedback.pushWarning(f"{os.path.basename(source)}: {error}")
+                    results[number] = publish.FrameResult(os.fspath(source), "failed", str(error))
+                    continue
+                if staged_key:
+                    staged[number] = staged_key
+                job = FrameJob(safe, collection, url, event_name)
+                key = f"ls4-{collection.name}-{os.path.basename(source)}-{uuid.uuid4().hex[:8]}"
+                futures[self.client.submit(run_frame, job, key=key, pure=False)] = number
+                staging.setProgress(100.0 * (number + 1) / len(sources))
+
+            def over(number):  # its task is over: the staged source has served
+                if number in staged:
+                    storage.delete_keys(target.s3, [staged.pop(number)])
+
+            self._follow(futures, results, cancel, SubFeedback(feedback, 20, 100), feedback, over)
+        finally:
+            # what has not been deleted yet: frames canceled, or a run stopped by an error
+            storage.delete_keys(target.s3, list(staged.values()))
         for number, source in enumerate(sources):
             if results[number] is None:
                 results[number] = publish.FrameResult(source, "canceled", "canceled by the user")
             else:
                 results[number].source = os.fspath(source)
-        abort_orphaned_uploads(target, collection, sources, started)
+        with _connection(target, run) as conn:
+            clean_after_dead_runs(target, collection, conn, feedback)
         return results
 
-    @staticmethod
-    def _staged_job(target, safe, collection, source, event_name, feedback):
-        """The job of ``source`` after its upload to georef/, or a failed FrameResult."""
-        name = os.path.basename(source)
-        try:
-            publish.check_publishable(collection, source)
-            key = collection.key("georef", first_name(target, collection, name))
-            storage.upload_file(target.s3, source, key, feedback)
-        except Ls4Error as error:
-            feedback.pushWarning(f"{name}: {error}")
-            return publish.FrameResult(os.fspath(source), "failed", str(error))
-        return FrameJob(safe, collection, f"{S3_PREFIX}{target.s3.bucket}/{key}", event_name)
-
-    def _follow(self, futures, results, cancel, progress, feedback):
+    def _follow(self, futures, results, cancel, progress, feedback, over):
         """Collect the tasks' results as they finish; on cancel, stop what has not started."""
         pending, total, canceled = set(futures), max(len(futures), 1), False
+        finished = 0
         while pending:
             if feedback.isCanceled() and not canceled:
                 canceled = True
@@ -298,9 +327,13 @@ class DaskExecutor:
                 time.sleep(POLL)
                 continue
             pending -= done
-            for future in done:
+            # one step per task, also for tasks that finished between two looks (a loaded
+            # caller may look seconds apart): each frame done moves the bar
+            for future in sorted(done, key=lambda f: futures[f]):
                 results[futures[future]] = self._result_of(future)
-            progress.setProgress(100.0 * (len(futures) - len(pending)) / total)
+                over(futures[future])
+                finished += 1
+                progress.setProgress(100.0 * finished / total)
 
     def _cancel_not_started(self, pending):
         running = {key for keys in self.client.processing().values() for key in keys}
@@ -323,13 +356,51 @@ class DaskExecutor:
 
 def first_name(target, collection, name):
     """The file name the frame was first published under: ``X.TIF`` is the frame ``X.tif``
-    when its COG is there (its keys stay), so the staged source goes to that georef key."""
+    when its COG is there (its keys stay), so the source is staged under that name."""
     stem, extension = name[:-4], name[-4:]
     other = stem + (extension.upper() if extension == extension.lower() else extension.lower())
     for candidate in (name, other):
         if storage.object_metadata(target.s3, collection.key("cog", candidate)) is not None:
             return candidate
     return name
+
+
+def staging_key(collection, label, name):
+    """Where a run (``label``) stages the source ``name`` for its workers: private, and gone
+    once the run is over."""
+    return f"{collection.prefix()}{STAGING}/{label}/{name}"
+
+
+def stage_source(target, collection, source, label, feedback=None, manifest=""):
+    """``(s3:// URL a worker reads the source from, the staged key or "")``.
+
+    The source is checked (``check_publishable``: refused here, nothing is uploaded) and, unless
+    its ``georef/`` object holds the same content already, uploaded to ``staging_key``. The
+    frame's ``georef/`` object is written by the worker, once its COG is made, as in a local
+    publish. ``manifest``: the array job's manifest URL the staged object belongs to (kept in
+    its metadata: ``clean_after_dead_runs`` deletes it once that manifest is not there)."""
+    publish.check_publishable(collection, source)
+    name = first_name(target, collection, os.path.basename(source))
+    georef = collection.key("georef", name)
+    checksum = storage.file_sha256(source, feedback)
+    current = storage.object_metadata(target.s3, georef)
+    if current is not None and current.get(storage.CHECKSUM_KEY) == checksum:
+        return f"{S3_PREFIX}{target.s3.bucket}/{georef}", ""
+    key = staging_key(collection, label, name)
+    metadata = {MANIFEST_KEY: manifest} if manifest else None
+    storage.upload_file(
+        target.s3, source, key, feedback, metadata=metadata, checksum=checksum, current=None
+    )
+    return f"{S3_PREFIX}{target.s3.bucket}/{key}", key
+
+
+@contextlib.contextmanager
+def _connection(target, run):
+    if run is not None:
+        yield run.conn
+        return
+    with target.connect() as conn:
+        yield conn
 
 
 async def _probe(address, timeout):
@@ -339,15 +410,53 @@ async def _probe(address, timeout):
     await comm.close()
 
 
-def abort_orphaned_uploads(target, collection, sources, since):
-    """Abort this run's multipart uploads left unfinished by a worker that died mid-upload.
+def clean_after_dead_runs(target, collection, conn, feedback=None):
+    """Remove what killed runs of ``collection`` left, when no other run of it is going.
 
-    Called once every frame of the run is done, so no upload of the run is still going: an
-    open multipart upload of one of its keys, begun since the run started, has lost its writer.
+    Every process writing the collection's frames holds its run lease (``tileindex.run_lease``)
+    and loses it when it dies; when no session but this one holds one, no upload of the
+    collection is under way, so every open multipart upload under its georef/, cog/ and staging/
+    prefixes lost its writer (a worker, an array task, or a caller killed mid-upload) and is
+    aborted, and the staged sources of cluster runs (``staging/dask-…``) are deleted. An array
+    job's staged sources wait for its own finish step (its tasks may not have started yet),
+    unless its manifest is not there (a plan killed before it wrote it).
+    Returns ``(uploads aborted, staged objects deleted)``, or None when another run is going
+    (then the last run to end cleans up).
     """
-    s3 = storage.client(target.s3)
-    for source in sources:
-        name = os.path.basename(source)
-        for stage in ("georef", "cog"):
-            key = collection.key(stage, name)
-            storage.abort_multipart_uploads(target.s3, key, since, s3)
+    feedback = ensure(feedback)
+    with tileindex.sole_run(conn, collection.table) as alone:
+        if not alone:
+            feedback.pushInfo(
+                f"another run of {collection.name} is going: what killed runs left is removed "
+                "by the last run to end"
+            )
+            return None
+        s3 = storage.client(target.s3)
+        aborted = 0
+        for stage in RUN_STAGES:
+            prefix = f"{collection.prefix()}{stage}/"
+            for key, upload_id, _initiated in storage.incomplete_uploads(target.s3, prefix, s3):
+                storage.abort_upload(target.s3, key, upload_id, s3)
+                aborted += 1
+        staged = f"{collection.prefix()}{STAGING}/"
+        left = list(storage.list_keys(target.s3, f"{staged}dask-", s3))
+        left += [
+            key
+            for key in storage.list_keys(target.s3, f"{staged}array-", s3)
+            if not _manifest_there(target, storage.object_metadata(target.s3, key, s3), s3)
+        ]
+        storage.delete_keys(target.s3, left, s3)
+    if aborted or left:
+        feedback.pushInfo(
+            f"{collection.name}: removed what killed runs left: {aborted} unfinished multipart "
+            f"upload(s), {len(left)} staged source(s)"
+        )
+    return aborted, len(left)
+
+
+def _manifest_there(target, metadata, s3):
+    url = (metadata or {}).get(MANIFEST_KEY, "")
+    bucket, _, key = url[len(S3_PREFIX) :].partition("/")
+    if not url.startswith(S3_PREFIX) or bucket != target.s3.bucket or not key:
+        return False
+    return storage.exists(target.s3, key, s3)

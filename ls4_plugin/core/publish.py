@@ -246,9 +246,10 @@ def publish_collection(target, collection, sources, workers=1, feedback=None, ex
         collection = settle_identity(conn, collection, target.agencies)
         result = CollectionResult(collection.name, collection.table, target.wms_url(collection))
         run = Run(conn)
-        result.frames = executor.run_frames(
-            target, collection, sources, SubFeedback(feedback, 0, 90), run=run
-        )
+        with tileindex.run_lease(conn, collection.table):  # this run's uploads are alive
+            result.frames = executor.run_frames(
+                target, collection, sources, SubFeedback(feedback, 0, 90), run=run
+            )
         _finish(target, collection, result, run, feedback)
     check_canceled(feedback)
     feedback.setProgress(100)

@@ -25,6 +25,8 @@ INDEX_COLUMNS = ("id",) + FIELDS + ("geom",)
 LOCK_CLASS = 0x4C5334  # "LS4"
 # Serializes the writers of what is derived from a table (its mapfile): a session lock.
 DERIVED_LOCK_CLASS = LOCK_CLASS + 1
+# Every process writing a collection's frames holds this session lock shared (``run_lease``).
+RUN_LOCK_CLASS = LOCK_CLASS + 2
 # The table comment that records which S3 prefix (so which band layout and spelling) a table
 # holds: the first publish of a collection writes it, later ones must agree.
 IDENTITY_TAG = "ls4:prefix="
@@ -259,15 +261,52 @@ def derived_lock(conn, table):
     are committed; taking turns means the one that writes last reads every row of both, so the
     mapfile never ends with an extent older than the index.
     """
+    with _session_lock(conn, table, DERIVED_LOCK_CLASS):
+        yield
+
+
+@contextmanager
+def run_lease(conn, table):
+    """Hold, for the ``with`` block, a shared lease on the collection of ``table``.
+
+    Every process that writes the collection's frames holds one (a local publish, a cluster
+    run's caller, each Dask task, each array task); a process that is killed loses it with its
+    connection. So when no other session holds one (``sole_run``), no upload of the collection
+    is under way and what dead runs left (multipart uploads, staged sources) can go.
+    """
+    with _session_lock(conn, table, RUN_LOCK_CLASS, "_shared"):
+        yield
+
+
+@contextmanager
+def _session_lock(conn, table, lock_class, mode=""):
+    """A session-level advisory lock (``mode`` "" or "_shared") on ``table`` for the block."""
     check_table_name(table)
     with _transaction(conn) as cur:
-        cur.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (DERIVED_LOCK_CLASS, table))
+        cur.execute(f"SELECT pg_advisory_lock{mode}(%s, hashtext(%s))", (lock_class, table))
     try:
         yield
     finally:
         # A lost connection has released the lock already; its error must not hide the first.
         with suppress(Ls4Error), _transaction(conn) as cur:
-            cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (DERIVED_LOCK_CLASS, table))
+            cur.execute(f"SELECT pg_advisory_unlock{mode}(%s, hashtext(%s))", (lock_class, table))
+
+
+@contextmanager
+def sole_run(conn, table):
+    """Yield True, holding the collection's lease exclusively for the block (no run starts
+    meanwhile), when no other session holds one; else yield False at once. A lease this
+    session holds itself does not count."""
+    check_table_name(table)
+    with _transaction(conn) as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (RUN_LOCK_CLASS, table))
+        alone = cur.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with suppress(Ls4Error), _transaction(conn) as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (RUN_LOCK_CLASS, table))
 
 
 def _create(cur, table):
