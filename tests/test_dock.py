@@ -31,7 +31,9 @@ from publish_support import index_rows, objects, target
 from qgis.core import (
     Qgis,
     QgsApplication,
+    QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsDatumTransform,
     QgsProject,
     QgsRasterLayer,
     QgsSettings,
@@ -437,6 +439,31 @@ def preview(dock, iface, frame):
     ).transformBoundingBox(iface.mapCanvas().extent())
     assert shown.contains(outline.boundingBox())
     return raster, footprint
+
+
+def test_preview_chooses_the_datum_transformation_instead_of_asking(dock, qgis_iface, tmp_path):
+    """A NAD83 frame on the EPSG:3857 (WGS 84) map: PROJ offers several operations, so QGIS
+    would ask with its dialog unless the project has one chosen; Preview chooses it."""
+    nad83 = QgsCoordinateReferenceSystem("EPSG:26913")
+    web = qgis_iface.mapCanvas().mapSettings().destinationCrs()
+    assert web.authid() == "EPSG:3857"
+    project = QgsProject.instance()
+    context = project.transformContext()
+    context.removeCoordinateOperation(nad83, web)
+    project.setTransformContext(context)
+    operations = QgsDatumTransform.operations(nad83, web)
+    assert len(operations) >= 2  # QGIS would ask (it lists those whose grid is missing too)
+    offered = [op for op in operations if op.isAvailable]
+    frame = sample_collection.cut_frames("bw", tmp_path, count=2)[0]
+    dock.add_files([frame])
+    wait_idle(dock)
+    dock.ui.table.select_paths([frame])
+    dock.ui.preview.click()
+    wait_idle(dock)
+    assert plain(dock.ui.message) == f"Preview of {frame.name}"
+    chosen = project.transformContext()
+    assert chosen.hasTransform(nad83, web)
+    assert chosen.calculateCoordinateOperation(nad83, web) == offered[0].proj
 
 
 def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, tmp_path):

@@ -13,6 +13,7 @@ from osgeo import gdal
 from qgis.core import (
     QgsApplication,
     QgsCoordinateTransform,
+    QgsDatumTransform,
     QgsFillSymbol,
     QgsProject,
     QgsRasterLayer,
@@ -411,6 +412,9 @@ class Ls4Dock(QgsDockWidget):
         )
         suffix = tr(" (COG)") if frame.cog_url else ""
         raster = QgsRasterLayer(source, frame.name + suffix)
+        canvas_crs = self.iface.mapCanvas().mapSettings().destinationCrs()
+        for layer in (raster, footprint):  # chosen here: QGIS would ask with its dialog
+            choose_transform(layer.crs(), canvas_crs)
         self._replace_preview([raster, footprint])
         self.zoom_to(footprint)
         self.say(tr("Preview of {}{}").format(frame.name, suffix))
@@ -697,6 +701,25 @@ def replace_same_source(layer):
     ]
     if same:
         project.removeMapLayers(same)
+
+
+def choose_transform(source, destination):
+    """Put PROJ's preferred operation from ``source`` to ``destination`` into the project's
+    transform context, unless one is chosen already: QGIS then shows the layer without asking
+    with its datum-transformation dialog."""
+    project = QgsProject.instance()
+    context = project.transformContext()
+    if not (source.isValid() and destination.isValid()) or source == destination:
+        return
+    if context.hasTransform(source, destination):
+        return
+    operations = QgsDatumTransform.operations(source, destination)
+    available = [op for op in operations if op.isAvailable]
+    if not available or (len(operations) < 2 and operations[0].isAvailable):
+        return  # one operation, usable: QGIS does not ask (none usable: nothing to choose)
+    # QGIS asks when PROJ knows several, usable here or not (a missing grid): the best usable
+    context.addCoordinateOperation(source, destination, available[0].proj)
+    project.setTransformContext(context)
 
 
 def forget_cached_reads(url):
