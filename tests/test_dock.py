@@ -691,3 +691,33 @@ def test_every_button_is_visible_at_the_default_dock_width(plugin):
             here = QRect(button.mapTo(viewport, button.rect().topLeft()), button.size())
             there = QRect(other.mapTo(viewport, other.rect().topLeft()), other.size())
             assert not here.intersects(there), (button.text(), other.text())
+
+
+def test_a_long_status_is_read_whole_at_the_default_dock_width(dock, sample):
+    """At 298 px the Status column is narrow: the selected file's status is shown in full
+    under the table, wrapped, and its cell wraps too (no tooltip needed)."""
+    dock.setFloating(True)
+    dock.resize(298, 1100)
+    dock.show()
+    set_collection(dock, "Weld", AGENCY, YEAR)
+    path = sample("hro_colorado_rgb.tif")
+    dock.add_files([path])
+    wait_idle(dock)
+    status = table_rows(dock)[path.name]["Status"]
+    assert len(status) > 150 and "Rename it like 04-15-52_12-034.tif" in status
+    dock.ui.table.select_paths([path])
+    for _ in range(5):  # the layout settles in the event loop
+        spin()
+    details = dock.ui.details
+    assert plain(details) == f"{path.name}: {status}"
+    viewport = dock.ui.root.viewport()
+    corner = details.mapTo(viewport, details.rect().topLeft())
+    assert details.isVisible() and corner.x() >= 0
+    assert corner.x() + details.width() <= viewport.width()  # wrapped inside the dock
+    assert details.height() >= details.heightForWidth(details.width())  # no line cut off
+    table = dock.ui.table
+    cell = table.visualItemRect(table.item(0, 4))
+    assert cell.height() > 2 * table.fontMetrics().height()  # the cell wraps its status
+    dock.ui.table.clearSelection()
+    spin()
+    assert plain(details) == ""

@@ -92,6 +92,7 @@ class Ls4Dock(QgsDockWidget):
         ui.remove.clicked.connect(self.remove_selected)
         ui.table.files_dropped.connect(self.add_files)
         ui.table.itemSelectionChanged.connect(self.update_buttons)
+        ui.table.itemSelectionChanged.connect(self.show_details)
         ui.apply_points.clicked.connect(self.apply_points)
         ui.georeferencer.clicked.connect(self.open_georeferencer)
         ui.preview.clicked.connect(self.preview)
@@ -308,9 +309,25 @@ class Ls4Dock(QgsDockWidget):
             made = os.path.join(os.path.dirname(scan.path), GEOREFERENCED_FOLDER, scan.name)
             made_rows = (row for row in self.rows if row.kind == FRAME and row.path == made)
             scan.georeferenced_as = made if next(made_rows, None) is not None else ""
-        pending = self.collection is not None and not self.looked_up
-        self.ui.table.show_rows(self.rows, self.collection, self.stored_band, pending)
+        self.ui.table.show_rows(self.rows, self.collection, self.stored_band, self._pending())
         self.update_buttons()
+        self.show_details()
+
+    def _pending(self):
+        """Whether the collection's look-up has still to answer."""
+        return self.collection is not None and not self.looked_up
+
+    def show_details(self):
+        """The selected files' status in full, under the table, wrapped to the dock's width."""
+        lines = []
+        for row in self.selected_rows():
+            status = row.status(self.collection, self.stored_band, self._pending())
+            bad = row.failed or row.blocking_problems(self.collection, self.stored_band)
+            color = "#b00020" if bad else "palette(text)"
+            lines.append(
+                f"<span style='color:{color}'><b>{escape(row.name)}</b>: {escape(status)}</span>"
+            )
+        self.ui.details.setText("<br>".join(lines))
 
     # --- georeferencing --------------------------------------------------------------------
 

@@ -99,6 +99,9 @@ def _files_group(ui):
     ui.table = FileTable()
     ui.table.setMinimumHeight(140)
     box.addWidget(ui.table, 1)
+    ui.details = _label()  # the selected files' status in full: the column is narrow
+    ui.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.addWidget(ui.details)
     ui.transform = QComboBox()
     for label in (
         tr("Polynomial 1"),
