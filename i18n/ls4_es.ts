@@ -12,6 +12,18 @@
       <translation>LS4 — publicar una colección</translation>
     </message>
     <message>
+      <source>The bucket's public stages are not public: Preview of published frames and the download links answer 403 (access denied) until the public-read policy is applied.</source>
+      <translation>Las etapas públicas del bucket no son públicas: la vista previa de los fotogramas publicados y los enlaces de descarga responden 403 (acceso denegado) hasta que se aplique la política de lectura pública.</translation>
+    </message>
+    <message>
+      <source>LS4: apply the public-read policy</source>
+      <translation>LS4: aplicar la política de lectura pública</translation>
+    </message>
+    <message>
+      <source>The public-read policy is applied: the public stages are public.</source>
+      <translation>La política de lectura pública está aplicada: las etapas públicas son públicas.</translation>
+    </message>
+    <message>
       <source>Add scans or georeferenced frames</source>
       <translation>Añadir escaneos o fotogramas georreferenciados</translation>
     </message>
@@ -294,6 +306,14 @@
     <message>
       <source>Bands</source>
       <translation>Bandas</translation>
+    </message>
+    <message>
+      <source>Apply the public-read policy</source>
+      <translation>Aplicar la política de lectura pública</translation>
+    </message>
+    <message>
+      <source>scanned/, georef/, cog/ and geojson/ of the bucket become readable by anyone</source>
+      <translation>scanned/, georef/, cog/ y geojson/ del bucket pasan a ser legibles por cualquiera</translation>
     </message>
     <message>
       <source>2. Files</source>

@@ -27,7 +27,7 @@ from dock_support import (
     wait_until,
 )
 from osgeo import gdal
-from publish_support import index_rows, objects, target
+from publish_support import index_rows, objects, s3_client, target
 from qgis.core import (
     Qgis,
     QgsApplication,
@@ -464,6 +464,48 @@ def test_preview_chooses_the_datum_transformation_instead_of_asking(dock, qgis_i
     chosen = project.transformContext()
     assert chosen.hasTransform(nad83, web)
     assert chosen.calculateCoordinateOperation(nad83, web) == offered[0].proj
+
+
+def test_a_bucket_that_is_not_public_is_said_before_publishing_and_made_public_in_one_click(
+    dock, configured, tmp_path
+):
+    """Preview of a published frame answered 403 until the policy was applied, and then still
+    failed from GDAL's cache until QGIS restarted: the dock says it, applies it, reads again."""
+    kiowa = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Kiowa", year=YEAR)
+    forget_collection(configured, kiowa)
+    frame = sample_collection.cut_frames("bw", tmp_path, count=2)[0]
+    publish.publish_collection(target(configured), kiowa, [str(frame)])
+    config = target(configured).s3
+    s3_client(configured).delete_bucket_policy(Bucket=config.bucket)
+    try:
+        type_into(dock.ui.county, "Kiowa")
+        type_into(dock.ui.agency, AGENCY)
+        type_into(dock.ui.year, YEAR)
+        dock.add_files([frame])
+        wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
+        assert dock.ui.policy.isVisibleTo(dock) and dock.ui.apply_policy.isVisibleTo(dock)
+        assert plain(dock.ui.policy) == (
+            "The bucket's public stages are not public: Preview of published frames and the "
+            "download links answer 403 (access denied) until the public-read policy is applied."
+        )
+        dock.ui.table.select_paths([frame])
+        dock.ui.preview.click()  # the published COG, read over HTTP: refused
+        wait_idle(dock)
+        assert plain(dock.ui.message).startswith(f"{frame.name}: "), plain(dock.ui.message)
+
+        dock.ui.apply_policy.click()
+        wait_idle(dock)
+        assert plain(dock.ui.message) == (
+            "The public-read policy is applied: the public stages are public."
+        )
+        assert not dock.ui.policy.isVisibleTo(dock) and not dock.ui.apply_policy.isVisibleTo(dock)
+        assert storage.missing_public_read(config) == []
+        dock.ui.table.select_paths([frame])
+        dock.ui.preview.click()  # read again, not answered from GDAL's cache
+        wait_idle(dock)
+        assert plain(dock.ui.message) == f"Preview of {frame.name} (COG)"
+    finally:
+        storage.apply_public_policy(config)
 
 
 def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, tmp_path):

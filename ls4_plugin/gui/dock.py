@@ -101,6 +101,7 @@ class Ls4Dock(QgsDockWidget):
         ui.cancel.clicked.connect(self.cancel)
         ui.check.clicked.connect(self.check)
         ui.settings.clicked.connect(self.open_settings)
+        ui.apply_policy.clicked.connect(self.apply_public_policy)
 
     # --- the collection ------------------------------------------------------------------
 
@@ -216,6 +217,7 @@ class Ls4Dock(QgsDockWidget):
             text = escape(tr("New collection: nothing published yet."))
         self.ui.exists.setText(text)
         self._show_capabilities(results.get("WMS_URL", ""), count)
+        self._show_public_read(results.get("PUBLIC_READ", ""))
         self._show_rows()
         if then is not None:
             then()
@@ -227,6 +229,34 @@ class Ls4Dock(QgsDockWidget):
         url = urls.capabilities_url(wms_url)
         link = f"<a href='{html_escape(url)}'>{escape(tr('WMS GetCapabilities'))}</a>"
         self.ui.capabilities.setText(link)
+
+    def _show_public_read(self, public):
+        """Before the first publish as after: a bucket whose public stages are not public."""
+        missing = public == "no"
+        if missing:
+            text = tr(
+                "The bucket's public stages are not public: Preview of published frames and the "
+                "download links answer 403 (access denied) until the public-read policy is "
+                "applied."
+            )
+            self.ui.policy.setText(f"<span style='color:#b00020'>{escape(text)}</span>")
+        self.ui.policy.setVisible(missing)
+        self.ui.apply_policy.setVisible(missing)
+
+    def apply_public_policy(self):
+        """Run ``ls4:applypublicpolicy``; then reads GDAL had cached (a 403) are dropped."""
+        self.ui.apply_policy.setEnabled(False)
+        job = self._background("ls4:applypublicpolicy", {}, tr("LS4: apply the public-read policy"))
+        job.done.connect(lambda ok, results: self._policy_applied(job, ok))
+
+    def _policy_applied(self, job, ok):
+        self.ui.apply_policy.setEnabled(True)
+        if not ok:
+            self.say(job.error_text(), error=True, details=True)
+            return
+        gdal.VSICurlClearCache()
+        self.say(tr("The public-read policy is applied: the public stages are public."))
+        self.refresh_collection_info()
 
     # --- files -----------------------------------------------------------------------------
 

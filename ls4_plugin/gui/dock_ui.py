@@ -82,6 +82,15 @@ def _collection_group(ui):
     form.addRow(ui.collection)
     form.addRow(ui.exists)
     form.addRow(ui.capabilities)
+    ui.policy = _label()  # said when the bucket's public stages are not public
+    ui.apply_policy = QPushButton(tr("Apply the public-read policy"))
+    ui.apply_policy.setToolTip(
+        tr("scanned/, georef/, cog/ and geojson/ of the bucket become readable by anyone")
+    )
+    form.addRow(ui.policy)
+    form.addRow(_row(ui.apply_policy))
+    ui.policy.setVisible(False)
+    ui.apply_policy.setVisible(False)
     return group
 
 

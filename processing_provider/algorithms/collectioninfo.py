@@ -24,8 +24,9 @@ class CollectionInfo(Ls4Algorithm):
         "URL) and whether it is already published: the number of frames in its PostGIS tile "
         "index, and for each frame its file name, COG location, download links and the URL of its "
         "STAC item (when LS4 settings write STAC), and the band layout the table holds (bw or nc; "
-        "empty while nothing is published): a collection has one. A collection "
-        "whose table does not exist has no frames. Nothing is changed."
+        "empty while nothing is published): a collection has one. PUBLIC_READ says whether the "
+        "bucket's policy makes the public stages readable by anyone (empty: S3 cannot tell). "
+        "A collection whose table does not exist has no frames. Nothing is changed."
     )
     OUTPUTS = (
         (QgsProcessingOutputString, "COLLECTION", "Collection"),
@@ -36,6 +37,7 @@ class CollectionInfo(Ls4Algorithm):
         (QgsProcessingOutputNumber, "FRAME_COUNT", "Frames in the tile index"),
         (QgsProcessingOutputString, "FRAMES", "Frames (JSON)"),
         (QgsProcessingOutputString, "BAND_LAYOUT", "Band layout it is published with"),
+        (QgsProcessingOutputString, "PUBLIC_READ", "Bucket's public stages public (yes/no)"),
     )
 
     def initAlgorithm(self, config=None):
@@ -65,7 +67,19 @@ class CollectionInfo(Ls4Algorithm):
             "FRAME_COUNT": len(frames),
             "FRAMES": json.dumps(frames),
             "BAND_LAYOUT": stored.band if stored is not None else "",
+            "PUBLIC_READ": public_read(feedback),
         }
+
+
+def public_read(feedback):
+    """ "yes" when the bucket's policy lets anyone read the public stages, "no" when it does
+    not (published COGs and download links answer 403), "" when S3 cannot tell."""
+    try:
+        missing = storage.missing_public_read(settings.s3_config())
+    except Ls4Error as error:
+        feedback.pushInfo(f"Public read of the bucket not checked: {error}")
+        return ""
+    return "no" if missing else "yes"
 
 
 def stac_item_url(name, filename):
