@@ -68,6 +68,10 @@
       <translation>Escriba el código de misión del vuelo de varios condados (p. ej. AR-1963).</translation>
     </message>
     <message>
+      <source>The county list in the LS4 settings is unusable: {}</source>
+      <translation>La lista de condados de la configuración de LS4 no se puede usar: {}</translation>
+    </message>
+    <message>
       <source>Year</source>
       <translation>Año</translation>
     </message>
@@ -228,6 +232,10 @@
       <translation>Espere a que termine {}, o cancélelo.</translation>
     </message>
     <message>
+      <source>WMS title</source>
+      <translation>Título WMS</translation>
+    </message>
+    <message>
       <source>Table</source>
       <translation>Tabla</translation>
     </message>
@@ -242,10 +250,6 @@
     <message>
       <source>Not a valid collection: {}</source>
       <translation>No es una colección válida: {}</translation>
-    </message>
-    <message>
-      <source>The county list in the LS4 settings is unusable: {}</source>
-      <translation>La lista de condados de la configuración de LS4 no se puede usar: {}</translation>
     </message>
     <message>
       <source>Published: {} frame(s) in the tile index.</source>
@@ -539,6 +543,113 @@
     <message>
       <source>{} failed; the log panel (LS4) has the details.</source>
       <translation>{} falló; el panel de registro (LS4) tiene los detalles.</translation>
+    </message>
+  </context>
+  <context>
+    <name>Ls4Messages</name>
+    <message>
+      <source>nothing answers at this host and port (is the server running?)</source>
+      <translation>nada responde en este host y puerto (¿está en marcha el servidor?)</translation>
+    </message>
+    <message>
+      <source>the server did not answer in time</source>
+      <translation>el servidor no respondió a tiempo</translation>
+    </message>
+    <message>
+      <source>the user name or password is wrong</source>
+      <translation>el nombre de usuario o la contraseña son incorrectos</translation>
+    </message>
+    <message>
+      <source>the host name is not known</source>
+      <translation>el nombre del host es desconocido</translation>
+    </message>
+    <message>
+      <source> or </source>
+      <translation> o </translation>
+    </message>
+    <message>
+      <source>county</source>
+      <translation>el condado</translation>
+    </message>
+    <message>
+      <source>agency</source>
+      <translation>la agencia</translation>
+    </message>
+    <message>
+      <source>year</source>
+      <translation>el año</translation>
+    </message>
+    <message>
+      <source>mission code</source>
+      <translation>el código de misión</translation>
+    </message>
+    <message>
+      <source>must be four digits</source>
+      <translation>debe tener cuatro cifras</translation>
+    </message>
+    <message>
+      <source>may only contain ASCII letters and digits, starting with a letter</source>
+      <translation>solo puede contener letras ASCII y cifras, y empezar por una letra</translation>
+    </message>
+    <message>
+      <source>may only contain ASCII letters, with single spaces (or underscores) between words</source>
+      <translation>solo puede contener letras ASCII, con un solo espacio (o guion bajo) entre palabras</translation>
+    </message>
+    <message>
+      <source>may only contain ASCII letters, digits and single hyphens</source>
+      <translation>solo puede contener letras ASCII, cifras y guiones sueltos</translation>
+    </message>
+    <message>
+      <source>No S3 bucket is set: open LS4 ▸ Settings and set the bucket</source>
+      <translation>No hay ningún bucket S3 configurado: abra LS4 ▸ Configuración e indique el bucket</translation>
+    </message>
+    <message>
+      <source>Canceled</source>
+      <translation>Cancelado</translation>
+    </message>
+    <message>
+      <source>{} {} {}</source>
+      <translation>{} {} {}</translation>
+    </message>
+    <message>
+      <source>year {} is not between {} and {}</source>
+      <translation>el año {} no está entre {} y {}</translation>
+    </message>
+    <message>
+      <source>mission code {} must contain a letter (e.g. AR-1963)</source>
+      <translation>el código de misión {} debe contener una letra (p. ej. AR-1963)</translation>
+    </message>
+    <message>
+      <source>county {} is reserved: write {} (or no county)</source>
+      <translation>el condado {} está reservado: escriba {} (o ningún condado)</translation>
+    </message>
+    <message>
+      <source>{} is not in the county list of {}: did you mean {}?</source>
+      <translation>{} no está en la lista de condados de {}: ¿quiso decir {}?</translation>
+    </message>
+    <message>
+      <source>{} is not in the county list of {}</source>
+      <translation>{} no está en la lista de condados de {}</translation>
+    </message>
+    <message>
+      <source>There is no PostgreSQL connection named {} in QGIS</source>
+      <translation>No hay ninguna conexión PostgreSQL llamada {} en QGIS</translation>
+    </message>
+    <message>
+      <source>Cannot connect to PostgreSQL ({}): {}</source>
+      <translation>No se puede conectar a PostgreSQL ({}): {}</translation>
+    </message>
+    <message>
+      <source>{}: its scan is missing from scanned/ (expected {})</source>
+      <translation>{}: falta su escaneo en scanned/ (se esperaba {})</translation>
+    </message>
+    <message>
+      <source>its scan is missing from scanned/ (expected {})</source>
+      <translation>falta su escaneo en scanned/ (se esperaba {})</translation>
+    </message>
+    <message>
+      <source>not attempted: {} unreachable</source>
+      <translation>no intentado: {} no responde</translation>
     </message>
   </context>
   <context>

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -40,7 +41,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QRect, Qt
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QAbstractButton, QAction, QDockWidget
+from qgis.PyQt.QtWidgets import QAbstractButton, QAction, QDockWidget, QGroupBox, QLabel
 from translations import read_ts, source_strings
 
 import ls4
@@ -676,9 +677,9 @@ def test_every_gui_string_has_a_spanish_translation():
             assert translation.count("{") == text.count("{"), (text, translation)
 
 
-def test_spanish_qgis_gets_a_spanish_dock_and_unload_removes_the_translation(
-    qgis_iface, qgis_processing, real_docking, tmp_path
-):
+@pytest.fixture
+def spanish(qgis_iface, qgis_processing, real_docking, tmp_path):
+    """The plugin started by a QGIS whose locale is Spanish, with the compiled translation."""
     lrelease = shutil.which("lrelease") or shutil.which("lrelease-qt5")
     subprocess.run(
         [lrelease, "-silent", str(REPO / "i18n" / "ls4_es.ts"), "-qm", str(tmp_path / "ls4_es.qm")],
@@ -694,18 +695,86 @@ def test_spanish_qgis_gets_a_spanish_dock_and_unload_removes_the_translation(
     plugin.i18n_dir = str(tmp_path)  # where the build puts the compiled translations
     try:
         plugin.initGui()
-        dock = plugin.dock
-        assert dock.windowTitle() == "LS4 — publicar una colección"
-        assert (dock.ui.publish.text(), dock.ui.check.text()) == ("Publicar", "Cargar WMS")
-        assert plain(dock.ui.collection).startswith("Escriba la agencia")
-        assert [action.text() for action in plugin.actions] == [
-            "Panel LS4",
-            "Configuración de LS4…",
-        ]
+        yield plugin
     finally:
-        stop_plugin(plugin)
+        if plugin.dock is not None:  # not unloaded by the test itself
+            wait_idle(plugin.dock)
+            stop_plugin(plugin)
         qgis_settings.setValue("locale/userLocale", before)
+
+
+def test_spanish_qgis_gets_a_spanish_dock_and_unload_removes_the_translation(spanish):
+    dock = spanish.dock
+    assert dock.windowTitle() == "LS4 — publicar una colección"
+    assert (dock.ui.publish.text(), dock.ui.check.text()) == ("Publicar", "Cargar WMS")
+    assert plain(dock.ui.collection).startswith("Escriba la agencia")
+    assert [action.text() for action in spanish.actions] == [
+        "Panel LS4",
+        "Configuración de LS4…",
+    ]
+    assert QCoreApplication.translate("Ls4Dock", "Publish") == "Publicar"
+    stop_plugin(spanish)
     assert QCoreApplication.translate("Ls4Dock", "Publish") == "Publish"
+
+
+# Words of English that are not Spanish: none of them may reach the Spanish dock
+ENGLISH_WORDS = (
+    "the is not of and to in cannot could connect connection there named failed with from "
+    "which this be are was has have does found missing published enter year look up trying "
+    "again every server refused running must digits four collection frames frame ready "
+    "publish settings load upload details nothing answers host port did you mean list county "
+    "agency mission code letters only contain"
+)
+ENGLISH = frozenset(ENGLISH_WORDS.split())
+
+
+def english_words(text):
+    """The English words of ``text``, leaving out the values it quotes and names it holds."""
+    text = re.sub(r"'[^']*'|“[^”]*”|\([^)]*=[^)]*\)|\S*[/=_.:]\S*", " ", text)
+    return sorted({word for word in re.findall(r"[A-Za-z]+", text) if word.lower() in ENGLISH})
+
+
+def shown_texts(dock):
+    """Every text the dock shows: labels, buttons, group titles, table, progress bar."""
+    root = dock.ui.root
+    texts = [plain(label) for label in root.findChildren(QLabel) if label.isVisibleTo(dock)]
+    texts += [b.text() for b in root.findChildren(QAbstractButton) if b.isVisibleTo(dock)]
+    texts += [group.title() for group in root.findChildren(QGroupBox)]
+    table = dock.ui.table
+    texts += [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    texts += [cell["Status"] for cell in table_rows(dock).values()]
+    texts.append(dock.ui.progress.text())
+    return [text for text in texts if text]
+
+
+def test_no_english_reaches_the_spanish_dock_after_a_failed_look_up(spanish, configured):
+    dock = spanish.dock
+    type_into(dock.ui.agency, "USGS")
+    type_into(dock.ui.county, "Wled")
+    type_into(dock.ui.year, "19x5")
+    refusal = plain(dock.ui.collection)
+    assert refusal == "No es una colección válida: el año '19x5' debe tener cuatro cifras"
+    type_into(dock.ui.year, "2014")
+    assert plain(dock.ui.collection) == (
+        "No es una colección válida: 'Wled' no está en la lista de condados de Colorado: "
+        "¿quiso decir Weld?"
+    )
+    good = settings.value("postgres/connection")
+    settings.set_value("postgres/connection", "desaparecida")
+    try:
+        type_into(dock.ui.county, "Weld")
+        wait_until(lambda: "No se puede" in plain(dock.ui.exists), "the look-up to fail")
+        wait_idle(dock)
+        failed = plain(dock.ui.exists)
+        assert failed == (
+            "No se puede buscar la colección: No hay ninguna conexión PostgreSQL llamada "
+            "'desaparecida' en QGIS (Se vuelve a intentar cada 10 s.)"
+        )
+        texts = shown_texts(dock)
+        assert failed in texts and len(texts) > 15
+        assert {text: english_words(text) for text in texts if english_words(text)} == {}
+    finally:
+        settings.set_value("postgres/connection", good)
 
 
 def test_every_button_is_visible_at_the_default_dock_width(plugin):

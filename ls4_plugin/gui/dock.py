@@ -30,6 +30,7 @@ from ..core.errors import InputError
 from .dock_ui import build_ui
 from .files import FRAME, GEOREFERENCED_FOLDER, SCAN, FileRow, band_label, is_raster_path
 from .jobs import AlgorithmJob
+from .messages import localize
 from .widgets import gdal_path
 
 TR_CONTEXT = "Ls4Dock"
@@ -134,7 +135,7 @@ class Ls4Dock(QgsDockWidget):
             if fields["COUNTY"]:
                 self.county_list().canonical(fields["COUNTY"])
         except InputError as error:
-            return None, tr("Not a valid collection: {}").format(error)
+            return None, tr("Not a valid collection: {}").format(localize(error))
         return collection, ""
 
     def county_list(self):
@@ -142,7 +143,8 @@ class Ls4Dock(QgsDockWidget):
         try:
             return settings.county_list()
         except InputError as error:  # a broken custom list: say so, judge by the shipped one
-            self.say(tr("The county list in the LS4 settings is unusable: {}").format(error), True)
+            message = tr("The county list in the LS4 settings is unusable: {}")
+            self.say(message.format(localize(error)), True)
             return counties.load()
 
     def update_collection(self):
@@ -569,7 +571,7 @@ class Ls4Dock(QgsDockWidget):
         text = tr("{}: {} published, {} unchanged, {} failed, {} not attempted.").format(
             name, *counts
         )
-        warnings = [w for frame in outcome.values() for w in frame.get("warnings", [])]
+        warnings = [localize(w) for frame in outcome.values() for w in frame.get("warnings", [])]
         if warnings:
             text += " " + tr("Warnings: {}").format(" · ".join(warnings))
         self.say(text, error=bool(failed), details=bool(failed or warnings))
@@ -588,7 +590,7 @@ class Ls4Dock(QgsDockWidget):
         if frame is None:
             # canceled or refused as a whole: the index (looked up next) tells what was published
             warning = next((w for w in job.feedback.warnings if w.startswith(row.name + ":")), "")
-            row.result, row.failed = warning, bool(warning)
+            row.result, row.failed = localize(warning), bool(warning)
             return
         words = {
             "published": tr("Published"),
@@ -597,9 +599,12 @@ class Ls4Dock(QgsDockWidget):
             "not attempted": tr("Not attempted"),
         }
         row.failed = frame["status"] in ("failed", "not attempted")
-        said = [frame["message"] if frame["status"] == "failed" else words.get(frame["status"], "")]
+        status = frame["status"]
+        said = [localize(frame["message"]) if status == "failed" else words.get(status, "")]
         prefix = row.name + ": "
-        said += [w[len(prefix) :] if w.startswith(prefix) else w for w in frame.get("warnings", [])]
+        said += [
+            localize(w[len(prefix) :] if w.startswith(prefix) else w) for w in frame["warnings"]
+        ]
         row.result = "; ".join(word for word in said if word)
 
     def check(self):
@@ -729,7 +734,8 @@ def describe(collection):
     """The names the grammar builds for ``collection``, as the dock shows them."""
     return "<br>".join(
         [
-            f"<b>{escape(collection.name)}</b> — {escape(collection.title)}",
+            f"<b>{escape(collection.name)}</b> — {escape(tr('WMS title'))}: "
+            f"“{escape(collection.title)}”",
             f"{escape(tr('Table'))}: {escape(collection.table)} · "
             f"{escape(tr('Mapfile'))}: {escape(collection.mapfile_key)}",
             f"{escape(tr('Keys'))}: {escape(collection.prefix())}{{scanned,georef,cog}}/",

@@ -19,6 +19,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QObject, QTimer, pyqtSignal, pyqtSlot
 
+from .messages import localize
+
 LOG_TAG = "LS4"
 TR_CONTEXT = "Ls4Jobs"
 # Jobs whose task may still be running: the task holds references to their context and
@@ -125,7 +127,7 @@ class AlgorithmJob(QObject):
         if self.canceled:
             return tr("Canceled.")
         if self.feedback.errors:
-            return self.feedback.errors[-1]
+            return localize(self.feedback.errors[-1])
         return tr("{} failed; the log panel (LS4) has the details.").format(self.title)
 
     @pyqtSlot(float)

@@ -29,6 +29,7 @@ from qgis.PyQt.QtWidgets import (
 
 from .. import settings
 from .jobs import AlgorithmJob
+from .messages import localize
 
 TR_CONTEXT = "Ls4SettingsDialog"
 
@@ -237,7 +238,7 @@ class SettingsDialog(QDialog):
         lines = []
         for entry in json.loads(results["REPORT"]):
             mark, color = ("✔", "#1b5e20") if entry["ok"] else ("✘", "#b00020")
-            text = escape(f"{mark} {entry['service']}: {entry['message']}")
+            text = escape(f"{mark} {entry['service']}: {localize(entry['message'])}")
             lines.append(f"<span style='color:{color}'>{text}</span>")
         failed = results["FAILED"]
         summary = tr("Failed: {}").format(failed) if failed else tr("All three work.")
