@@ -12,8 +12,8 @@
       <translation>LS4 — publicar una colección</translation>
     </message>
     <message>
-      <source>The bucket's public stages are not public: Preview of published frames and the download links answer 403 (access denied) until the public-read policy is applied.</source>
-      <translation>Las etapas públicas del bucket no son públicas: la vista previa de los fotogramas publicados y los enlaces de descarga responden 403 (acceso denegado) hasta que se aplique la política de lectura pública.</translation>
+      <source>The bucket is not public: published frames and downloads answer 403 (access denied) until its policy is applied.</source>
+      <translation>El bucket no es público: los fotogramas publicados y las descargas responden 403 (acceso denegado) hasta que se aplique su política.</translation>
     </message>
     <message>
       <source>LS4: apply the public-read policy</source>
@@ -312,12 +312,12 @@
       <translation>Bandas</translation>
     </message>
     <message>
-      <source>Apply the public-read policy</source>
-      <translation>Aplicar la política de lectura pública</translation>
+      <source>Apply the policy</source>
+      <translation>Aplicar la política</translation>
     </message>
     <message>
-      <source>scanned/, georef/, cog/ and geojson/ of the bucket become readable by anyone</source>
-      <translation>scanned/, georef/, cog/ y geojson/ del bucket pasan a ser legibles por cualquiera</translation>
+      <source>The public-read policy: scanned/, georef/, cog/ and geojson/ of the bucket become readable by anyone</source>
+      <translation>La política de lectura pública: scanned/, georef/, cog/ y geojson/ del bucket pasan a ser legibles por cualquiera</translation>
     </message>
     <message>
       <source>2. Files</source>

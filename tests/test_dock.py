@@ -486,8 +486,8 @@ def test_a_bucket_that_is_not_public_is_said_before_publishing_and_made_public_i
         wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
         assert dock.ui.policy.isVisibleTo(dock) and dock.ui.apply_policy.isVisibleTo(dock)
         assert plain(dock.ui.policy) == (
-            "The bucket's public stages are not public: Preview of published frames and the "
-            "download links answer 403 (access denied) until the public-read policy is applied."
+            "The bucket is not public: published frames and downloads answer 403 (access "
+            "denied) until its policy is applied."
         )
         dock.ui.table.select_paths([frame])
         dock.ui.preview.click()  # the published COG, read over HTTP: refused
@@ -781,6 +781,7 @@ def test_every_button_is_visible_at_the_default_dock_width(plugin):
     """QGIS docks the panel 298 px wide: every button lies inside the visible part of the dock,
     with no horizontal scrolling and none squeezed below the width its text needs."""
     dock = plugin.dock
+    dock._show_public_read("no")  # as a look-up shows it: the policy's offer has a button too
     dock.setFloating(True)
     dock.resize(298, 1100)
     dock.show()

@@ -237,9 +237,8 @@ class Ls4Dock(QgsDockWidget):
         missing = public == "no"
         if missing:
             text = tr(
-                "The bucket's public stages are not public: Preview of published frames and the "
-                "download links answer 403 (access denied) until the public-read policy is "
-                "applied."
+                "The bucket is not public: published frames and downloads answer 403 (access "
+                "denied) until its policy is applied."
             )
             self.ui.policy.setText(f"<span style='color:#b00020'>{escape(text)}</span>")
         self.ui.policy.setVisible(missing)
@@ -360,6 +359,7 @@ class Ls4Dock(QgsDockWidget):
                 f"<span style='color:{color}'><b>{escape(row.name)}</b>: {escape(status)}</span>"
             )
         self.ui.details.setText("<br>".join(lines))
+        self.ui.details.setVisible(bool(lines))  # no empty line under the table
 
     # --- georeferencing --------------------------------------------------------------------
 

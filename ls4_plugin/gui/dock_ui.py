@@ -36,10 +36,23 @@ def build_ui(parent):
     layout.addWidget(_collection_group(ui))
     layout.addWidget(_files_group(ui), 1)
     layout.addWidget(_publish_group(ui))
+    # the bucket's settings: the public-read policy, offered when a look-up finds it missing
+    ui.policy = _label()
+    ui.apply_policy = QPushButton(tr("Apply the policy"))  # short: the dock is 298 px wide
+    ui.apply_policy.setToolTip(
+        tr(
+            "The public-read policy: scanned/, georef/, cog/ and geojson/ of the bucket become "
+            "readable by anyone"
+        )
+    )
+    ui.policy.setVisible(False)
+    ui.apply_policy.setVisible(False)
+    layout.addWidget(ui.policy)
     ui.settings = QPushButton(tr("Settings…"))
     ui.settings.setToolTip(tr("S3, PostgreSQL and MapServer, and a test of each"))
     footer = QHBoxLayout()
     footer.addStretch(1)
+    footer.addWidget(ui.apply_policy)
     footer.addWidget(ui.settings)
     layout.addLayout(footer)
     ui.root = QScrollArea(parent)
@@ -82,15 +95,6 @@ def _collection_group(ui):
     form.addRow(ui.collection)
     form.addRow(ui.exists)
     form.addRow(ui.capabilities)
-    ui.policy = _label()  # said when the bucket's public stages are not public
-    ui.apply_policy = QPushButton(tr("Apply the public-read policy"))
-    ui.apply_policy.setToolTip(
-        tr("scanned/, georef/, cog/ and geojson/ of the bucket become readable by anyone")
-    )
-    form.addRow(ui.policy)
-    form.addRow(_row(ui.apply_policy))
-    ui.policy.setVisible(False)
-    ui.apply_policy.setVisible(False)
     return group
 
 
@@ -106,7 +110,7 @@ def _files_group(ui):
     ui.remove = QPushButton(tr("Remove"))
     box.addLayout(_row(ui.add_files, ui.add_layers, ui.remove))
     ui.table = FileTable()
-    ui.table.setMinimumHeight(140)
+    ui.table.setMinimumHeight(100)  # it takes the height there is; this is when there is none
     box.addWidget(ui.table, 1)
     ui.details = _label()  # the selected files' status in full: the column is narrow
     ui.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
