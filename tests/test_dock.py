@@ -830,6 +830,22 @@ def test_a_long_status_is_read_whole_at_the_default_dock_width(dock, sample):
     table = dock.ui.table
     cell = table.visualItemRect(table.item(0, 4))
     assert cell.height() > 2 * table.fontMetrics().height()  # the cell wraps its status
+    assert fits(table, 0, 4), "the status cell cuts its text"
+    dock.resize(640, 1100)  # wider: the rows are fitted to the new column width again
+    for _ in range(5):
+        spin()
+    assert fits(table, 0, 4), "the status cell cuts its text"
+    assert table.rowHeight(0) < cell.height()  # and no taller than it needs
     dock.ui.table.clearSelection()
     spin()
     assert plain(details) == ""
+
+
+def fits(table, row, column):
+    """Whether the cell is tall enough for its whole text, wrapped at its width."""
+    rect = table.visualItemRect(table.item(row, column))
+    text = table.item(row, column).text()
+    needed = table.fontMetrics().boundingRect(
+        QRect(0, 0, rect.width() - 8, 100000), Qt.TextFlag.TextWordWrap, text
+    )
+    return needed.height() <= rect.height()

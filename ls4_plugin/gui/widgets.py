@@ -10,6 +10,7 @@ from qgis.PyQt.QtCore import (
     QRect,
     QSize,
     Qt,
+    QTimer,
     pyqtSignal,
 )
 from qgis.PyQt.QtGui import QColor
@@ -26,6 +27,8 @@ from .files import FRAME, SCAN, UNREADABLE, is_raster_path, kind_label
 TR_CONTEXT = "Ls4FileTable"
 PROBLEM_COLOR = QColor("#b00020")
 GOOD_COLOR = QColor("#1b5e20")
+TEXT_MARGINS = 10  # what a cell keeps around its text, and some more
+WRAP = Qt.TextFlag.TextWordWrap
 
 
 def tr(text):
@@ -69,7 +72,31 @@ class FileTable(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        # a wrapped status needs its row's height again whenever its column's width changes
+        header.sectionResized.connect(lambda *_: self.fit_rows())
+        self._fit_rows = QTimer(self)  # owned by the table: it goes when the table does
+        self._fit_rows.setSingleShot(True)
+        self._fit_rows.setInterval(0)
+        self._fit_rows.timeout.connect(self.fit_rows)
         self.setToolTip(tr("Drop GeoTIFF files or raster layers here"))
+
+    def fit_rows(self):
+        """Each row as tall as its wrapped status needs at the column's width (Qt's own
+        ``resizeRowsToContents`` measures wrapped text too short)."""
+        status = self.COLUMNS.index("Status")
+        width = max(20, self.columnWidth(status) - TEXT_MARGINS)
+        metrics = self.fontMetrics()
+        least = self.verticalHeader().defaultSectionSize()
+        for number in range(self.rowCount()):
+            item = self.item(number, status)
+            text = item.text() if item is not None else ""
+            box = metrics.boundingRect(QRect(0, 0, width, 100000), WRAP, text)
+            self.setRowHeight(number, max(least, box.height() + TEXT_MARGINS))
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        # the stretched Status column has its new width once the header has laid out
+        self._fit_rows.start()
 
     def dragEnterEvent(self, event):
         if dropped_paths(event.mimeData()):
@@ -99,7 +126,7 @@ class FileTable(QTableWidget):
             self._fill(number, row, collection, stored_band, pending)
             if row.path in selected:
                 self._select(number)
-        self.resizeRowsToContents()
+        self.fit_rows()
 
     def _fill(self, number, row, collection, stored_band, pending):
         status = row.status(collection, stored_band, pending)
