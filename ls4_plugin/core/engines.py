@@ -431,21 +431,29 @@ def clean_after_dead_runs(target, collection, conn, feedback=None):
                 "by the last run to end"
             )
             return None
+        # What is there now is dead; listed under the lock, removed after it, so a run that
+        # starts meanwhile waits only for the listing (its own uploads and keys are new ones).
         s3 = storage.client(target.s3)
-        aborted = 0
-        for stage in RUN_STAGES:
-            prefix = f"{collection.prefix()}{stage}/"
-            for key, upload_id, _initiated in storage.incomplete_uploads(target.s3, prefix, s3):
-                storage.abort_upload(target.s3, key, upload_id, s3)
-                aborted += 1
+        uploads = [
+            (key, upload_id)
+            for stage in RUN_STAGES
+            for key, upload_id, _initiated in storage.incomplete_uploads(
+                target.s3, f"{collection.prefix()}{stage}/", s3
+            )
+        ]
         staged = f"{collection.prefix()}{STAGING}/"
         left = list(storage.list_keys(target.s3, f"{staged}dask-", s3))
-        left += [
+        # a re-plan may stage to the same keys: these go while no plan can run
+        orphans = [
             key
             for key in storage.list_keys(target.s3, f"{staged}array-", s3)
             if not _manifest_there(target, storage.object_metadata(target.s3, key, s3), s3)
         ]
-        storage.delete_keys(target.s3, left, s3)
+        storage.delete_keys(target.s3, orphans, s3)
+    for key, upload_id in uploads:
+        storage.abort_upload(target.s3, key, upload_id, s3)
+    storage.delete_keys(target.s3, left, s3)
+    aborted, left = len(uploads), left + orphans
     if aborted or left:
         feedback.pushInfo(
             f"{collection.name}: removed what killed runs left: {aborted} unfinished multipart "
