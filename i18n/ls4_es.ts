@@ -264,6 +264,14 @@
       <translation>Ítem STAC de {}: {}</translation>
     </message>
     <message>
+      <source>Apply the policy</source>
+      <translation>Aplicar la política</translation>
+    </message>
+    <message>
+      <source>The public-read policy: scanned/, georef/, cog/ and geojson/ of the bucket become readable by anyone</source>
+      <translation>La política de lectura pública: scanned/, georef/, cog/ y geojson/ del bucket pasan a ser legibles por cualquiera</translation>
+    </message>
+    <message>
       <source>Settings…</source>
       <translation>Configuración…</translation>
     </message>
@@ -310,14 +318,6 @@
     <message>
       <source>Bands</source>
       <translation>Bandas</translation>
-    </message>
-    <message>
-      <source>Apply the policy</source>
-      <translation>Aplicar la política</translation>
-    </message>
-    <message>
-      <source>The public-read policy: scanned/, georef/, cog/ and geojson/ of the bucket become readable by anyone</source>
-      <translation>La política de lectura pública: scanned/, georef/, cog/ y geojson/ del bucket pasan a ser legibles por cualquiera</translation>
     </message>
     <message>
       <source>2. Files</source>
@@ -600,12 +600,28 @@
       <translation>solo puede contener letras ASCII, cifras y guiones sueltos</translation>
     </message>
     <message>
+      <source>black and white</source>
+      <translation>blanco y negro</translation>
+    </message>
+    <message>
+      <source>natural color</source>
+      <translation>color natural</translation>
+    </message>
+    <message>
       <source>No S3 bucket is set: open LS4 ▸ Settings and set the bucket</source>
       <translation>No hay ningún bucket S3 configurado: abra LS4 ▸ Configuración e indique el bucket</translation>
     </message>
     <message>
       <source>Canceled</source>
       <translation>Cancelado</translation>
+    </message>
+    <message>
+      <source>collection {} already exists as {} (s3 prefix {}, table {}); a collection has one band layout, so these {} frames cannot join it. Check the band layout chosen, or publish them as a collection of their own (another agency, year or type)</source>
+      <translation>la colección {} ya existe en {} (prefijo S3 {}, tabla {}); una colección tiene una sola disposición de bandas, así que estos fotogramas en {} no pueden unirse a ella. Compruebe la disposición de bandas elegida o publíquelos como una colección propia (otra agencia, otro año u otro tipo)</translation>
+    </message>
+    <message>
+      <source>mission code {} gives table {}, which holds mission {} (s3 prefix {}): write the mission code {}, or use one that gives a table of its own</source>
+      <translation>el código de misión {} da la tabla {}, que contiene la misión {} (prefijo S3 {}): escriba el código de misión {} o use uno que dé una tabla propia</translation>
     </message>
     <message>
       <source>{} {} {}</source>

@@ -46,7 +46,9 @@ from translations import read_ts, source_strings
 
 import ls4
 from ls4.ls4_plugin import settings
-from ls4.ls4_plugin.core import keys, publish, stac, storage
+from ls4.ls4_plugin.core import counties, keys, publish, stac, storage, tileindex
+from ls4.ls4_plugin.core.errors import Ls4Error
+from ls4.ls4_plugin.gui.messages import localize
 from tools import qgis_env, sample_collection
 
 REPO = Path(__file__).resolve().parents[1]
@@ -722,7 +724,7 @@ ENGLISH_WORDS = (
     "the is not of and to in cannot could connect connection there named failed with from "
     "which this be are was has have does found missing published enter year look up trying "
     "again every server refused running must digits four collection frames frame ready "
-    "publish settings load upload details nothing answers host port did you mean list county "
+    "publish settings load upload details nothing answers port did you mean list county "
     "agency mission code letters only contain"
 )
 ENGLISH = frozenset(ENGLISH_WORDS.split())
@@ -775,6 +777,53 @@ def test_no_english_reaches_the_spanish_dock_after_a_failed_look_up(spanish, con
         assert {text: english_words(text) for text in texts if english_words(text)} == {}
     finally:
         settings.set_value("postgres/connection", good)
+
+
+def core_messages(stack):
+    """Messages the core gives a georeferencer, made by the core itself."""
+    said = []
+
+    def refusal(call, *args):
+        with pytest.raises(Ls4Error) as caught:
+            call(*args)
+        said.append(str(caught.value))
+
+    refusal(keys.check_year, "19x5")
+    refusal(keys.check_year, "1703")
+    refusal(keys.check_agency, "1usgs")
+    refusal(keys.check_mission, "1963")
+    refusal(keys.collection_from_form, {"COUNTY": "W3ld", "AGENCY": "USGS", "YEAR": "2014"}, "bw")
+    refusal(keys.collection_from_form, {"COUNTY": "multicounty", "AGENCY": "USGS"}, "bw")
+    refusal(counties.load(qgis_env.COLORADO_COUNTIES).canonical, "Wled")
+    refusal(counties.load(qgis_env.COLORADO_COUNTIES).canonical, "Xyzzy")
+    colour = collection_of("Weld")
+    refusal(keys.reconcile, colour, replace(colour, band="bw").prefix())
+    refusal(settings.connection_dsn, "gone")
+    refusal(tileindex.connect, "host=127.0.0.1 port=1 dbname=none connect_timeout=2")
+    weld = replace(colour, band="bw")
+    said += publish._scan_warnings(target(stack), weld, "04-15-14_1-002.tif", None)
+    return said
+
+
+def test_the_core_messages_read_as_the_core_wrote_them_in_english(configured):
+    messages = core_messages(configured)
+    assert len(messages) == 12
+    for message in messages:
+        if not message.startswith("Cannot connect to PostgreSQL"):  # libpq's words, said plainly
+            assert localize(message) == message
+    refused = next(m for m in messages if m.startswith("Cannot connect to PostgreSQL"))
+    assert localize(refused).endswith(
+        ": nothing answers at this host and port (is the server running?)"
+    )
+
+
+def test_the_core_messages_a_georeferencer_meets_are_all_in_spanish(spanish, configured):
+    english = {}
+    for message in core_messages(configured):
+        words = english_words(localize(message))
+        if words:
+            english[localize(message)] = words
+    assert english == {}
 
 
 def test_every_button_is_visible_at_the_default_dock_width(plugin):

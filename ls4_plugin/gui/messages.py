@@ -52,6 +52,12 @@ def _rule(words):
     }.get(words, words)
 
 
+def _band(words):
+    return {"black and white": tr("black and white"), "natural color": tr("natural color")}.get(
+        words, words
+    )
+
+
 def _reason(words):
     """libpq's reason for a refused connection, in words a user can act on."""
     if "Connection refused" in words:
@@ -72,8 +78,38 @@ def _or(names):
 def _shapes():
     """(pattern, how to say it) for each message shape the GUI shows; first match wins."""
     fields = "(county|agency|year|mission code)"
+    bands = "(black and white|natural color)"
     return [
+        (
+            re.compile(
+                rf"collection (\S+) already exists as {bands} \(s3 prefix (\S+), table (\S+)\); "
+                rf"a collection has one band layout, so these {bands} frames cannot join it\. "
+                r"Check the band layout chosen, or publish them as a collection of their own "
+                r"\(another agency, year or type\)"
+            ),
+            lambda name, band, prefix, table, other: tr(
+                "collection {} already exists as {} (s3 prefix {}, table {}); a collection has "
+                "one band layout, so these {} frames cannot join it. Check the band layout "
+                "chosen, or publish them as a collection of their own (another agency, year or "
+                "type)"
+            ).format(name, _band(band), prefix, table, _band(other)),
+        ),
+        (
+            re.compile(
+                rf"mission code {_VALUE} gives table (\S+), which holds mission {_VALUE} "
+                rf"\(s3 prefix (\S+)\): write the mission code {_VALUE}, or use one that gives "
+                r"a table of its own"
+            ),
+            lambda code, table, held, prefix, again: tr(
+                "mission code {} gives table {}, which holds mission {} (s3 prefix {}): write "
+                "the mission code {}, or use one that gives a table of its own"
+            ).format(code, table, held, prefix, again),
+        ),
         (re.compile(r"(.+); (.+)"), lambda a, b: f"{localize(a)}; {localize(b)}"),
+        (
+            re.compile(rf"mission code {_VALUE} must contain a letter \(e\.g\. AR-1963\)"),
+            lambda value: tr("mission code {} must contain a letter (e.g. AR-1963)").format(value),
+        ),
         (
             re.compile(rf"{fields} {_VALUE} (must .+|may only .+)"),
             lambda what, value, rule: tr("{} {} {}").format(_field(what), value, _rule(rule)),
@@ -83,10 +119,6 @@ def _shapes():
             lambda value, first, last: tr("year {} is not between {} and {}").format(
                 value, first, last
             ),
-        ),
-        (
-            re.compile(rf"mission code {_VALUE} must contain a letter \(e\.g\. AR-1963\)"),
-            lambda value: tr("mission code {} must contain a letter (e.g. AR-1963)").format(value),
         ),
         (
             re.compile(rf"county {_VALUE} is reserved: write {_VALUE} \(or no county\)"),
