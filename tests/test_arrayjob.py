@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from publish_support import fresh, index_rows, objects, target
+from publish_support import anonymous_status, fresh, index_rows, objects, target
 from test_cluster import (
     abort_open_uploads,
     damaged_frame,
@@ -182,11 +182,16 @@ def test_a_frame_that_fails_in_its_task_leaves_what_a_local_failure_leaves(
 
     url = f"s3://{stack['s3']['bucket']}/jobs/{coll.name}/damaged.json"
     manifest = arrayjob.plan(url, coll, target(stack), frames)
-    assert len(staged_objects(stack, coll)) == 4  # private until each frame is published
+    staged = staged_objects(stack, coll)
+    assert len(staged) == 4  # until finish; private: an intermediate file (GUIDE §2)
+    config = target(stack).s3
+    assert {anonymous_status(storage.public_url(config, key)) for key in staged} == {403}
     statuses = [arrayjob.run(manifest, i, dsn=stack["postgres"]["dsn"]).status for i in range(4)]
     assert statuses == ["published"] * 3 + ["failed"]
     arrayjob.finish(manifest, dsn=stack["postgres"]["dsn"])
     assert estate(stack, coll) == local_estate  # no georef/ object of the failed frame
+    published = storage.public_url(config, coll.key("georef", os.path.basename(good[0])))
+    assert anonymous_status(published) == 200  # the 403 above was the staging's privacy
     assert staged_objects(stack, coll) == {}
     assert open_uploads(stack, coll) == []
 
