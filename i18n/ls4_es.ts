@@ -564,8 +564,104 @@
       <translation>el nombre del host es desconocido</translation>
     </message>
     <message>
+      <source>(the access key or secret key of {} is wrong, or may not read the bucket)</source>
+      <translation>(la clave de acceso o la clave secreta de {} es incorrecta, o no puede leer el bucket)</translation>
+    </message>
+    <message>
+      <source>the default credentials</source>
+      <translation>las credenciales por defecto</translation>
+    </message>
+    <message>
+      <source>S3 refused {} at {}: {}</source>
+      <translation>S3 rechazó {} en {}: {}</translation>
+    </message>
+    <message>
       <source> or </source>
       <translation> o </translation>
+    </message>
+    <message>
+      <source>mission code {} gives table {}, which holds mission {} (s3 prefix {}): write the mission code {}, or use one that gives a table of its own</source>
+      <translation>el código de misión {} da la tabla {}, que contiene la misión {} (prefijo S3 {}): escriba el código de misión {} o use uno que dé una tabla propia</translation>
+    </message>
+    <message>
+      <source>the WMS path answers at {} (404 for a collection that is not published); publish a collection to check MapServer itself</source>
+      <translation>la ruta WMS responde en {} (404 para una colección sin publicar); publique una colección para comprobar el propio MapServer</translation>
+    </message>
+    <message>
+      <source>bucket {} at {} answers with these credentials</source>
+      <translation>el bucket {} en {} responde con estas credenciales</translation>
+    </message>
+    <message>
+      <source>the public stages of bucket {} are not public ({} of the LS4 public-read policy's resources are not granted): published COGs, Preview and the download links answer 403 until the policy is applied</source>
+      <translation>las etapas públicas del bucket {} no son públicas ({} recursos de la política de lectura pública de LS4 no están concedidos): los COG publicados, la vista previa y los enlaces de descarga responden 403 hasta que se aplique la política</translation>
+    </message>
+    <message>
+      <source>the public stages of bucket {} are readable by anyone</source>
+      <translation>las etapas públicas del bucket {} son legibles por cualquiera</translation>
+    </message>
+    <message>
+      <source>connection {} opens database {} with PostGIS {}</source>
+      <translation>la conexión {} abre la base de datos {} con PostGIS {}</translation>
+    </message>
+    <message>
+      <source>MapServer answers at {} (the WMS capabilities of {})</source>
+      <translation>MapServer responde en {} (las capacidades WMS de {})</translation>
+    </message>
+    <message>
+      <source>MapServer answers at {}</source>
+      <translation>MapServer responde en {}</translation>
+    </message>
+    <message>
+      <source>{} answers 404: collection {} is not published there</source>
+      <translation>{} responde 404: la colección {} no está publicada allí</translation>
+    </message>
+    <message>
+      <source>no bucket is set</source>
+      <translation>no hay ningún bucket configurado</translation>
+    </message>
+    <message>
+      <source>no PostgreSQL connection is chosen</source>
+      <translation>no se ha elegido ninguna conexión PostgreSQL</translation>
+    </message>
+    <message>
+      <source>mission code {} must contain a letter (e.g. AR-1963)</source>
+      <translation>el código de misión {} debe contener una letra (p. ej. AR-1963)</translation>
+    </message>
+    <message>
+      <source>year {} is not between {} and {}</source>
+      <translation>el año {} no está entre {} y {}</translation>
+    </message>
+    <message>
+      <source>county {} is reserved: write {} (or no county)</source>
+      <translation>el condado {} está reservado: escriba {} (o ningún condado)</translation>
+    </message>
+    <message>
+      <source>{} is not in the county list of {}</source>
+      <translation>{} no está en la lista de condados de {}</translation>
+    </message>
+    <message>
+      <source>There is no PostgreSQL connection named {} in QGIS</source>
+      <translation>No hay ninguna conexión PostgreSQL llamada {} en QGIS</translation>
+    </message>
+    <message>
+      <source>No S3 bucket is set: open LS4 ▸ Settings and set the bucket</source>
+      <translation>No hay ningún bucket S3 configurado: abra LS4 ▸ Configuración e indique el bucket</translation>
+    </message>
+    <message>
+      <source>{}: its scan is missing from scanned/ (expected {})</source>
+      <translation>{}: falta su escaneo en scanned/ (se esperaba {})</translation>
+    </message>
+    <message>
+      <source>its scan is missing from scanned/ (expected {})</source>
+      <translation>falta su escaneo en scanned/ (se esperaba {})</translation>
+    </message>
+    <message>
+      <source>not attempted: {} unreachable</source>
+      <translation>no intentado: {} no responde</translation>
+    </message>
+    <message>
+      <source>Canceled</source>
+      <translation>Cancelado</translation>
     </message>
     <message>
       <source>county</source>
@@ -608,64 +704,32 @@
       <translation>color natural</translation>
     </message>
     <message>
-      <source>No S3 bucket is set: open LS4 ▸ Settings and set the bucket</source>
-      <translation>No hay ningún bucket S3 configurado: abra LS4 ▸ Configuración e indique el bucket</translation>
+      <source>bucket {}</source>
+      <translation>el bucket {}</translation>
     </message>
     <message>
-      <source>Canceled</source>
-      <translation>Cancelado</translation>
+      <source>authentication configuration {}</source>
+      <translation>la configuración de autenticación {}</translation>
     </message>
     <message>
       <source>collection {} already exists as {} (s3 prefix {}, table {}); a collection has one band layout, so these {} frames cannot join it. Check the band layout chosen, or publish them as a collection of their own (another agency, year or type)</source>
       <translation>la colección {} ya existe en {} (prefijo S3 {}, tabla {}); una colección tiene una sola disposición de bandas, así que estos fotogramas en {} no pueden unirse a ella. Compruebe la disposición de bandas elegida o publíquelos como una colección propia (otra agencia, otro año u otro tipo)</translation>
     </message>
     <message>
-      <source>mission code {} gives table {}, which holds mission {} (s3 prefix {}): write the mission code {}, or use one that gives a table of its own</source>
-      <translation>el código de misión {} da la tabla {}, que contiene la misión {} (prefijo S3 {}): escriba el código de misión {} o use uno que dé una tabla propia</translation>
+      <source>connection {}: {}</source>
+      <translation>conexión {}: {}</translation>
     </message>
     <message>
       <source>{} {} {}</source>
       <translation>{} {} {}</translation>
     </message>
     <message>
-      <source>year {} is not between {} and {}</source>
-      <translation>el año {} no está entre {} y {}</translation>
-    </message>
-    <message>
-      <source>mission code {} must contain a letter (e.g. AR-1963)</source>
-      <translation>el código de misión {} debe contener una letra (p. ej. AR-1963)</translation>
-    </message>
-    <message>
-      <source>county {} is reserved: write {} (or no county)</source>
-      <translation>el condado {} está reservado: escriba {} (o ningún condado)</translation>
-    </message>
-    <message>
       <source>{} is not in the county list of {}: did you mean {}?</source>
       <translation>{} no está en la lista de condados de {}: ¿quiso decir {}?</translation>
     </message>
     <message>
-      <source>{} is not in the county list of {}</source>
-      <translation>{} no está en la lista de condados de {}</translation>
-    </message>
-    <message>
-      <source>There is no PostgreSQL connection named {} in QGIS</source>
-      <translation>No hay ninguna conexión PostgreSQL llamada {} en QGIS</translation>
-    </message>
-    <message>
       <source>Cannot connect to PostgreSQL ({}): {}</source>
       <translation>No se puede conectar a PostgreSQL ({}): {}</translation>
-    </message>
-    <message>
-      <source>{}: its scan is missing from scanned/ (expected {})</source>
-      <translation>{}: falta su escaneo en scanned/ (se esperaba {})</translation>
-    </message>
-    <message>
-      <source>its scan is missing from scanned/ (expected {})</source>
-      <translation>falta su escaneo en scanned/ (se esperaba {})</translation>
-    </message>
-    <message>
-      <source>not attempted: {} unreachable</source>
-      <translation>no intentado: {} no responde</translation>
     </message>
   </context>
   <context>

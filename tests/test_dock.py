@@ -826,6 +826,29 @@ def test_the_core_messages_a_georeferencer_meets_are_all_in_spanish(spanish, con
     assert english == {}
 
 
+def test_the_spanish_settings_dialog_tests_the_connections_in_spanish(spanish, configured):
+    from ls4.ls4_plugin.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(collection="")
+    try:
+        dialog.show()
+        dialog.test_button.click()
+        wait_until(lambda: not dialog.testing(), "Test connections to answer", timeout=60)
+        results = plain(dialog.results)
+        assert "✔ S3: el bucket 'ls4' en http://127.0.0.1" in results, results
+        assert "Los tres funcionan." in results, results
+        texts = [results] + [
+            label.text() for label in dialog.findChildren(QLabel) if label.isVisibleTo(dialog)
+        ]
+        texts += [b.text() for b in dialog.findChildren(QAbstractButton) if b.isVisibleTo(dialog)]
+        texts += [group.title() for group in dialog.findChildren(QGroupBox)]
+        assert len(texts) > 15
+        assert {text: english_words(text) for text in texts if english_words(text)} == {}
+    finally:
+        dialog.reject()
+        dialog.deleteLater()
+
+
 def test_every_button_is_visible_at_the_default_dock_width(plugin):
     """QGIS docks the panel 298 px wide: every button lies inside the visible part of the dock,
     with no horizontal scrolling and none squeezed below the width its text needs."""

@@ -22,8 +22,10 @@ def localize(text):
     """``text`` (a core message, possibly several joined by "; ") in the user's language."""
     text = str(text)
     for pattern, say in _shapes():
-        match = pattern.fullmatch(text)
+        match = re.fullmatch(pattern, text)  # re caches the compiled patterns
         if match:
+            if isinstance(say, str):  # a template: the values go in as they are
+                return say.format(*match.groups())
             return say(*match.groups())
     return text
 
@@ -71,22 +73,38 @@ def _reason(words):
     return words
 
 
+def _s3_refused(what, bucket, endpoint, answer, keys):
+    """S3's refusal; its own answer (code and message) is kept as S3 said it."""
+    where = tr("bucket {}").format(bucket) if bucket else what
+    text = tr("S3 refused {} at {}: {}").format(where, endpoint, answer)
+    if keys:
+        hint = tr("(the access key or secret key of {} is wrong, or may not read the bucket)")
+        text += " " + hint.format(_credentials(keys))
+    return text
+
+
+def _credentials(words):
+    match = re.fullmatch(rf"authentication configuration {_VALUE}", words)
+    if match:
+        return tr("authentication configuration {}").format(match.group(1))
+    return tr("the default credentials") if words == "the default credentials" else words
+
+
 def _or(names):
     return tr(" or ").join(names.split(" or "))
 
 
 def _shapes():
-    """(pattern, how to say it) for each message shape the GUI shows; first match wins."""
+    """(pattern, template or function) for each message shape the GUI shows; first match wins.
+    Most shapes are templates: their values go in as the core wrote them."""
     fields = "(county|agency|year|mission code)"
     bands = "(black and white|natural color)"
     return [
         (
-            re.compile(
-                rf"collection (\S+) already exists as {bands} \(s3 prefix (\S+), table (\S+)\); "
-                rf"a collection has one band layout, so these {bands} frames cannot join it\. "
-                r"Check the band layout chosen, or publish them as a collection of their own "
-                r"\(another agency, year or type\)"
-            ),
+            rf"collection (\S+) already exists as {bands} \(s3 prefix (\S+), table (\S+)\); "
+            rf"a collection has one band layout, so these {bands} frames cannot join it\. "
+            r"Check the band layout chosen, or publish them as a collection of their own "
+            r"\(another agency, year or type\)",
             lambda name, band, prefix, table, other: tr(
                 "collection {} already exists as {} (s3 prefix {}, table {}); a collection has "
                 "one band layout, so these {} frames cannot join it. Check the band layout "
@@ -95,74 +113,117 @@ def _shapes():
             ).format(name, _band(band), prefix, table, _band(other)),
         ),
         (
-            re.compile(
-                rf"mission code {_VALUE} gives table (\S+), which holds mission {_VALUE} "
-                rf"\(s3 prefix (\S+)\): write the mission code {_VALUE}, or use one that gives "
-                r"a table of its own"
-            ),
-            lambda code, table, held, prefix, again: tr(
+            rf"mission code {_VALUE} gives table (\S+), which holds mission {_VALUE} "
+            rf"\(s3 prefix (\S+)\): write the mission code {_VALUE}, or use one that gives "
+            r"a table of its own",
+            tr(
                 "mission code {} gives table {}, which holds mission {} (s3 prefix {}): write "
                 "the mission code {}, or use one that gives a table of its own"
-            ).format(code, table, held, prefix, again),
-        ),
-        (re.compile(r"(.+); (.+)"), lambda a, b: f"{localize(a)}; {localize(b)}"),
-        (
-            re.compile(rf"mission code {_VALUE} must contain a letter \(e\.g\. AR-1963\)"),
-            lambda value: tr("mission code {} must contain a letter (e.g. AR-1963)").format(value),
+            ),
         ),
         (
-            re.compile(rf"{fields} {_VALUE} (must .+|may only .+)"),
+            r"the WMS path answers at (\S+) \(404 for a collection that is not published\); "
+            r"publish a collection to check MapServer itself",
+            tr(
+                "the WMS path answers at {} (404 for a collection that is not published); "
+                "publish a collection to check MapServer itself"
+            ),
+        ),
+        (r"(.+); (.+)", lambda first, rest: f"{localize(first)}; {localize(rest)}"),
+        # Test connections (core.connections), as the settings dialog shows them
+        (
+            rf"bucket {_VALUE} at (\S+) answers with these credentials",
+            tr("bucket {} at {} answers with these credentials"),
+        ),
+        (
+            rf"the public stages of bucket {_VALUE} are not public \((\d+) of the LS4 "
+            r"public-read policy's resources are not granted\): published COGs, Preview and "
+            r"the download links answer 403 until the policy is applied",
+            tr(
+                "the public stages of bucket {} are not public ({} of the LS4 public-read "
+                "policy's resources are not granted): published COGs, Preview and the download "
+                "links answer 403 until the policy is applied"
+            ),
+        ),
+        (
+            rf"the public stages of bucket {_VALUE} are readable by anyone",
+            tr("the public stages of bucket {} are readable by anyone"),
+        ),
+        (
+            rf"connection {_VALUE} opens database {_VALUE} with PostGIS (\S+)",
+            tr("connection {} opens database {} with PostGIS {}"),
+        ),
+        (
+            rf"connection {_VALUE}: (.+)",
+            lambda name, why: tr("connection {}: {}").format(name, localize(why)),
+        ),
+        (
+            r"MapServer answers at (\S+) \(the WMS capabilities of (\S+)\)",
+            tr("MapServer answers at {} (the WMS capabilities of {})"),
+        ),
+        (r"MapServer answers at (\S+)", tr("MapServer answers at {}")),
+        (
+            rf"(\S+) answers 404: collection {_VALUE} is not published there",
+            tr("{} answers 404: collection {} is not published there"),
+        ),
+        (
+            rf"S3 refused (bucket {_VALUE}|s3://\S+) at (\S+): (.*?)"
+            r"(?: \(the access key or secret key of (.+) is wrong, or may not read the "
+            r"bucket\))?",
+            _s3_refused,
+        ),
+        (r"no bucket is set", tr("no bucket is set")),
+        (r"no PostgreSQL connection is chosen", tr("no PostgreSQL connection is chosen")),
+        # the collection's names (core.keys, core.counties)
+        (
+            rf"mission code {_VALUE} must contain a letter \(e\.g\. AR-1963\)",
+            tr("mission code {} must contain a letter (e.g. AR-1963)"),
+        ),
+        (
+            rf"{fields} {_VALUE} (must .+|may only .+)",
             lambda what, value, rule: tr("{} {} {}").format(_field(what), value, _rule(rule)),
         ),
         (
-            re.compile(rf"year {_VALUE} is not between (\d+) and (\d+)"),
-            lambda value, first, last: tr("year {} is not between {} and {}").format(
-                value, first, last
-            ),
+            rf"year {_VALUE} is not between (\d+) and (\d+)",
+            tr("year {} is not between {} and {}"),
         ),
         (
-            re.compile(rf"county {_VALUE} is reserved: write {_VALUE} \(or no county\)"),
-            lambda value, multi: tr("county {} is reserved: write {} (or no county)").format(
-                value, multi
-            ),
+            rf"county {_VALUE} is reserved: write {_VALUE} \(or no county\)",
+            tr("county {} is reserved: write {} (or no county)"),
         ),
         (
-            re.compile(rf"{_VALUE} is not in the county list of (.+?): did you mean (.+)\?"),
+            rf"{_VALUE} is not in the county list of (.+?): did you mean (.+)\?",
             lambda value, state, names: tr(
                 "{} is not in the county list of {}: did you mean {}?"
             ).format(value, state, _or(names)),
         ),
         (
-            re.compile(rf"{_VALUE} is not in the county list of (.+)"),
-            lambda value, state: tr("{} is not in the county list of {}").format(value, state),
+            rf"{_VALUE} is not in the county list of (.+)",
+            tr("{} is not in the county list of {}"),
+        ),
+        # the services and the run (settings, core.tileindex, core.publish)
+        (
+            rf"There is no PostgreSQL connection named {_VALUE} in QGIS",
+            tr("There is no PostgreSQL connection named {} in QGIS"),
         ),
         (
-            re.compile(rf"There is no PostgreSQL connection named {_VALUE} in QGIS"),
-            lambda name: tr("There is no PostgreSQL connection named {} in QGIS").format(name),
-        ),
-        (
-            re.compile(r"Cannot connect to PostgreSQL \((.*)\): (.*)"),
+            r"Cannot connect to PostgreSQL \((.*)\): (.*)",
             lambda where, why: tr("Cannot connect to PostgreSQL ({}): {}").format(
                 where, _reason(why)
             ),
         ),
         (
-            re.compile(r"No S3 bucket is set: open LS4 ▸ Settings and set the bucket"),
-            lambda: tr("No S3 bucket is set: open LS4 ▸ Settings and set the bucket"),
+            r"No S3 bucket is set: open LS4 ▸ Settings and set the bucket",
+            tr("No S3 bucket is set: open LS4 ▸ Settings and set the bucket"),
         ),
         (
-            re.compile(r"(.+): its scan is missing from scanned/ \(expected (.+)\)"),
-            lambda name, key: tr("{}: its scan is missing from scanned/ (expected {})").format(
-                name, key
-            ),
+            r"(.+): its scan is missing from scanned/ \(expected (.+)\)",
+            tr("{}: its scan is missing from scanned/ (expected {})"),
         ),
         (
-            re.compile(r"its scan is missing from scanned/ \(expected (.+)\)"),
-            lambda key: tr("its scan is missing from scanned/ (expected {})").format(key),
+            r"its scan is missing from scanned/ \(expected (.+)\)",
+            tr("its scan is missing from scanned/ (expected {})"),
         ),
-        (
-            re.compile(r"not attempted: (.+) unreachable"),
-            lambda service: tr("not attempted: {} unreachable").format(service),
-        ),
-        (re.compile(r"Canceled by the user|canceled by the user"), lambda: tr("Canceled")),
+        (r"not attempted: (.+) unreachable", tr("not attempted: {} unreachable")),
+        (r"Canceled by the user|canceled by the user", tr("Canceled")),
     ]

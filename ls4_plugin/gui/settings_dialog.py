@@ -252,6 +252,7 @@ class SettingsDialog(QDialog):
 
     def _show_public_read(self, ok, message):
         """The policy's line of the test, and the one-click offer when it is missing."""
+        message = localize(message)
         if ok:
             line = "✔ " + tr("Public read: {}").format(message)
             return f"<span style='color:#1b5e20'>{escape(line)}</span>"
