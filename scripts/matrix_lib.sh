@@ -7,7 +7,7 @@
 # new clone or a rerun reuses them; stamps make an unchanged leg a no-op.
 
 LS4_CACHE=${LS4_CACHE:-/var/cache/ls4}
-LS4_LEGS=${LS4_LEGS:-host}  # TODO(matrix): "host 3.40 3.44" once every leg is green
+LS4_LEGS=${LS4_LEGS:-host 3.40 3.44}
 CHROOTS=$LS4_CACHE/chroots
 LOGS=$LS4_CACHE/logs
 APT_ARCHIVES=$LS4_CACHE/apt-archives
