@@ -314,6 +314,31 @@ def test_cancel_stops_the_tasks_not_started_and_leaves_a_consistent_estate(stack
     assert open_uploads(stack, coll) == []
 
 
+class CancelWhileStaging(Feedback):
+    """Cancels at the run's first progress, while the caller stages the first source."""
+
+    def setProgress(self, percent):  # noqa: N802
+        super().setProgress(percent)
+        if 0 < percent < 18:
+            self.cancel()
+
+
+def test_cancel_while_staging_publishes_nothing_and_leaves_nothing(stack, cluster, frames):
+    coll = fresh(stack, collection("Ouray"))
+    with pytest.raises(Canceled):
+        publish.publish_collection(
+            target(stack),
+            coll,
+            frames,
+            feedback=CancelWhileStaging(),
+            executor=engines.DaskExecutor(cluster.address),
+        )
+    assert index_rows(stack, coll.table) == []
+    assert objects(stack, coll.prefix()) == {}  # no staged source, no georef, no COG
+    assert open_uploads(stack, coll) == []
+    assert not storage.exists(target(stack).s3, coll.mapfile_key)
+
+
 def test_publishcollection_runs_on_the_scheduler_given(stack, cluster, frames, run_alg):
     from qgis.core import QgsProcessingParameterDefinition
 

@@ -285,6 +285,8 @@ class DaskExecutor:
                 upload = SubFeedback(staging, number * step, (number + 1) * step)
                 try:
                     url, staged_key = stage_source(target, collection, source, label, upload)
+                except Canceled:
+                    break  # this frame and those after it: "canceled"
                 except Ls4Error as error:
                     feedback.pushWarning(f"{os.path.basename(source)}: {error}")
                     results[number] = publish.FrameResult(os.fspath(source), "failed", str(error))
@@ -388,9 +390,13 @@ def stage_source(target, collection, source, label, feedback=None, manifest=""):
         return f"{S3_PREFIX}{target.s3.bucket}/{georef}", ""
     key = staging_key(collection, label, name)
     metadata = {MANIFEST_KEY: manifest} if manifest else None
-    storage.upload_file(
-        target.s3, source, key, feedback, metadata=metadata, checksum=checksum, current=None
-    )
+    try:
+        storage.upload_file(
+            target.s3, source, key, feedback, metadata=metadata, checksum=checksum, current=None
+        )
+    except Canceled:  # the upload may have been complete when the cancel was seen
+        storage.delete_keys(target.s3, [key])
+        raise
     return f"{S3_PREFIX}{target.s3.bucket}/{key}", key
 
 
