@@ -6,7 +6,9 @@ Work whether or not some other code has turned on ``gdal.UseExceptions()``.
 
 import errno
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeAlias
 
 from osgeo import gdal
 
@@ -16,17 +18,23 @@ NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device"
 # Less than this free in a folder GDAL failed to write in: the disk is taken to be full.
 FULL_MARGIN = 1024 * 1024
 
+# GDAL's objects as the core passes them around: osgeo has no type information, so these say what
+# a value is for the reader while mypy takes them as Any.
+Dataset: TypeAlias = Any  # gdal.Dataset
+Band: TypeAlias = Any  # gdal.Band
+SpatialReference: TypeAlias = Any  # osr.SpatialReference
+
 
 @contextmanager
-def gdal_errors():
+def gdal_errors() -> Iterator[list[str]]:
     """Collect GDAL's error messages in a list instead of printing them (warnings are dropped).
 
     The handler is pushed on GDAL's per-thread stack and popped afterwards, so no global state
     changes for other code.
     """
-    messages = []
+    messages: list[str] = []
 
-    def handler(err_class, _err_no, message):
+    def handler(err_class: int, _err_no: int, message: str) -> None:
         if err_class >= gdal.CE_Failure:
             messages.append(" ".join(str(message).split()))
 
@@ -37,7 +45,7 @@ def gdal_errors():
         gdal.PopErrorHandler()
 
 
-def open_raster(path, access=gdal.GA_ReadOnly):
+def open_raster(path: object, access: int = gdal.GA_ReadOnly) -> tuple[Dataset | None, list[str]]:
     """Open ``path`` with GDAL: ``(dataset or None, GDAL's messages)``."""
     with gdal_errors() as messages:
         try:
@@ -48,7 +56,7 @@ def open_raster(path, access=gdal.GA_ReadOnly):
     return dataset, messages
 
 
-def open_or_raise(path, what="raster file"):
+def open_or_raise(path: object, what: str = "raster file") -> Dataset:
     """The dataset at ``path``, or ``InputError`` naming it and GDAL's reason."""
     dataset, messages = open_raster(path)
     if dataset is None:
@@ -62,7 +70,7 @@ def open_or_raise(path, what="raster file"):
     return dataset
 
 
-def free_bytes(folder):
+def free_bytes(folder: str) -> int | None:
     try:
         stats = os.statvfs(folder)
     except (OSError, AttributeError):  # no statvfs on Windows: shutil would do, but no need
@@ -70,7 +78,7 @@ def free_bytes(folder):
     return stats.f_bavail * stats.f_frsize
 
 
-def write_failure(path, reason):
+def write_failure(path: object, reason: str) -> str:
     """The message for a failed write of ``path``: ``reason``, with "No space left on device"
     and the folder said when the folder is (nearly) full, which GDAL's own messages rarely say."""
     folder = os.path.dirname(os.path.abspath(str(path)))
