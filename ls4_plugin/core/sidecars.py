@@ -15,12 +15,12 @@ from contextlib import suppress
 from osgeo import gdal, osr
 
 from .errors import InputError
-from .gdalutil import gdal_errors, open_or_raise
+from .gdalutil import SpatialReference, gdal_errors, open_or_raise
 
 WORLD_EXTENSIONS = (".tfw", ".tifw", ".wld")
 
 
-def _beside(path, suffixes):
+def _beside(path: object, suffixes: tuple[str, ...]) -> list[str]:
     folder, name = os.path.split(os.path.abspath(str(path)))
     try:
         names = {entry.lower(): entry for entry in os.listdir(folder)}
@@ -31,13 +31,13 @@ def _beside(path, suffixes):
     return [os.path.join(folder, names[w]) for w in wanted if w in names]
 
 
-def sidecar_files(path):
+def sidecar_files(path: object) -> list[str]:
     """The georeferencing files beside ``path``: world file, ``.prj``, ``.aux.xml``."""
     aux = [f"{path}.aux.xml"] if os.path.exists(f"{path}.aux.xml") else []
     return _beside(path, WORLD_EXTENSIONS + (".prj",)) + aux
 
 
-def prj_crs(path):
+def prj_crs(path: object) -> SpatialReference | None:
     """The CRS of the ``.prj`` beside ``path`` (ESRI or OGC WKT, or anything GDAL reads), or
     None when there is none. ``InputError`` when it cannot be read."""
     found = _beside(path, (".prj",))
@@ -59,7 +59,7 @@ def prj_crs(path):
     return srs
 
 
-def self_contained(src, folder):
+def self_contained(src: str | os.PathLike[str], folder: str) -> str:
     """``src`` when its georeferencing is inside it, else a copy in ``folder`` (same name) with
     the sidecars' georeferencing written into its tags. Pixels are copied byte for byte."""
     if not sidecar_files(src):
