@@ -31,29 +31,29 @@ class County:
 
 @dataclass(frozen=True)
 class CountyList:
-    counties: tuple
+    counties: tuple[County, ...]
     source: str
-    _by_key: dict = field(init=False, repr=False, compare=False)
+    _by_key: dict[str, County] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "_by_key", {_key(c.name): c for c in self.counties})
 
     @property
-    def state(self):
+    def state(self) -> str:
         states = sorted({county.state for county in self.counties if county.state})
         return ", ".join(states)
 
-    def find(self, typed):
+    def find(self, typed: str) -> County | None:
         """The ``County`` that ``typed`` names (any case, "_" or " "), or None."""
         return self._by_key.get(_key(typed))
 
-    def suggestions(self, typed, count=3):
+    def suggestions(self, typed: str, count: int = 3) -> list[str]:
         """Canonical names close to ``typed`` ("Travs" -> ["Travis"]), best first."""
         keys = self._by_key
         close = difflib.get_close_matches(_key(typed), list(keys), n=count, cutoff=0.75)
         return [keys[key].name for key in close]
 
-    def canonical(self, typed):
+    def canonical(self, typed: str) -> str:
         """The list's spelling of ``typed``; InputError naming close matches when it has none."""
         found = self.find(typed)
         if found is not None:
@@ -64,11 +64,11 @@ class CountyList:
         raise InputError(f"{typed.strip()!r} is not in {where}{hint}")
 
 
-def _key(text):
+def _key(text: object) -> str:
     return re.sub(r"[\s_]+", " ", str(text)).strip().lower()
 
 
-def load(path=None):
+def load(path: str | None = None) -> CountyList:
     """The ``CountyList`` of the CSV file ``path`` (default: the shipped Texas list)."""
     path = os.path.abspath(path or DEFAULT_LIST)
     try:
@@ -79,7 +79,7 @@ def load(path=None):
 
 
 @lru_cache(maxsize=8)
-def _load(path, _stamp):
+def _load(path: str, _stamp: int) -> CountyList:
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
