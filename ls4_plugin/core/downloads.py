@@ -6,26 +6,32 @@ after the collection, the footprints in EPSG:3857 with every index field), repla
 
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from osgeo import ogr, osr
 
 from . import storage, tileindex
 from .errors import Ls4Error
+from .keys import CollectionName
+
+if TYPE_CHECKING:
+    from .publish import Target
 
 PREFIX = "tileindex/"
 
 
-def index_key(collection_name):
+def index_key(collection_name: str) -> str:
     """The key of the collection's GeoPackage download."""
     return f"{PREFIX}{collection_name}.gpkg"
 
 
-def index_url(config, collection_name):
+def index_url(config: storage.S3Config, collection_name: str) -> str:
     """The public URL the rows' ``dl_index`` give."""
     return storage.public_url(config, index_key(collection_name))
 
 
-def publish_index(target, collection):
+def publish_index(target: "Target", collection: CollectionName) -> str:
     """Write the GeoPackage of the collection's rows to S3 and point every row's ``dl_index`` at
     it; returns its key ("" when the table is empty or missing)."""
     url = index_url(target.s3, collection.name)
@@ -43,7 +49,7 @@ def publish_index(target, collection):
     return index_key(collection.name)
 
 
-def write_geopackage(path, layer_name, rows):
+def write_geopackage(path: str, layer_name: str, rows: Sequence[Mapping[str, object]]) -> None:
     """A GeoPackage at ``path``: one polygon layer of ``rows`` (tileindex.rows dicts)."""
     driver = ogr.GetDriverByName("GPKG")
     dataset = driver.CreateDataSource(path)
