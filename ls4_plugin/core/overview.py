@@ -13,11 +13,19 @@ every publish of the collection (it reads a few kilobytes of each frame).
 
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from osgeo import gdal
 
 from . import cog, storage, tileindex
 from .errors import Ls4Error
+from .feedback import FeedbackLike
+from .keys import CollectionName
+from .tileindex import Extent
+
+if TYPE_CHECKING:
+    from .publish import Target
 
 PREFIX = "overview/"
 MIN_FRAMES = 16  # below this a full-extent map opens few enough frames
@@ -27,27 +35,33 @@ METRES_PER_INCH = 0.0254
 MAPSERVER_DPI = 72.0
 
 
-def overview_key(collection_name):
+def overview_key(collection_name: str) -> str:
     return f"{PREFIX}{collection_name}.tif"
 
 
-def resolution(extent):
+def resolution(extent: Extent) -> float:
     """The overview's resolution (metres per pixel) for a collection extent."""
     minx, miny, maxx, maxy = extent
     return max(maxx - minx, maxy - miny) / SIZE
 
 
-def switch_scale(extent):
+def switch_scale(extent: Extent) -> float:
     """The scale denominator above which the overview is drawn instead of the frames: where a
     map pixel is one overview pixel (above it the overview is only ever downsampled)."""
     return resolution(extent) * MAPSERVER_DPI / METRES_PER_INCH
 
 
-def wanted(frame_count):
+def wanted(frame_count: int) -> bool:
     return frame_count >= MIN_FRAMES
 
 
-def build(rows, extent, band_layout, dst, feedback=None):
+def build(
+    rows: Sequence[Mapping[str, object]],
+    extent: Extent,
+    band_layout: str,
+    dst: str,
+    feedback: FeedbackLike | None = None,
+) -> float:
     """Write the overview COG of the frames ``rows`` (tileindex.rows dicts) at ``dst``."""
     res = resolution(extent)
     sources = [f"/vsicurl/{row['dl_georef']}" for row in rows if row.get("dl_georef")]
@@ -84,20 +98,22 @@ def build(rows, extent, band_layout, dst, feedback=None):
 class _GdalConfig:
     """GDAL configuration options for this thread, restored afterwards."""
 
-    def __init__(self, values):
+    def __init__(self, values: Mapping[str, str | None]) -> None:
         self.values = values
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.before = {key: gdal.GetThreadLocalConfigOption(key, None) for key in self.values}
         for key, value in self.values.items():
             gdal.SetThreadLocalConfigOption(key, value)
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         for key, value in self.before.items():
             gdal.SetThreadLocalConfigOption(key, value)
 
 
-def publish_overview(target, collection, conn, extent):
+def publish_overview(
+    target: "Target", collection: CollectionName, conn: tileindex.Connection, extent: Extent
+) -> tuple[str, float] | None:
     """Build and upload the collection's overview when it has enough frames; returns
     ``(location, switch scale)`` for the mapfile, or None (no overview layer)."""
     rows = tileindex.rows(conn, collection.table)

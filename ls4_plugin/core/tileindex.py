@@ -21,6 +21,8 @@ from .errors import InputError, Ls4Error, ServiceUnavailable
 
 FIELDS = ("location", "src_srs", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
 INDEX_COLUMNS = ("id",) + FIELDS + ("geom",)
+# ``(minx, miny, maxx, maxy)`` of footprints in EPSG:3857.
+Extent = tuple[float, float, float, float]
 # Serializes CREATE TABLE between processes: a transaction-scoped advisory lock in this class.
 LOCK_CLASS = 0x4C5334  # "LS4"
 # Serializes the writers of what is derived from a table (its mapfile): a session lock.
