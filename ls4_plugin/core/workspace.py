@@ -14,6 +14,7 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 
 PREFIX = "ls4-run-"
@@ -24,7 +25,7 @@ UNKNOWN_OWNER_AGE = 24 * 3600.0
 MIN_AGE = 120.0
 
 
-def _start_time(pid):
+def _start_time(pid: object) -> str | None:
     """The process's start time in clock ticks since boot (Linux), or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
@@ -33,7 +34,7 @@ def _start_time(pid):
         return None
 
 
-def _pid_namespace():
+def _pid_namespace() -> str | None:
     """The PID namespace of this process (Linux), or None: a pid means a process only in its own
     (a container, ``unshare --pid``), and two of them can share a host name and a /tmp."""
     try:
@@ -42,7 +43,7 @@ def _pid_namespace():
         return None
 
 
-def _owner_alive(owner):
+def _owner_alive(owner: Mapping[str, object]) -> bool | None:
     """True/False when this host can tell, None when it cannot (another host or PID namespace,
     no /proc)."""
     if owner.get("host") != socket.gethostname() or not os.path.isdir("/proc"):
@@ -54,7 +55,7 @@ def _owner_alive(owner):
 
 
 @contextmanager
-def run_folder(root=None):
+def run_folder(root: str | None = None) -> Iterator[str]:
     """A fresh folder for this run's temporary files (stale ones are removed first)."""
     root = root or tempfile.gettempdir()
     remove_stale(root)
@@ -73,11 +74,11 @@ def run_folder(root=None):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def stale_folders(root=None, older_than=0.0):
+def stale_folders(root: str | None = None, older_than: float = 0.0) -> list[tuple[str, str]]:
     """The LS4 run folders under ``root`` whose run is gone and that are older than
     ``older_than`` seconds; (path, reason) pairs."""
     root = root or tempfile.gettempdir()
-    found = []
+    found: list[tuple[str, str]] = []
     try:
         names = sorted(os.listdir(root))
     except OSError:
@@ -106,7 +107,7 @@ def stale_folders(root=None, older_than=0.0):
     return found
 
 
-def folder_size(path):
+def folder_size(path: str) -> int:
     total = 0
     for folder, _dirs, files in os.walk(path):
         for name in files:
@@ -115,7 +116,7 @@ def folder_size(path):
     return total
 
 
-def remove_stale(root=None, older_than=0.0):
+def remove_stale(root: str | None = None, older_than: float = 0.0) -> list[str]:
     """Remove the stale run folders; returns their paths."""
     removed = []
     for path, _reason in stale_folders(root, older_than):
