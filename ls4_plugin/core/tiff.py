@@ -4,8 +4,11 @@ Classic TIFF and BigTIFF, little- or big-endian. Only what is needed to take the
 out of a GeoTIFF GDAL wrote and to point a COG's tile offsets at tiles appended to it.
 """
 
+import mmap
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 TILE_OFFSETS = 324
 TILE_BYTE_COUNTS = 325
@@ -35,6 +38,9 @@ _TYPES = {
     18: ("Q", 8),
 }
 
+# What a TIFF is read from: bytes, or a writable buffer (bytearray, memoryview, mmap) to patch.
+TiffData = bytes | bytearray | memoryview | mmap.mmap
+
 
 @dataclass
 class Tag:
@@ -46,13 +52,13 @@ class Tag:
 @dataclass
 class Ifd:
     position: int
-    tags: dict = field(default_factory=dict)
+    tags: dict[int, Tag] = field(default_factory=dict)
 
 
 class TiffFile:
     """The IFDs of a TIFF held in ``data`` (bytes or a writable buffer)."""
 
-    def __init__(self, data):
+    def __init__(self, data: TiffData) -> None:
         self.data = data
         order = bytes(data[:2])
         if order not in (b"II", b"MM"):
@@ -66,16 +72,16 @@ class TiffFile:
         else:
             (first,) = self._unpack("I", 4)
             self._entry, self._count_code, self._offset_code = 12, "H", "I"
-        self.ifds = []
+        self.ifds: list[Ifd] = []
         position = first
         while position:
             ifd, position = self._read_ifd(position)
             self.ifds.append(ifd)
 
-    def _unpack(self, code, position):
+    def _unpack(self, code: str, position: int) -> tuple[Any, ...]:
         return struct.unpack_from(self.endian + code, self.data, position)
 
-    def _read_ifd(self, position):
+    def _read_ifd(self, position: int) -> tuple[Ifd, int]:
         count_size = 8 if self.big else 2
         (count,) = self._unpack(self._count_code, position)
         ifd = Ifd(position)
@@ -92,14 +98,21 @@ class TiffFile:
         (following,) = self._unpack(self._offset_code, position + count_size + count * self._entry)
         return ifd, following
 
-    def values(self, ifd, tag):
+    def values(self, ifd: Ifd, tag: int) -> list[Any] | None:
         found = ifd.tags.get(tag)
         if found is None:
             return None
         code, size = _TYPES[found.type]
         return list(self._unpack(f"{found.count}{code}", found.position))
 
-    def raw(self, ifd, tag):
+    def required(self, ifd: Ifd, tag: int) -> list[Any]:
+        """``values``, for a tag every image of the file has: ``ValueError`` when it is missing."""
+        found = self.values(ifd, tag)
+        if found is None:
+            raise ValueError(f"TIFF IFD at {ifd.position}: tag {tag} is missing")
+        return found
+
+    def raw(self, ifd: Ifd, tag: int) -> bytes | None:
         """The bytes of a tag's values (JPEGTables, for instance)."""
         found = ifd.tags.get(tag)
         if found is None:
@@ -107,7 +120,7 @@ class TiffFile:
         size = _TYPES[found.type][1] * found.count
         return bytes(self.data[found.position : found.position + size])
 
-    def write_values(self, ifd, tag, values):
+    def write_values(self, ifd: Ifd, tag: int, values: Sequence[Any]) -> None:
         """Overwrite a tag's values in place (same count and type)."""
         found = ifd.tags[tag]
         if len(values) != found.count:
@@ -115,14 +128,14 @@ class TiffFile:
         code, _ = _TYPES[found.type]
         struct.pack_into(f"{self.endian}{found.count}{code}", self.data, found.position, *values)
 
-    def tiles(self, ifd):
+    def tiles(self, ifd: Ifd) -> list[tuple[int, int]]:
         """``[(offset, byte count)]`` of an IFD's tiles, in TIFF order (row-major)."""
         return list(
-            zip(self.values(ifd, TILE_OFFSETS), self.values(ifd, TILE_BYTE_COUNTS), strict=True)
+            zip(self.required(ifd, TILE_OFFSETS), self.required(ifd, TILE_BYTE_COUNTS), strict=True)
         )
 
-    def is_mask(self, ifd):
+    def is_mask(self, ifd: Ifd) -> bool:
         return bool((self.values(ifd, NEW_SUBFILE_TYPE) or [0])[0] & MASK)
 
-    def width(self, ifd):
-        return self.values(ifd, IMAGE_WIDTH)[0]
+    def width(self, ifd: Ifd) -> int:
+        return int(self.required(ifd, IMAGE_WIDTH)[0])
