@@ -9,13 +9,17 @@ run it reports on: the caller gets the reason and a warning is pushed.
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import InputError, Ls4Error
-from .feedback import ensure
+from .feedback import FeedbackLike, ensure
+
+if TYPE_CHECKING:
+    from .publish import CollectionResult
 
 # SNS: a subject is at most 100 printable ASCII characters on one line; a message at most 256 KiB.
 MAX_SUBJECT = 100
@@ -35,12 +39,12 @@ class SnsConfig:
     read_timeout: float = 10.0
     max_attempts: int = 2
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         # The secret must never reach a log or a traceback.
         return f"SnsConfig(endpoint_url={self.endpoint_url!r})"
 
 
-def region_of(topic_arn):
+def region_of(topic_arn: object) -> str:
     """The region of an SNS topic ARN; ``InputError`` when it is not one."""
     match = _ARN.fullmatch(topic_arn.strip()) if isinstance(topic_arn, str) else None
     if not match:
@@ -51,14 +55,14 @@ def region_of(topic_arn):
     return match.group(1)
 
 
-def clean_subject(subject):
+def clean_subject(subject: object) -> str:
     """``subject`` as SNS accepts it: printable ASCII, one line, at most 100 characters."""
     text = " ".join(str(subject).split())
     text = "".join(char if " " <= char <= "~" else "?" for char in text)
     return text[:MAX_SUBJECT] or "LS4"
 
 
-def clip_message(message):
+def clip_message(message: str) -> str:
     """``message`` cut to SNS's size limit, saying so when it was cut."""
     data = message.encode("utf-8")
     if len(data) <= MAX_MESSAGE_BYTES:
@@ -67,7 +71,7 @@ def clip_message(message):
     return data[:room].decode("utf-8", errors="ignore") + _TRUNCATED
 
 
-def send(topic_arn, subject, message, sns_config=None):
+def send(topic_arn: str, subject: str, message: str, sns_config: SnsConfig | None = None) -> str:
     """Publish one message to ``topic_arn``; returns SNS's message id. ``Ls4Error`` on failure."""
     config = sns_config or SnsConfig()
     client = boto3.session.Session().client(
@@ -93,7 +97,13 @@ def send(topic_arn, subject, message, sns_config=None):
     return reply["MessageId"]
 
 
-def deliver(topic_arn, subject, message, feedback=None, sns_config=None):
+def deliver(
+    topic_arn: str | None,
+    subject: str,
+    message: str,
+    feedback: FeedbackLike | None = None,
+    sns_config: SnsConfig | None = None,
+) -> str:
     """Send the summary when a topic is given, else only log it; returns what happened.
 
     The message always goes to ``feedback`` too. Never raises for a failed send: the outcome
@@ -102,7 +112,7 @@ def deliver(topic_arn, subject, message, feedback=None, sns_config=None):
     """
     feedback = ensure(feedback)
     feedback.pushInfo(f"{subject}\n{message}")
-    if not (topic_arn or "").strip():
+    if topic_arn is None or not topic_arn.strip():
         return "no SNS topic configured: the message is in the report and the log only"
     try:
         message_id = send(topic_arn, subject, message, sns_config)
@@ -113,7 +123,7 @@ def deliver(topic_arn, subject, message, feedback=None, sns_config=None):
     return f"sent to {topic_arn} (message {message_id})"
 
 
-def publish_failure_message(result):
+def publish_failure_message(result: "CollectionResult") -> tuple[str, str] | None:
     """``(subject, message)`` summing up a publish run's failed frames, or None when none failed.
 
     ``result`` is a ``publish.CollectionResult``.
