@@ -10,14 +10,19 @@ previous public file stays in place (an S3 PUT replaces an object atomically).
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
 
 from osgeo import gdal
 
 from . import keys, outputs, storage, tileindex
 from .errors import Canceled, Ls4Error, ServiceUnavailable
-from .feedback import SubFeedback, check_canceled, ensure
+from .feedback import FeedbackLike, SubFeedback, check_canceled, ensure
 from .gdalutil import gdal_errors
+
+if TYPE_CHECKING:
+    from .publish import Target
 
 PROPERTIES = ("dl_orig", "dl_georef", "dl_index")
 FETCH_ROWS = 2000
@@ -36,7 +41,12 @@ class CompileResult:
     upload: str = ""  # "uploaded", "unchanged" or "" (not uploaded)
 
 
-def compile_indexes(target, output_path, upload=True, feedback=None):
+def compile_indexes(
+    target: "Target",
+    output_path: str | os.PathLike[str],
+    upload: bool = True,
+    feedback: FeedbackLike | None = None,
+) -> CompileResult:
     """Write every collection table's rows to ``output_path`` as one GeoJSON FeatureCollection.
 
     With ``upload``, the file then replaces ``geojson/compiled_historical_indexes.geojson``
@@ -64,9 +74,9 @@ def compile_indexes(target, output_path, upload=True, feedback=None):
     return result
 
 
-def collection_tables(conn, feedback):
+def collection_tables(conn: tileindex.Connection, feedback: FeedbackLike) -> list[str]:
     """The tile index tables named as collections; others are left out with a warning."""
-    tables = []
+    tables: list[str] = []
     for table in tileindex.list_tables(conn):
         try:
             keys.words(table)
@@ -77,7 +87,9 @@ def collection_tables(conn, feedback):
     return tables
 
 
-def _write(conn, tables, path, feedback):
+def _write(
+    conn: tileindex.Connection, tables: Sequence[str], path: str, feedback: FeedbackLike
+) -> int:
     """Stream every table into ``path`` in one snapshot; returns the number of features."""
     with tileindex.snapshot(conn):
         total = sum(tileindex.snapshot_count(conn, table) for table in tables)
@@ -92,7 +104,14 @@ def _write(conn, tables, path, feedback):
     return written
 
 
-def _write_table(conn, table, out, written, total, feedback):
+def _write_table(
+    conn: tileindex.Connection,
+    table: str,
+    out: TextIO,
+    written: int,
+    total: int,
+    feedback: FeedbackLike,
+) -> int:
     words = keys.words(table)
     rows = tileindex.snapshot_rows(conn, table, PROPERTIES, COORDINATE_DECIMALS, FETCH_ROWS)
     try:
@@ -108,8 +127,10 @@ def _write_table(conn, table, out, written, total, feedback):
     return written
 
 
-def _write_feature(out, table, words, links, geometry, written):
-    properties = {"table": table, "collection": words}
+def _write_feature(
+    out: TextIO, table: str, words: str, links: Sequence[object], geometry: str, written: int
+) -> int:
+    properties: dict[str, object] = {"table": table, "collection": words}
     properties.update(zip(PROPERTIES, links, strict=True))
     separator = ",\n" if written else ""
     out.write(f'{separator}{{"type": "Feature", "properties": ')
@@ -117,7 +138,7 @@ def _write_feature(out, table, words, links, geometry, written):
     return written + 1
 
 
-def _check_complete(path, expected):
+def _check_complete(path: str, expected: int) -> None:
     """GDAL reads the file back: valid GeoJSON holding exactly ``expected`` features."""
     with gdal_errors() as messages:
         try:
