@@ -8,13 +8,18 @@ extensions); the local stack does that at start-up.
 """
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .errors import InputError, Ls4Error
 
 INSTALL = "pip install 'pypgstac[psycopg]'"
 
+# A STAC Collection or Item as JSON.
+Document = dict[str, Any]
 
-def _modules():
+
+def _modules() -> tuple[Any, Any, Any, Any]:
     try:
         import psycopg
         from pypgstac.db import PgstacDB
@@ -26,7 +31,7 @@ def _modules():
     return psycopg, PgstacDB, Loader, Methods
 
 
-def _conninfo(dsn):
+def _conninfo(dsn: str) -> str:
     dsn = dsn.strip()
     return dsn if "=" in dsn or "://" in dsn else f"service={dsn}"
 
@@ -34,7 +39,7 @@ def _conninfo(dsn):
 class _Database:
     """A pypgstac database on one connection, closed at the end of the ``with`` block."""
 
-    def __init__(self, dsn):
+    def __init__(self, dsn: str) -> None:
         self.psycopg, PgstacDB, self.Loader, self.Methods = _modules()  # noqa: N806
         try:
             self.db = PgstacDB(dsn=_conninfo(dsn))
@@ -42,14 +47,14 @@ class _Database:
         except Exception as error:  # psycopg's and the pool's own errors
             raise Ls4Error(f"pgSTAC: cannot connect: {_first_line(error)}") from error
 
-    def __enter__(self):
+    def __enter__(self) -> "_Database":
         self._check_schema()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.db.close()
 
-    def _check_schema(self):
+    def _check_schema(self) -> None:
         found = self.query("SELECT to_regnamespace('pgstac') IS NOT NULL")[0][0]
         if not found:
             raise Ls4Error(
@@ -57,7 +62,7 @@ class _Database:
                 "with `pypgstac migrate --dsn <the database>`"
             )
 
-    def query(self, text, params=()):
+    def query(self, text: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         try:
             with self.conn.cursor() as cur:
                 cur.execute(text, params)
@@ -66,18 +71,20 @@ class _Database:
             raise Ls4Error(f"pgSTAC: {_first_line(error)}") from error
 
 
-def _first_line(error):
+def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def mirror(dsn, collection_id, collection, items):
+def mirror(
+    dsn: str, collection_id: str, collection: Document | None, items: Mapping[str, Document]
+) -> str:
     """Make pgSTAC hold exactly ``collection`` (a dict, or None: remove it) and ``items``
     ({id: dict}). Returns what changed, in words."""
     with _Database(dsn) as db:
         if collection is None:
             removed = _delete_collection(db, collection_id)
             return "collection removed" if removed else "nothing to remove"
-        changed = []
+        changed: list[str] = []
         current = db.query("SELECT content FROM pgstac.collections WHERE id = %s", (collection_id,))
         if not current or _normal(current[0][0]) != _normal(collection):
             _load(db, "collections", [collection])
@@ -104,7 +111,7 @@ def mirror(dsn, collection_id, collection, items):
 _ITEM_VERSIONS = "SELECT id, xmin::text FROM pgstac.items WHERE collection = %s"
 
 
-def _load(db, table, documents):
+def _load(db: _Database, table: str, documents: Sequence[Document]) -> None:
     loader = db.Loader(db.db)
     try:
         if table == "collections":
@@ -117,7 +124,7 @@ def _load(db, table, documents):
         raise Ls4Error(f"pgSTAC: loading {table} failed: {_first_line(error)}") from error
 
 
-def _delete_collection(db, collection_id):
+def _delete_collection(db: _Database, collection_id: str) -> bool:
     found = db.query("SELECT 1 FROM pgstac.collections WHERE id = %s", (collection_id,))
     if not found:
         return False
@@ -126,13 +133,13 @@ def _delete_collection(db, collection_id):
     return True
 
 
-def _normal(document):
+def _normal(document: object) -> str:
     if isinstance(document, str):
         document = json.loads(document)
     return json.dumps(document, sort_keys=True)
 
 
-def state(dsn, collection_id):
+def state(dsn: str, collection_id: str) -> tuple[Document | None, dict[str, Document]]:
     """``(collection or None, {item id: item})`` as pgSTAC returns them (items hydrated)."""
     with _Database(dsn) as db:
         found = db.query("SELECT content FROM pgstac.collections WHERE id = %s", (collection_id,))
@@ -144,10 +151,10 @@ def state(dsn, collection_id):
         return collection, {item_id: _as_dict(content) for item_id, content in rows}
 
 
-def collection_ids(dsn):
+def collection_ids(dsn: str) -> list[str]:
     with _Database(dsn) as db:
         return sorted(row[0] for row in db.query("SELECT id FROM pgstac.collections"))
 
 
-def _as_dict(value):
+def _as_dict(value: str | Document) -> Document:
     return json.loads(value) if isinstance(value, str) else value
