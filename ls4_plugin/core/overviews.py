@@ -13,12 +13,13 @@ either way, and a JPEG block without a hard edge costs fewer bytes (−0.3 % on 
 """
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 
-from .feedback import check_canceled, ensure
+from .feedback import FeedbackLike, check_canceled, ensure
 from .profile import BLOCK_SIZE
 
 TILE = BLOCK_SIZE
@@ -26,14 +27,20 @@ CHUNK_ROWS = 32  # output rows per task: small enough to stay in the CPU's cache
 JPEG_BLOCK = 16  # a JPEG MCU with 2 × 2 chroma subsampling (and a WEBP macroblock)
 
 
-def pyramid(pixels, valid, threads=None, feedback=None, tile=TILE):
+def pyramid(
+    pixels: np.ndarray,
+    valid: np.ndarray,
+    threads: int | None = None,
+    feedback: FeedbackLike | None = None,
+    tile: int = TILE,
+) -> list[np.ndarray]:
     """The overview levels of ``pixels`` (bands, rows, columns; uint8, 0 where not ``valid``).
 
     ``valid`` (rows, columns) is 1 where the image is and 0 in the collar. Returns one array per
     level, halving until the level fits in one ``tile``: the level's bands, then its ``valid``.
     """
     feedback = ensure(feedback)
-    levels = []
+    levels: list[np.ndarray] = []
     workers = int(threads) if threads else os.cpu_count() or 1
     total = _pyramid_pixels(valid.shape, tile)
     done = 0
@@ -47,7 +54,7 @@ def pyramid(pixels, valid, threads=None, feedback=None, tile=TILE):
     return levels
 
 
-def _pyramid_pixels(shape, tile):
+def _pyramid_pixels(shape: Sequence[int], tile: int) -> int:
     rows, columns = shape
     total = 0
     while max(rows, columns) > tile:
@@ -56,14 +63,19 @@ def _pyramid_pixels(shape, tile):
     return max(total, 1)
 
 
-def halve(pixels, valid, pool=None, feedback=None):
+def halve(
+    pixels: np.ndarray,
+    valid: np.ndarray,
+    pool: ThreadPoolExecutor | None = None,
+    feedback: FeedbackLike | None = None,
+) -> np.ndarray:
     """One level down: the masked average of ``pixels`` on a grid half as large (rounded down),
     as one array: its bands, then which of its pixels are valid (1) or not (0)."""
     bands, rows, columns = pixels.shape
     row_taps, column_taps = _taps(rows), _taps(columns)
     level = np.empty((bands + 1, row_taps.length, column_taps.length), np.uint8)
 
-    def chunk(start):
+    def chunk(start: int) -> None:
         check_canceled(feedback)
         stop = min(start + CHUNK_ROWS, row_taps.length)
         _average_rows(pixels, valid, row_taps, column_taps, level, start, stop)
@@ -84,7 +96,7 @@ class _Taps(NamedTuple):
     weights: np.ndarray | None = None
 
 
-def _taps(size):
+def _taps(size: int) -> _Taps:
     count = max(1, size // 2)
     if size == 2 * count:
         return _Taps(count)
@@ -98,7 +110,16 @@ def _taps(size):
     return _Taps(count, np.minimum(indices, size - 1), weights.astype(np.float32))
 
 
-def _average_rows(pixels, valid, row_taps, column_taps, level, start, stop, offset=0):
+def _average_rows(
+    pixels: np.ndarray,
+    valid: np.ndarray,
+    row_taps: _Taps,
+    column_taps: _Taps,
+    level: np.ndarray,
+    start: int,
+    stop: int,
+    offset: int = 0,
+) -> None:
     sums, weights = _sum_rows(pixels, valid, row_taps, start, stop, offset)
     sums, weights = _sum_columns(sums, column_taps), _sum_columns(weights, column_taps)
     has_data = weights > 0
@@ -108,10 +129,12 @@ def _average_rows(pixels, valid, row_taps, column_taps, level, start, stop, offs
     level[-1, start:stop] = has_data
 
 
-def _sum_rows(pixels, valid, taps, start, stop, offset=0):
+def _sum_rows(
+    pixels: np.ndarray, valid: np.ndarray, taps: _Taps, start: int, stop: int, offset: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Row sums for output rows ``start:stop``; ``pixels`` and ``valid`` begin at input row
     ``offset`` (a window of the level above: the rows that have arrived)."""
-    if taps.indices is None:
+    if taps.indices is None or taps.weights is None:
         rows = pixels[:, 2 * start - offset : 2 * stop - offset]
         mask = valid[2 * start - offset : 2 * stop - offset]
         return (
@@ -130,8 +153,8 @@ def _sum_rows(pixels, valid, taps, start, stop, offset=0):
     return sums, counts
 
 
-def _sum_columns(values, taps):
-    if taps.indices is None:
+def _sum_columns(values: np.ndarray, taps: _Taps) -> np.ndarray:
+    if taps.indices is None or taps.weights is None:
         return values[..., 0::2] + values[..., 1::2]
     total = np.zeros((*values.shape[:-1], taps.length), np.float32)
     for tap_indices, tap_weights in zip(taps.indices, taps.weights, strict=True):
@@ -140,10 +163,10 @@ def _sum_columns(values, taps):
     return total
 
 
-def level_shapes(shape, tile=TILE):
+def level_shapes(shape: Sequence[int], tile: int = TILE) -> list[tuple[int, int]]:
     """(rows, columns) of each overview level of an image of ``shape``, down to one ``tile``."""
     rows, columns = shape
-    shapes = []
+    shapes: list[tuple[int, int]] = []
     while max(rows, columns) > tile:
         rows, columns = max(1, rows // 2), max(1, columns // 2)
         shapes.append((rows, columns))
@@ -157,12 +180,12 @@ class Halver:
     is the first input row still needed, so the caller keeps the rows from there on.
     """
 
-    def __init__(self, shape, level):
+    def __init__(self, shape: Sequence[int], level: np.ndarray) -> None:
         rows, columns = shape
         self.level = level
         self.row_taps, self.column_taps = _taps(rows), _taps(columns)
         count = self.row_taps.length
-        if self.row_taps.indices is None:
+        if self.row_taps.indices is None or self.row_taps.weights is None:
             self.first = 2 * np.arange(count)
             self.last = self.first + 1
         else:
@@ -173,13 +196,20 @@ class Halver:
         self.done = 0
 
     @property
-    def count(self):
+    def count(self) -> int:
         return self.row_taps.length
 
-    def first_needed(self, arrived):
+    def first_needed(self, arrived: int) -> int:
         return int(self.first[self.done]) if self.done < self.count else arrived
 
-    def advance(self, pixels, valid, offset, arrived, feedback=None):
+    def advance(
+        self,
+        pixels: np.ndarray,
+        valid: np.ndarray,
+        offset: int,
+        arrived: int,
+        feedback: FeedbackLike | None = None,
+    ) -> int:
         """Compute the output rows that input rows ``offset`` to ``arrived`` (in ``pixels`` and
         ``valid``, which start at row ``offset``) complete; returns how many rows are done."""
         stop = int(np.searchsorted(self.last, arrived, side="left"))
@@ -193,7 +223,7 @@ class Halver:
         return self.done
 
 
-def fill_masked_blocks(pixels, valid, block=JPEG_BLOCK):
+def fill_masked_blocks(pixels: np.ndarray, valid: np.ndarray, block: int = JPEG_BLOCK) -> None:
     """Masked pixels of each ``block`` × ``block`` block that also holds valid ones take the mean
     of those, band by band; valid pixels and wholly masked blocks are left as they are."""
     rows, columns = valid.shape
@@ -210,7 +240,7 @@ def fill_masked_blocks(pixels, valid, block=JPEG_BLOCK):
         values[:, ~keep] = means.astype(np.uint8)[:, None]
 
 
-def _block_sums(values, block):
+def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
     """Sums of each run of ``block`` rows (the last run may be shorter), as uint16."""
     rows = values.shape[0]
     runs = -(-rows // block)
