@@ -18,11 +18,16 @@ import json
 import math
 import os
 import urllib.request
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .errors import InputError, Ls4Error
-from .feedback import check_canceled, ensure
+from .feedback import FeedbackLike, check_canceled, ensure
 from .outputs import replaced_whole
+
+if TYPE_CHECKING:
+    from .tileindex import Extent
 
 TILES_FOLDER = "tiles"
 CACHE_FOLDER = "cache"
@@ -33,17 +38,27 @@ ORIGIN = math.pi * 6378137.0  # half the width of the EPSG:3857 world square
 TILE_FORMAT = "png"
 CONFIG_PREFIX = "mapproxy/"
 
+# A MapProxy configuration (the YAML document) as a dict.
+Config = dict[str, Any]
 
-def tiles_dir(map_dir):
+
+class Seeded(TypedDict):
+    """What ``seed`` did: how many tiles it asked for, how many of them failed."""
+
+    tiles: int
+    failed: int
+
+
+def tiles_dir(map_dir: str) -> str:
     """The folder of MapProxy's configurations (and their cache) beside the mapfiles."""
     return os.path.join(map_dir, TILES_FOLDER)
 
 
-def cache_dir(map_dir, collection_name):
+def cache_dir(map_dir: str, collection_name: str) -> str:
     return os.path.join(tiles_dir(map_dir), CACHE_FOLDER, collection_name)
 
 
-def tiles_url(wms_url):
+def tiles_url(wms_url: str) -> str:
     """The tile service base of a collection from its WMS URL: ``…/wms/<c>`` → ``…/tiles/<c>``."""
     base, _, name = wms_url.rstrip("/?").rpartition("/wms/")
     if not base or not name:
@@ -51,7 +66,7 @@ def tiles_url(wms_url):
     return f"{base}/tiles/{name}"
 
 
-def service_urls(wms_url, collection_name):
+def service_urls(wms_url: str, collection_name: str) -> dict[str, str]:
     """The WMTS capabilities URL, the XYZ template and the TMS template of a collection."""
     base = tiles_url(wms_url)
     layer = f"{base}/wmts/{collection_name}/{GRID}"
@@ -63,12 +78,12 @@ def service_urls(wms_url, collection_name):
     }
 
 
-def config_key(collection_name):
+def config_key(collection_name: str) -> str:
     """Where the configuration is kept in the bucket (private), beside ``mapfiles/``."""
     return f"{CONFIG_PREFIX}{collection_name}.yaml"
 
 
-def build_config(collection_name, title, extent, wms_url):
+def build_config(collection_name: str, title: str, extent: Iterable[float], wms_url: str) -> Config:
     """MapProxy's configuration of one collection as a dict. Its paths are relative to the
     file's folder (MapProxy resolves them so), so the same text serves on any machine whose
     ``<map dir>/tiles/`` holds it."""
@@ -118,9 +133,9 @@ def build_config(collection_name, title, extent, wms_url):
     }
 
 
-def validate(config):
+def validate(config: Config) -> list[str]:
     """Problems of a MapProxy configuration; MapProxy's own checks when it is installed."""
-    problems = []
+    problems: list[str] = []
     for key in ("services", "layers", "caches", "sources", "grids"):
         if not config.get(key):
             problems.append(f"no {key}")
@@ -146,12 +161,12 @@ def validate(config):
     return problems
 
 
-def dumps(config):
+def dumps(config: Config) -> str:
     """The configuration's text: JSON, which YAML parsers (MapProxy's) read as it is."""
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
-def render_config(collection_name, title, extent, wms_url):
+def render_config(collection_name: str, title: str, extent: Iterable[float], wms_url: str) -> str:
     """The validated configuration text; raises ``Ls4Error`` naming the problems."""
     config = build_config(collection_name, title, extent, wms_url)
     problems = validate(config)
@@ -160,7 +175,7 @@ def render_config(collection_name, title, extent, wms_url):
     return dumps(config)
 
 
-def write_config(map_dir, collection_name, text):
+def write_config(map_dir: str, collection_name: str, text: str) -> str:
     """Write ``<map dir>/tiles/<collection>.yaml`` (replaced whole); returns the path."""
     folder = tiles_dir(map_dir)
     os.makedirs(folder, exist_ok=True)
@@ -173,18 +188,18 @@ def write_config(map_dir, collection_name, text):
 # --- the tile grid -----------------------------------------------------------------------------
 
 
-def tile_span(zoom):
+def tile_span(zoom: int) -> float:
     """The width of one tile at ``zoom`` in EPSG:3857 metres."""
     return 2 * ORIGIN / (2**zoom)
 
 
-def tile_range(bbox, zoom):
+def tile_range(bbox: Sequence[float], zoom: int) -> tuple[int, int, int, int]:
     """``(x0, x1, y0, y1)``, inclusive, of the XYZ tiles that intersect ``bbox`` at ``zoom``."""
     minx, miny, maxx, maxy = bbox
     span = tile_span(zoom)
     last = 2**zoom - 1
 
-    def clamp(value):
+    def clamp(value: int) -> int:
         return min(max(value, 0), last)
 
     x0 = clamp(math.floor((minx + ORIGIN) / span))
@@ -194,7 +209,7 @@ def tile_range(bbox, zoom):
     return x0, max(x0, x1), y0, max(y0, y1)
 
 
-def tile_bbox(zoom, x, y):
+def tile_bbox(zoom: int, x: int, y: int) -> "Extent":
     """The EPSG:3857 bounding box of the XYZ tile ``zoom/x/y``."""
     span = tile_span(zoom)
     minx = -ORIGIN + x * span
@@ -202,7 +217,7 @@ def tile_bbox(zoom, x, y):
     return (minx, maxy - span, minx + span, maxy)
 
 
-def invalidate(map_dir, collection_name, bbox):
+def invalidate(map_dir: str, collection_name: str, bbox: Sequence[float]) -> int:
     """Delete the cached tiles that intersect ``bbox`` (EPSG:3857) at every level; returns how
     many were deleted. Only folders that exist are read."""
     root = cache_dir(map_dir, collection_name)
@@ -219,7 +234,7 @@ def invalidate(map_dir, collection_name, bbox):
     return deleted
 
 
-def invalidate_footprint(map_dir, collection_name, footprint_wkt):
+def invalidate_footprint(map_dir: str, collection_name: str, footprint_wkt: str) -> int:
     """``invalidate`` over the bounding box of a frame's footprint (WKT, EPSG:3857)."""
     from osgeo import ogr
 
@@ -227,7 +242,7 @@ def invalidate_footprint(map_dir, collection_name, footprint_wkt):
     return invalidate(map_dir, collection_name, (minx, miny, maxx, maxy))
 
 
-def _numbered(folder, first, last, suffix=""):
+def _numbered(folder: str, first: int, last: int, suffix: str = "") -> Iterator[os.DirEntry[str]]:
     """Entries of ``folder`` named by a number in ``[first, last]``."""
     with os.scandir(folder) as entries:
         for entry in entries:
@@ -238,7 +253,7 @@ def _numbered(folder, first, last, suffix=""):
                 yield entry
 
 
-def cached_tile(map_dir, collection_name, zoom, x, y):
+def cached_tile(map_dir: str, collection_name: str, zoom: int, x: int, y: int) -> str:
     """The path the cache keeps tile ``zoom/x/y`` at (it may not exist)."""
     return os.path.join(
         cache_dir(map_dir, collection_name), str(zoom), str(x), f"{y}.{TILE_FORMAT}"
@@ -248,7 +263,14 @@ def cached_tile(map_dir, collection_name, zoom, x, y):
 # --- seeding -----------------------------------------------------------------------------------
 
 
-def seed(xyz_template, extent, zooms, feedback=None, workers=4, timeout=60):
+def seed(
+    xyz_template: str,
+    extent: Sequence[float],
+    zooms: Iterable[int],
+    feedback: FeedbackLike | None = None,
+    workers: int = 4,
+    timeout: float = 60,
+) -> Seeded:
     """Ask the tile service for every tile over ``extent`` at each zoom of ``zooms`` (so that it
     is cached); progress and cancel through ``feedback``. Returns ``{"tiles": n, "failed": m}``."""
     feedback = ensure(feedback)
@@ -261,9 +283,9 @@ def seed(xyz_template, extent, zooms, feedback=None, workers=4, timeout=60):
     ]
     if not tiles:
         raise InputError("no zoom level to seed")
-    failed = []
+    failed: list[str] = []
 
-    def fetch(tile):
+    def fetch(tile: tuple[int, int, int]) -> None:
         zoom, x, y = tile
         url = xyz_template.format(z=zoom, x=x, y=y)
         try:
