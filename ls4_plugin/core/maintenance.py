@@ -28,11 +28,15 @@ import fnmatch
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
 
 from . import keys, mapfile, publish, stac_maintenance, storage, tileindex, workspace
 from .errors import Canceled, InputError, Ls4Error
-from .feedback import SubFeedback, check_canceled, ensure
+from .feedback import FeedbackLike, SubFeedback, check_canceled, ensure
+from .keys import ParsedKey
 
 STRAY_OBJECT = "stray_object"
 MAPFILE_BAD_NAME = "mapfile_bad_name"
@@ -91,31 +95,31 @@ class Repair:
 class Report:
     bucket: str
     database: str
-    scope: list = field(default_factory=list)
-    checked: dict = field(default_factory=dict)
-    findings: list = field(default_factory=list)
-    repairs: list = field(default_factory=list)
+    scope: list[str] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
     repaired: bool = False
     notification: str = ""
-    unmatched: list = field(default_factory=list)  # COLLECTIONS patterns that matched nothing
+    unmatched: list[str] = field(default_factory=list)  # COLLECTIONS patterns that matched nothing
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def count_by_kind(self):
-        counts = {}
+    def count_by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
         for finding in self.findings:
             counts[finding.kind] = counts.get(finding.kind, 0) + 1
         return counts
 
-    def subject(self):
+    def subject(self) -> str:
         """A one-line title for a notification."""
         if not self.findings:
             return f"LS4 maintenance of {self.bucket}: no findings"
         state = "repaired" if self.repaired else "found"
         return f"LS4 maintenance of {self.bucket}: {len(self.findings)} finding(s) {state}"
 
-    def summary(self, max_lines=200):
+    def summary(self, max_lines: int = 200) -> str:
         """The report as plain text: what was checked, counts by kind, then one line a finding."""
         scope = ", ".join(self.scope) if self.scope else "everything"
         checked = ", ".join(f"{count} {what}" for what, count in self.checked.items())
@@ -149,18 +153,18 @@ class Scope:
     file or table name.
     """
 
-    def __init__(self, patterns=()):
+    def __init__(self, patterns: Iterable[str] | None = ()) -> None:
         self.patterns = [p.strip() for p in patterns or () if p and p.strip()]
-        self.matched = set()
+        self.matched: set[str] = set()
 
-    def __contains__(self, name):
+    def __contains__(self, name: str) -> bool:
         if not self.patterns:
             return True
         hits = {p for p in self.patterns if fnmatch.fnmatchcase(name, p)}
         self.matched |= hits
         return bool(hits)
 
-    def unmatched(self):
+    def unmatched(self) -> list[str]:
         return [p for p in self.patterns if p not in self.matched]
 
 
@@ -168,17 +172,23 @@ class Scope:
 class Estate:
     """What ``check`` read: table locations, the bucket's keys, the mapfiles in scope."""
 
-    tables: dict = field(default_factory=dict)  # collection table -> set of locations
-    other_tables: list = field(default_factory=list)
-    keys: set = field(default_factory=set)
-    mapfiles: dict = field(default_factory=dict)  # collection name -> key
-    cogs: dict = field(default_factory=dict)  # key -> keys.ParsedKey, in scope
+    tables: dict[str, set[str]] = field(default_factory=dict)  # collection table -> locations
+    other_tables: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    mapfiles: dict[str, str] = field(default_factory=dict)  # collection name -> key
+    cogs: dict[str, ParsedKey] = field(default_factory=dict)  # key -> its parts, in scope
 
 
 # --- check ---------------------------------------------------------------------------------
 
 
-def check(target, patterns=(), feedback=None, stale_after=STALE_AFTER, temp_root=None):
+def check(
+    target: "publish.Target",
+    patterns: Iterable[str] | None = (),
+    feedback: FeedbackLike | None = None,
+    stale_after: float = STALE_AFTER,
+    temp_root: str | None = None,
+) -> Report:
     """Compare tables, mapfiles and objects of ``target`` (a ``publish.Target``); changes nothing.
 
     ``patterns``: glob patterns of collection names to look at (empty: the whole estate).
@@ -213,9 +223,10 @@ def check(target, patterns=(), feedback=None, stale_after=STALE_AFTER, temp_root
     return report
 
 
-def _duplicate_frames(estate, scope):
+def _duplicate_frames(estate: Estate, scope: Scope) -> list[Finding]:
     """Two COGs of one frame, ``X.tif`` and ``X.TIF``: the one its table holds is the frame."""
-    seen, findings = {}, []
+    seen: dict[str, list[str]] = {}
+    findings: list[Finding] = []
     for key in sorted(estate.cogs):
         seen.setdefault(keys.comparable_key(key), []).append(key)
     for group in seen.values():
@@ -228,8 +239,10 @@ def _duplicate_frames(estate, scope):
     return findings
 
 
-def _incomplete_uploads(target, scope, stale_after):
-    findings = []
+def _incomplete_uploads(
+    target: "publish.Target", scope: Scope, stale_after: float
+) -> list[Finding]:
+    findings: list[Finding] = []
     now = datetime.datetime.now(datetime.timezone.utc)
     for key, upload_id, initiated in storage.incomplete_uploads(target.s3):
         age = (now - initiated).total_seconds()
@@ -244,11 +257,13 @@ def _incomplete_uploads(target, scope, stale_after):
     return findings
 
 
-def _describe_database(conn):
+def _describe_database(conn: tileindex.Connection) -> str:
     return tileindex.describe(conn)
 
 
-def _read_tables(conn, estate, scope, feedback):
+def _read_tables(
+    conn: tileindex.Connection, estate: Estate, scope: Scope, feedback: FeedbackLike
+) -> None:
     names = tileindex.list_tables(conn)
     for number, table in enumerate(names):
         check_canceled(feedback)
@@ -263,7 +278,9 @@ def _read_tables(conn, estate, scope, feedback):
         feedback.setProgress(100.0 * (number + 1) / len(names))
 
 
-def _read_keys(target, estate, scope, feedback):
+def _read_keys(
+    target: "publish.Target", estate: Estate, scope: Scope, feedback: FeedbackLike
+) -> None:
     for number, key in enumerate(storage.list_keys(target.s3)):
         if number % 1000 == 0:
             check_canceled(feedback)
@@ -275,21 +292,21 @@ def _read_keys(target, estate, scope, feedback):
     feedback.setProgress(100)
 
 
-def _stage_of(key):
+def _stage_of(key: str) -> str | None:
     parts = key.split("/")
     return parts[4] if len(parts) == 6 else None
 
 
-def _parse_key(key):
+def _parse_key(key: str) -> ParsedKey | None:
     try:
         return keys.parse_key(key)
     except InputError:
         return None
 
 
-def _mapfile_objects(estate, scope):
+def _mapfile_objects(estate: Estate, scope: Scope) -> list[Finding]:
     """Stray objects and oddly named mapfiles in ``mapfiles/``; records the good ones."""
-    findings = []
+    findings: list[Finding] = []
     for key in sorted(k for k in estate.keys if k.startswith(keys.MAPFILES_PREFIX)):
         base = key[len(keys.MAPFILES_PREFIX) :]
         if not key.endswith(".map"):
@@ -309,8 +326,10 @@ def _mapfile_objects(estate, scope):
     return findings
 
 
-def _mapfile_contents(target, estate, feedback):
-    findings = []
+def _mapfile_contents(
+    target: "publish.Target", estate: Estate, feedback: FeedbackLike
+) -> list[Finding]:
+    findings: list[Finding] = []
     s3 = storage.client(target.s3)
     names = sorted(estate.mapfiles)
     for number, name in enumerate(names):
@@ -327,7 +346,7 @@ def _mapfile_contents(target, estate, feedback):
     return findings
 
 
-def _mapfile_problems(name, key, text):
+def _mapfile_problems(name: str, key: str, text: str) -> list[Finding]:
     try:
         mapdict = mapfile.parse(text)
     except InputError as error:
@@ -341,7 +360,7 @@ def _mapfile_problems(name, key, text):
     return []
 
 
-def _tables_without_mapfile(target, estate):
+def _tables_without_mapfile(target: "publish.Target", estate: Estate) -> list[Finding]:
     findings = [
         Finding(TABLE_NOT_A_COLLECTION, table, "has the tile index columns but no collection name")
         for table in estate.other_tables
@@ -354,8 +373,8 @@ def _tables_without_mapfile(target, estate):
     return findings
 
 
-def _rows_without_cog(target, estate):
-    findings = []
+def _rows_without_cog(target: "publish.Target", estate: Estate) -> list[Finding]:
+    findings: list[Finding] = []
     for table, locations in sorted(estate.tables.items()):
         for location in sorted(locations):
             problem = _row_problem(target, estate, location)
@@ -364,7 +383,9 @@ def _rows_without_cog(target, estate):
     return findings
 
 
-def _row_problem(target, estate, location):
+def _row_problem(
+    target: "publish.Target", estate: Estate, location: str
+) -> tuple[str, str, str] | None:
     try:
         bucket, key = keys.split_location(location)
     except InputError as error:
@@ -376,8 +397,8 @@ def _row_problem(target, estate, location):
     return None
 
 
-def _cogs_not_indexed(target, estate):
-    findings = []
+def _cogs_not_indexed(target: "publish.Target", estate: Estate) -> list[Finding]:
+    findings: list[Finding] = []
     for key, parsed in sorted(estate.cogs.items()):
         table = parsed.collection.table
         location = storage.vsis3_path(target.s3, key)
@@ -388,11 +409,11 @@ def _cogs_not_indexed(target, estate):
     return findings
 
 
-def _scans_missing(estate, scope):
+def _scans_missing(estate: Estate, scope: Scope) -> list[Finding]:
     scans = {
         _comparable(key) for key in estate.keys if _stage_of(key) == "scanned" and _parse_key(key)
     }
-    findings = []
+    findings: list[Finding] = []
     for key in sorted(k for k in estate.keys if _stage_of(k) in CHECKED_STAGES):
         parsed = _parse_key(key)
         if parsed is None:
@@ -408,11 +429,11 @@ def _scans_missing(estate, scope):
     return findings
 
 
-def _comparable(key):
+def _comparable(key: str) -> str:
     return keys.comparable_key(key)
 
 
-def _grammar_error(key):
+def _grammar_error(key: str) -> str:
     try:
         keys.parse_key(key)
     except InputError as error:
@@ -420,7 +441,7 @@ def _grammar_error(key):
     return ""
 
 
-def _checked(estate):
+def _checked(estate: Estate) -> dict[str, int]:
     return {
         "tables": len(estate.tables) + len(estate.other_tables),
         "rows": sum(len(locations) for locations in estate.tables.values()),
@@ -433,7 +454,9 @@ def _checked(estate):
 # --- repair --------------------------------------------------------------------------------
 
 
-def repair(target, report, feedback=None):
+def repair(
+    target: "publish.Target", report: Report, feedback: FeedbackLike | None = None
+) -> list[Repair]:
     """Repair the findings of ``report`` (see the module's notes); returns the repairs made.
 
     Each repair is one S3 call or one transaction and is recorded in ``report.repairs`` and in
@@ -450,7 +473,7 @@ def repair(target, report, feedback=None):
         (INCOMPLETE_UPLOAD, _abort_upload),
         (STALE_TEMP_FOLDER, _remove_folder),
     )
-    touched = set()
+    touched: set[str] = set()
     total = max(len(findings), 1)
     done = 0
     for kind, action in steps:
@@ -469,18 +492,18 @@ def repair(target, report, feedback=None):
     return report.repairs
 
 
-def _record(report, finding, repair_done, feedback):
+def _record(report: Report, finding: Finding, repair_done: Repair, feedback: FeedbackLike) -> None:
     report.repairs.append(repair_done)
     finding.repaired = _outcome(repair_done)
     say = feedback.pushInfo if repair_done.ok else feedback.pushWarning
     say(f"{repair_done.action} {repair_done.subject}: {repair_done.message}")
 
 
-def _outcome(repair_done):
+def _outcome(repair_done: Repair) -> str:
     return repair_done.message if repair_done.ok else f"failed: {repair_done.message}"
 
 
-def _attempt(action, subject, work):
+def _attempt(action: str, subject: str, work: Callable[[], str]) -> Repair:
     """Run one repair; an ``Ls4Error`` is recorded as a failed repair, not raised."""
     try:
         return Repair(action, subject, True, work())
@@ -490,24 +513,24 @@ def _attempt(action, subject, work):
         return Repair(action, subject, False, str(error))
 
 
-def _delete_stray(target, finding):
-    def work():
+def _delete_stray(target: "publish.Target", finding: Finding) -> Repair:
+    def work() -> str:
         storage.delete_keys(target.s3, [finding.subject])
         return "deleted"
 
     return _attempt("delete object", finding.subject, work)
 
 
-def _abort_upload(target, finding):
-    def work():
+def _abort_upload(target: "publish.Target", finding: Finding) -> Repair:
+    def work() -> str:
         storage.abort_upload(target.s3, finding.subject, finding.reference)
         return "aborted (its parts are deleted)"
 
     return _attempt("abort multipart upload", finding.subject, work)
 
 
-def _remove_folder(target, finding):
-    def work():
+def _remove_folder(target: "publish.Target", finding: Finding) -> Repair:
+    def work() -> str:
         shutil.rmtree(finding.subject, ignore_errors=True)
         if os.path.exists(finding.subject):
             raise Ls4Error(f"{finding.subject} could not be removed")
@@ -516,8 +539,8 @@ def _remove_folder(target, finding):
     return _attempt("remove folder", finding.subject, work)
 
 
-def _remove_row(target, finding):
-    def work():
+def _remove_row(target: "publish.Target", finding: Finding) -> Repair:
+    def work() -> str:
         _bucket, key = keys.split_location(finding.subject)
         if storage.exists(target.s3, key):
             return "kept: the COG is there again"
@@ -528,8 +551,8 @@ def _remove_row(target, finding):
     return _attempt(f"remove row of {finding.collection}", finding.subject, work)
 
 
-def _index_orphan(target, finding):
-    def work():
+def _index_orphan(target: "publish.Target", finding: Finding) -> Repair:
+    def work() -> str:
         parsed = keys.parse_key(finding.subject)
         with tempfile.TemporaryDirectory(prefix="ls4-maintenance-") as folder:
             path = os.path.join(folder, parsed.filename)
@@ -540,15 +563,17 @@ def _index_orphan(target, finding):
     return _attempt("index COG", finding.subject, work)
 
 
-def _settle_mapfiles(target, report, touched, feedback):
+def _settle_mapfiles(
+    target: "publish.Target", report: Report, touched: set[str], feedback: FeedbackLike
+) -> None:
     """Write (or delete) the mapfile of every collection a finding or a repair concerns."""
-    by_name = {}
+    by_name: dict[str, list[Finding]] = {}
     for finding in report.findings:
         if finding.kind in MAPFILE_KINDS:
             by_name.setdefault(finding.collection, []).append(finding)
     for name in sorted(set(by_name) | touched):
         check_canceled(feedback)
-        repair_done = _attempt("mapfile", keys.mapfile_key(name), lambda n=name: _settle(target, n))
+        repair_done = _attempt("mapfile", keys.mapfile_key(name), partial(_settle, target, name))
         report.repairs.append(repair_done)
         for finding in by_name.get(name, []):
             finding.repaired = _outcome(repair_done)
@@ -556,7 +581,7 @@ def _settle_mapfiles(target, report, touched, feedback):
         say(f"{repair_done.subject}: {repair_done.message}")
 
 
-def _settle(target, name):
+def _settle(target: "publish.Target", name: str) -> str:
     """The mapfile of ``name`` written from its table; deleted when there is no table to serve."""
     with target.connect() as conn:
         exists = tileindex.table_exists(conn, name)
@@ -577,7 +602,7 @@ def _settle(target, name):
     return f"written from table {name}"
 
 
-def _remove_local_copy(target, name):
+def _remove_local_copy(target: "publish.Target", name: str) -> None:
     if target.map_dir:
         path = os.path.join(target.map_dir, f"{name}.map")
         if os.path.exists(path):
