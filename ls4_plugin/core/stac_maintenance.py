@@ -22,12 +22,23 @@ Every repaired collection is then settled once: Collection, root Catalog and pgS
 from its Items (``stac.write_collection``), which is a no-op for what is already right.
 """
 
+from __future__ import annotations
+
 import os
 import tempfile
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING
 
 from . import downloads, keys, maintenance, stac, storage, tileindex
 from .errors import Canceled, InputError, Ls4Error
-from .feedback import check_canceled
+from .feedback import FeedbackLike, check_canceled
+from .keys import Collection
+from .pgstac import Document
+
+if TYPE_CHECKING:  # maintenance imports this module: its names are for annotations only
+    from .maintenance import Estate, Finding, Repair, Report, Scope
+    from .publish import Target
 
 ITEM_WITHOUT_COG = "stac_item_without_cog"
 COG_WITHOUT_ITEM = "stac_cog_without_item"
@@ -37,9 +48,9 @@ PGSTAC_OUT_OF_STEP = "stac_pgstac_out_of_step"
 KINDS = (ITEM_WITHOUT_COG, COG_WITHOUT_ITEM, ITEM_OUTDATED, COLLECTION_STALE, PGSTAC_OUT_OF_STEP)
 
 
-def _item_keys(estate, scope):
+def _item_keys(estate: Estate, scope: Scope) -> dict[str, dict[str, str]]:
     """{collection name: {stem: item key}} of the Items in the listing, in scope."""
-    found = {}
+    found: dict[str, dict[str, str]] = {}
     for key in estate.keys:
         parts = key.split("/")
         is_item = len(parts) == 4 and parts[0] + "/" == stac.PREFIX and parts[2] == "items"
@@ -48,7 +59,7 @@ def _item_keys(estate, scope):
     return found
 
 
-def _with_stac(estate, scope):
+def _with_stac(estate: Estate, scope: Scope) -> set[str]:
     extensions = stac.EXTENSION_KEY.split("/")[1]  # not a collection (no collection has that name)
     names = {
         key.split("/")[1]
@@ -58,43 +69,51 @@ def _with_stac(estate, scope):
     return {name for name in names if name in scope}
 
 
-def check(target, estate, scope):
+def check(target: Target, estate: Estate, scope: Scope) -> list[Finding]:
     """The STAC findings of the estate ``maintenance.check`` read (no extra listing)."""
     if not stac.stac_settings(target).enabled:
         return []
     names = _with_stac(estate, scope)
     items = _item_keys(estate, scope)
-    cogs = {}
+    cogs: dict[str, dict[str, str]] = {}
     for key, parsed in estate.cogs.items():
         cogs.setdefault(parsed.collection.name, {})[stac.frame_stem(parsed.filename)] = key
-    findings = []
+    findings: list[Finding] = []
     for name in sorted(names):
         findings += _collection_findings(target, estate, name, items.get(name, {}), cogs)
     findings += _catalog_findings(target, estate, scope)
     return findings
 
 
-def _collection_findings(target, estate, name, item_keys, cogs):
-    Finding = maintenance.Finding  # noqa: N806
-    findings = []
+def _collection_findings(
+    target: Target,
+    estate: Estate,
+    name: str,
+    item_keys: Mapping[str, str],
+    cogs: Mapping[str, dict[str, str]],
+) -> list[Finding]:
+    findings: list[Finding] = []
     own_cogs = cogs.get(name, {})
     for stem, key in sorted(item_keys.items()):
         if stem not in own_cogs:
-            findings.append(Finding(ITEM_WITHOUT_COG, key, f"no COG {stem}.tif under cog/", name))
+            findings.append(
+                maintenance.Finding(ITEM_WITHOUT_COG, key, f"no COG {stem}.tif under cog/", name)
+            )
     indexed = estate.tables.get(name, set())
     for stem, cog_key in sorted(own_cogs.items()):
         if stem not in item_keys:
             where = "" if storage.vsis3_path(target.s3, cog_key) in indexed else " (nor a row)"
             detail = f"no item {stac.item_key(name, stem)}{where}"
-            findings.append(Finding(COG_WITHOUT_ITEM, cog_key, detail, name))
+            findings.append(maintenance.Finding(COG_WITHOUT_ITEM, cog_key, detail, name))
     return findings + _document_findings(target, estate, name, own_cogs)
 
 
-def _document_findings(target, estate, name, own_cogs):
+def _document_findings(
+    target: Target, estate: Estate, name: str, own_cogs: Mapping[str, str]
+) -> list[Finding]:
     """Items of an older LS4, and the Collection (and pgSTAC) of ``name`` against what its
     Items make."""
-    Finding = maintenance.Finding  # noqa: N806
-    findings = []
+    findings: list[Finding] = []
     documents = stac.read_items(target, name)
     wanted_extensions = set(stac.item_extensions(target))
     for stem, document in sorted(documents.items()):
@@ -104,7 +123,7 @@ def _document_findings(target, estate, name, own_cogs):
                 f"item {stac.item_key(name, stem)} was written by an older LS4 (its "
                 f"stac_extensions lack {', '.join(missing)})"
             )
-            findings.append(Finding(ITEM_OUTDATED, own_cogs[stem], detail, name))
+            findings.append(maintenance.Finding(ITEM_OUTDATED, own_cogs[stem], detail, name))
     collection_key = stac.collection_key(name)
     wanted = _wanted_collection(target, name, documents, estate)
     if collection_key in estate.keys:
@@ -113,17 +132,19 @@ def _document_findings(target, estate, name, own_cogs):
             detail = "does not match its items (extent, item links)"
             if wanted is None:
                 detail = "has no item left"
-            findings.append(Finding(COLLECTION_STALE, collection_key, detail, name))
+            findings.append(maintenance.Finding(COLLECTION_STALE, collection_key, detail, name))
     elif wanted is not None:
-        findings.append(Finding(COLLECTION_STALE, collection_key, "missing", name))
+        findings.append(maintenance.Finding(COLLECTION_STALE, collection_key, "missing", name))
     if stac.stac_settings(target).pgstac:
         problem = _pgstac_problem(target, name, wanted, documents)
         if problem:
-            findings.append(Finding(PGSTAC_OUT_OF_STEP, name, problem, name))
+            findings.append(maintenance.Finding(PGSTAC_OUT_OF_STEP, name, problem, name))
     return findings
 
 
-def _wanted_collection(target, name, documents, estate):
+def _wanted_collection(
+    target: Target, name: str, documents: Mapping[str, Document], estate: Estate
+) -> Document | None:
     collection = _collection_of(target, name, documents)
     if collection is None or not documents:
         return None
@@ -131,7 +152,9 @@ def _wanted_collection(target, name, documents, estate):
     return stac.build_collection(target, collection, list(documents.values()), tile_index)
 
 
-def _collection_of(target, name, documents):
+def _collection_of(
+    target: Target, name: str, documents: Mapping[str, Document]
+) -> Collection | None:
     """The ``keys.Collection`` of ``name``, from one of its Items' COG href (names alone do not
     give the band layout)."""
     base = storage.public_url(target.s3, "")
@@ -145,7 +168,9 @@ def _collection_of(target, name, documents):
     return None
 
 
-def _pgstac_problem(target, name, wanted, documents):
+def _pgstac_problem(
+    target: Target, name: str, wanted: Document | None, documents: Mapping[str, Document]
+) -> str:
     from . import pgstac
 
     try:
@@ -163,7 +188,7 @@ def _pgstac_problem(target, name, wanted, documents):
         for item_id in set(items) & set(documents)
         if any(items[item_id].get(part) != documents[item_id].get(part) for part in _COMPARED)
     )
-    problems = []
+    problems: list[str] = []
     for words, ids in (
         ("missing", missing),
         ("not in the static catalog", extra),
@@ -179,7 +204,7 @@ def _pgstac_problem(target, name, wanted, documents):
 _COMPARED = ("properties", "assets", "bbox", "geometry", "stac_extensions")
 
 
-def _catalog_findings(target, estate, scope):
+def _catalog_findings(target: Target, estate: Estate, scope: Scope) -> list[Finding]:
     """The root Catalog must list exactly the collections that have a ``collection.json``;
     looked at when the run's scope covers one of them (or everything)."""
     names = sorted(
@@ -190,7 +215,7 @@ def _catalog_findings(target, estate, scope):
     present = stac.CATALOG_KEY in estate.keys
     if not (names or present) or (scope.patterns and not any(n in scope for n in names)):
         return []
-    findings = []
+    findings: list[Finding] = []
     schema = stac.encode(stac.extension_schema(target))
     if stac.EXTENSION_KEY not in estate.keys:
         findings.append(maintenance.Finding(COLLECTION_STALE, stac.EXTENSION_KEY, "missing"))
@@ -207,16 +232,16 @@ def _catalog_findings(target, estate, scope):
 # --- repair --------------------------------------------------------------------------------
 
 
-def repair(target, report, feedback):
+def repair(target: Target, report: Report, feedback: FeedbackLike) -> None:
     """Repair the STAC findings of ``report`` after the other repairs (rows removed, COGs
     indexed), then settle every collection concerned."""
-    touched = set()
+    touched: set[str] = set()
     for finding in (f for f in report.findings if f.kind in KINDS):
         check_canceled(feedback)
         if finding.kind == ITEM_WITHOUT_COG:
-            done = _attempt("delete item", finding, lambda f=finding: _delete_item(target, f))
+            done = _attempt("delete item", finding, partial(_delete_item, target, finding))
         elif finding.kind in (COG_WITHOUT_ITEM, ITEM_OUTDATED):
-            done = _attempt("write item", finding, lambda f=finding: _write_item(target, f))
+            done = _attempt("write item", finding, partial(_write_item, target, finding))
         else:
             done = None
         if done is not None:
@@ -228,7 +253,7 @@ def repair(target, report, feedback):
     for name in sorted(touched):
         check_canceled(feedback)
         subject = stac.collection_key(name) if name else stac.CATALOG_KEY
-        done = _attempt_plain("settle STAC", subject, lambda n=name: _settle(target, n))
+        done = _attempt_plain("settle STAC", subject, partial(_settle, target, name))
         report.repairs.append(done)
         for finding in report.findings:
             if finding.kind in (COLLECTION_STALE, PGSTAC_OUT_OF_STEP) and (
@@ -239,18 +264,18 @@ def repair(target, report, feedback):
         say(f"{done.subject}: {done.message}")
 
 
-def _record(report, finding, done, feedback):
+def _record(report: Report, finding: Finding, done: Repair, feedback: FeedbackLike) -> None:
     report.repairs.append(done)
     finding.repaired = maintenance._outcome(done)
     say = feedback.pushInfo if done.ok else feedback.pushWarning
     say(f"{done.action} {done.subject}: {done.message}")
 
 
-def _attempt(action, finding, work):
+def _attempt(action: str, finding: Finding, work: Callable[[], str]) -> Repair:
     return _attempt_plain(action, finding.subject, work)
 
 
-def _attempt_plain(action, subject, work):
+def _attempt_plain(action: str, subject: str, work: Callable[[], str]) -> Repair:
     try:
         return maintenance.Repair(action, subject, True, work())
     except Canceled:
@@ -259,7 +284,7 @@ def _attempt_plain(action, subject, work):
         return maintenance.Repair(action, subject, False, str(error))
 
 
-def _delete_item(target, finding):
+def _delete_item(target: Target, finding: Finding) -> str:
     name = finding.collection
     stem = finding.subject.rsplit("/", 1)[-1][: -len(".json")]
     if storage.object_metadata(target.s3, finding.subject) is None:
@@ -268,7 +293,7 @@ def _delete_item(target, finding):
     return "item and thumbnail deleted"
 
 
-def _write_item(target, finding):
+def _write_item(target: Target, finding: Finding) -> str:
     parsed = keys.parse_key(finding.subject)
     with tempfile.TemporaryDirectory(prefix="ls4-stac-") as folder:
         path = os.path.join(folder, parsed.filename)
@@ -278,7 +303,7 @@ def _write_item(target, finding):
     return f"item {status}"
 
 
-def _settle(target, name):
+def _settle(target: Target, name: str) -> str:
     if not name:
         return f"catalog {stac.write_catalog(target)}"
     documents = stac.read_items(target, name)
@@ -296,5 +321,5 @@ def _settle(target, name):
         return _words(stac.write_collection(target, collection))
 
 
-def _words(outcome):
+def _words(outcome: Mapping[str, str]) -> str:
     return ", ".join(f"{part} {state}" for part, state in outcome.items())
