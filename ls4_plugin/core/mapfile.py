@@ -10,6 +10,8 @@ import functools
 import math
 import os
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import mappyfile
 from mappyfile.parser import Parser
@@ -59,17 +61,20 @@ SECRET_PATTERNS = (
 UNSAFE_TEXT = re.compile(r'["\\\x00-\x1f]')
 DATA_TABLE = re.compile(r"\bfrom\s+\"?([a-z][a-z0-9_]*)\"?", re.IGNORECASE)
 
+# A mapfile, or one of its blocks (a layer, a class, an output format), as mappyfile's dict.
+MapDict = dict[str, Any]
+
 
 def build_mapfile(
-    collection,
-    title,
-    table,
-    extent,
-    wms_url,
-    pg_connection="service=ls4",
-    srs_list=DEFAULT_SRS,
-    overview=None,
-):
+    collection: str,
+    title: str,
+    table: str,
+    extent: Sequence[float] | None,
+    wms_url: str,
+    pg_connection: str = "service=ls4",
+    srs_list: Iterable[str] = DEFAULT_SRS,
+    overview: tuple[str, float] | None = None,
+) -> MapDict:
     """The mapfile of ``collection`` as a mappyfile dict.
 
     ``extent`` is the tile index extent ``(minx, miny, maxx, maxy)`` in EPSG:3857 (see
@@ -122,7 +127,13 @@ def build_mapfile(
     }
 
 
-def _raster_layers(collection, title, extent, srs, overview):
+def _raster_layers(
+    collection: str,
+    title: str,
+    extent: list[float],
+    srs: str,
+    overview: tuple[str, float] | None,
+) -> list[MapDict]:
     """The collection's raster layer; with ``overview`` ``(location, scale)`` (overview.py) the
     frames are drawn up to that scale and a second layer, ``<collection>_overview`` in the GROUP
     ``<collection>`` and left out of the capabilities, draws the collection's overview COG above
@@ -154,12 +165,12 @@ def _raster_layers(collection, title, extent, srs, overview):
     return [frames, whole]
 
 
-def _geographic_first(srs_list):
+def _geographic_first(srs_list: Iterable[str]) -> list[str]:
     srs_list = list(dict.fromkeys(srs_list))
     return ["EPSG:4326"] + [srs for srs in srs_list if srs != "EPSG:4326"]
 
 
-def geographic_extent(extent):
+def geographic_extent(extent: Sequence[float]) -> list[float]:
     """An EPSG:3857 ``(minx, miny, maxx, maxy)`` in degrees (EPSG:4326, longitude first).
 
     Web Mercator maps x to longitude and y to latitude separately, so the corners suffice.
@@ -173,7 +184,7 @@ def geographic_extent(extent):
     ]
 
 
-def _png_format():
+def _png_format() -> MapDict:
     # RGBA with a transparent background: the collar (masked pixels) stays see-through.
     return {
         "__type__": "outputformat",
@@ -186,7 +197,7 @@ def _png_format():
     }
 
 
-def _geojson_format():
+def _geojson_format() -> MapDict:
     # GetFeatureInfo as GeoJSON (wms_getfeatureinfo_formatlist names it by its MIME type).
     return {
         "__type__": "outputformat",
@@ -197,7 +208,7 @@ def _geojson_format():
     }
 
 
-def _web_metadata(title, wms_url, srs):
+def _web_metadata(title: str, wms_url: str, srs: str) -> dict[str, str]:
     separator = "" if wms_url.endswith(("?", "&")) else "?"
     return {
         "wms_title": title,
@@ -217,7 +228,7 @@ def _web_metadata(title, wms_url, srs):
     }
 
 
-def _raster_layer(collection, title, extent, srs):
+def _raster_layer(collection: str, title: str, extent: list[float], srs: str) -> MapDict:
     return {
         "__type__": "layer",
         "name": collection,
@@ -233,7 +244,9 @@ def _raster_layer(collection, title, extent, srs):
     }
 
 
-def _index_layer(collection, title, table, extent, pg_connection, srs):
+def _index_layer(
+    collection: str, title: str, table: str, extent: list[float], pg_connection: str, srs: str
+) -> MapDict:
     return {
         "__type__": "layer",
         "name": keys.index_layer(collection),
@@ -263,7 +276,7 @@ def _index_layer(collection, title, table, extent, pg_connection, srs):
     }
 
 
-def query_templates():
+def query_templates() -> dict[str, str]:
     """{file name: text} of the HTML GetFeatureInfo templates, rendered with jinja2.
 
     MapServer fills ``[item]`` with the frame's fields; it only reads a template whose first
@@ -283,7 +296,7 @@ def query_templates():
     }
 
 
-def write_templates(map_dir):
+def write_templates(map_dir: str) -> None:
     """Write the GetFeatureInfo templates into ``<map_dir>/templates/`` (whole files)."""
     from .outputs import replaced_whole
 
@@ -297,7 +310,7 @@ def write_templates(map_dir):
             out.write(text)
 
 
-def _read_text(path):
+def _read_text(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
@@ -305,7 +318,7 @@ def _read_text(path):
         return None
 
 
-def validate(mapdict):
+def validate(mapdict: MapDict) -> list[str]:
     """Problems of ``mapdict``: mappyfile's schema check for MapServer 8 plus LS4's rules.
 
     An empty list means the mapfile may be published.
@@ -326,7 +339,7 @@ def validate(mapdict):
     return problems
 
 
-def dumps(mapdict):
+def dumps(mapdict: MapDict) -> str:
     """The mapfile text of ``mapdict``; raises ``Ls4Error`` when ``validate`` finds a problem."""
     problems = validate(mapdict)
     if problems:
@@ -334,7 +347,7 @@ def dumps(mapdict):
     return mappyfile.dumps(mapdict, indent=2)
 
 
-def contains_secret(text, secrets=()):
+def contains_secret(text: str, secrets: Iterable[str] = ()) -> bool:
     """Whether ``text`` holds a password, an AWS key or any of the given ``secrets`` strings."""
     if any(secret and secret in text for secret in secrets):
         return True
@@ -342,13 +355,13 @@ def contains_secret(text, secrets=()):
 
 
 @functools.cache
-def _parser():
+def _parser() -> Parser:
     # mappyfile builds its grammar for every loads() (about a second): here once per process.
     # INCLUDE is not expanded: a mapfile from the bucket must not make this machine read files.
     return Parser(expand_includes=False)
 
 
-def parse(text):
+def parse(text: str) -> MapDict:
     """The mappyfile dict of a mapfile's text; raises ``InputError`` when it does not parse."""
     try:
         return MapfileToDict().transform(_parser().parse(text))
@@ -358,7 +371,7 @@ def parse(text):
         raise InputError(f"Mapfile cannot be read: {first_line}") from error
 
 
-def index_table(mapdict):
+def index_table(mapdict: MapDict) -> str | None:
     """The PostGIS table the mapfile's tile index layer reads, or None when there is none."""
     for layer in mapdict.get("layers", []):
         if str(layer.get("connectiontype", "")).upper() != "POSTGIS":
