@@ -8,13 +8,15 @@ import html
 import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from osgeo import gdal
 
 from .cogcheck import dataset_layout_problems
 from .errors import InputError
-from .gdalutil import gdal_errors, open_raster
+from .gdalutil import Band, Dataset, SpatialReference, gdal_errors, open_raster
 
 LAYOUT_RULE = "LS4 publishes 1-band grayscale (bw) or 3-band colour (nc)"
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -37,7 +39,7 @@ class RasterReport:
     georeferencing: str = "none"
     geotransform: list[float] | None = None
     gcp_count: int = 0
-    nodata: list = field(default_factory=list)
+    nodata: list[float | None] = field(default_factory=list)
     nodata_problems: list[str] = field(default_factory=list)
     mask: str = "none"
     alpha_band: int | None = None
@@ -49,28 +51,28 @@ class RasterReport:
     cog_warnings: list[str] = field(default_factory=list)
 
     @property
-    def authid(self):
+    def authid(self) -> str:
         """``EPSG:<code>`` when the CRS has an EPSG code, else ``""``."""
         return f"EPSG:{self.epsg}" if self.epsg else ""
 
     @property
-    def nodata_problem(self):
+    def nodata_problem(self) -> str:
         """The NoData problems in one line, ``""`` when there are none."""
         return "; ".join(self.nodata_problems)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         # JSON has no NaN: a NaN NoData is written as the string GDAL itself prints
         data["nodata"] = [_json_number(value) for value in self.nodata]
         return data
 
-    def to_json(self):
+    def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    def to_text(self):
+    def to_text(self) -> str:
         return "\n".join(f"{label}: {value}" for label, value in self._lines())
 
-    def to_html(self):
+    def to_html(self) -> str:
         rows = "".join(
             f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(value))}</td></tr>"
             for label, value in self._lines()
@@ -78,7 +80,7 @@ class RasterReport:
         title = html.escape(os.path.basename(self.path))
         return f"<html><body><h1>{title}</h1><table>{rows}</table></body></html>\n"
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the report to ``path``: JSON for ``.json``, HTML for ``.html``, else text."""
         extension = os.path.splitext(str(path))[1].lower()
         if extension == ".json":
@@ -90,7 +92,7 @@ class RasterReport:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
 
-    def _lines(self):
+    def _lines(self) -> list[tuple[str, object]]:
         layout = self.band_layout or f"none ({self.band_layout_reason})"
         georef = self.georeferencing
         if self.geotransform:
@@ -118,12 +120,12 @@ class RasterReport:
         ]
 
 
-def inspect_raster(path):
+def inspect_raster(path: object) -> RasterReport:
     """Inspect the raster at ``path``; raises ``InputError`` when it is not a readable raster."""
     return open_and_inspect(path)[0]
 
 
-def open_and_inspect(path):
+def open_and_inspect(path: object) -> tuple[RasterReport, Dataset]:
     """``(RasterReport, the open GDAL dataset)``: for a caller that goes on reading the file
     (validation, footprint) without opening it again. Raises as ``inspect_raster`` does."""
     path = str(path)
@@ -160,7 +162,7 @@ def open_and_inspect(path):
 # --- the file itself -----------------------------------------------------------------------------
 
 
-def _check_file(path):
+def _check_file(path: str) -> None:
     stat = gdal.VSIStatL(path)
     if stat is None:
         raise InputError(f"{path}: the file does not exist")
@@ -170,14 +172,14 @@ def _check_file(path):
         raise InputError(f"{path}: the file is empty (0 bytes)")
 
 
-def _unreadable_message(path, messages):
+def _unreadable_message(path: str, messages: list[str]) -> str:
     gdal_says = f" (GDAL: {messages[-1]})" if messages else ""
     if _first_bytes(path, 4) in TIFF_SIGNATURES:
         return f"{path}: a damaged or truncated TIFF that GDAL cannot open{gdal_says}"
     return f"{path}: not a raster file GDAL can read{gdal_says}"
 
 
-def _first_bytes(path, count):
+def _first_bytes(path: str, count: int) -> bytes:
     handle = gdal.VSIFOpenL(path, "rb")
     if handle is None:
         return b""
@@ -187,7 +189,7 @@ def _first_bytes(path, count):
         gdal.VSIFCloseL(handle)
 
 
-def _check_complete(path, dataset):
+def _check_complete(path: str, dataset: Dataset) -> None:
     """Raise when the image data is cut short: GDAL opens such files and fails only on reading."""
     size = gdal.VSIStatL(path).size
     end = max((_last_block_end(level) for level in _levels(dataset)), default=0)
@@ -202,7 +204,7 @@ def _check_complete(path, dataset):
             raise InputError(f"{path}: band {index} cannot be read to its end: {problem}")
 
 
-def _levels(dataset):
+def _levels(dataset: Dataset) -> Iterator[Band]:
     """Every band, overview and per-dataset mask whose blocks this file (not a side file) stores."""
     side_files = {os.path.splitext(name)[1].lower() for name in dataset.GetFileList() or []}
     for index in range(1, dataset.RasterCount + 1):
@@ -216,11 +218,11 @@ def _levels(dataset):
                 yield level.GetMaskBand()
 
 
-def _has_own_mask(band):
+def _has_own_mask(band: Band) -> bool:
     return band.GetMaskFlags() == gdal.GMF_PER_DATASET
 
 
-def _last_block_end(band):
+def _last_block_end(band: Band) -> int:
     width, height = band.GetBlockSize()
     x = (band.XSize + width - 1) // width - 1
     y = (band.YSize + height - 1) // height - 1
@@ -229,7 +231,7 @@ def _last_block_end(band):
     return int(offset) + int(count) if offset and count else 0
 
 
-def _last_block_problem(band):
+def _last_block_problem(band: Band) -> str:
     """Read the bottom-right block, the last one written in most layouts; GDAL's error or ""."""
     width, height = band.GetBlockSize()
     x = (band.XSize - 1) // width * width
@@ -248,27 +250,27 @@ def _last_block_problem(band):
 # --- bands ---------------------------------------------------------------------------------------
 
 
-def _bands(dataset):
+def _bands(dataset: Dataset) -> list[Band]:
     return [dataset.GetRasterBand(i) for i in range(1, dataset.RasterCount + 1)]
 
 
-def _data_type(dataset):
+def _data_type(dataset: Dataset) -> str:
     names = [gdal.GetDataTypeName(band.DataType) for band in _bands(dataset)]
     return names[0] if len(set(names)) == 1 else ", ".join(names)
 
 
-def _alpha_band(dataset):
+def _alpha_band(dataset: Dataset) -> int | None:
     for index, band in enumerate(_bands(dataset), start=1):
         if band.GetColorInterpretation() == gdal.GCI_AlphaBand:
             return index
     return None
 
 
-def _band_layout(dataset, alpha_band):
+def _band_layout(dataset: Dataset, alpha_band: int | None) -> tuple[str | None, str]:
     """``("bw" | "nc", "")`` or ``(None, reason)``. An alpha band rides along with either."""
     count = dataset.RasterCount - (1 if alpha_band else 0)
     plus_alpha = " plus an alpha band" if alpha_band else ""
-    reasons = []
+    reasons: list[str] = []
     if count == 1 and dataset.GetRasterBand(1).GetColorTable() is not None:
         reasons.append(
             f"1 band with a colour table (paletted){plus_alpha}: {LAYOUT_RULE}; "
@@ -286,8 +288,9 @@ def _band_layout(dataset, alpha_band):
     return ("bw" if count == 1 else "nc"), ""
 
 
-def _nodata(dataset):
-    values, problems = [], []
+def _nodata(dataset: Dataset) -> tuple[list[float | None], list[str]]:
+    values: list[float | None] = []
+    problems: list[str] = []
     for index, band in enumerate(_bands(dataset), start=1):
         value = band.GetNoDataValue()
         values.append(value)
@@ -300,7 +303,7 @@ def _nodata(dataset):
     return values, problems
 
 
-def _fits(value, data_type):
+def _fits(value: float, data_type: int) -> bool:
     """Whether a band of ``data_type`` can hold the value ``value``."""
     if data_type in (gdal.GDT_Float64, gdal.GDT_CFloat64):
         return True
@@ -321,7 +324,7 @@ def _fits(value, data_type):
     return value == int(value) and low <= value <= high
 
 
-def _mask(dataset):
+def _mask(dataset: Dataset) -> str:
     flags = dataset.GetRasterBand(1).GetMaskFlags()
     if flags & gdal.GMF_ALPHA:
         return "alpha band"
@@ -336,7 +339,7 @@ def _mask(dataset):
 # --- where it is ---------------------------------------------------------------------------------
 
 
-def _crs(dataset):
+def _crs(dataset: Dataset) -> tuple[int | None, str | None]:
     """``(EPSG code or None, the CRS as WKT or None)``."""
     srs = dataset.GetSpatialRef() or dataset.GetGCPSpatialRef()
     if srs is None:
@@ -344,7 +347,7 @@ def _crs(dataset):
     return _epsg(srs), srs.ExportToWkt()
 
 
-def _epsg(srs):
+def _epsg(srs: SpatialReference) -> int | None:
     if srs.GetAuthorityName(None) != "EPSG":
         srs = srs.Clone()
         with gdal_errors():
@@ -357,7 +360,7 @@ def _epsg(srs):
     return None
 
 
-def _georeferencing(dataset):
+def _georeferencing(dataset: Dataset) -> tuple[str, list[float] | None, int]:
     """``(kind, geotransform or None, GCP count)``."""
     geotransform = dataset.GetGeoTransform(can_return_null=True)
     if geotransform is not None:
@@ -370,15 +373,15 @@ def _georeferencing(dataset):
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def _size(band):
+def _size(band: Band) -> list[int]:
     return [band.XSize, band.YSize]
 
 
-def _format_number(value):
+def _format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _json_number(value):
+def _json_number(value: float | None) -> float | str | None:
     if value is None or math.isfinite(value):
         return value
     return str(value)
