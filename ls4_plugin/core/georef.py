@@ -13,15 +13,17 @@ collar the warp creates becomes an internal mask, so a 1-band scan stays 1 band 
 
 import math
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from osgeo import gdal, osr
 
 from .errors import InputError, Ls4Error
-from .feedback import check_canceled, ensure, gdal_progress
-from .gdalutil import gdal_errors, open_raster
+from .feedback import FeedbackLike, check_canceled, ensure, gdal_progress
+from .gdalutil import Dataset, SpatialReference, gdal_errors, open_raster
 from .outputs import partial_output
 
 ORDERS = {"polynomial1": 1, "polynomial2": 2, "polynomial3": 3, "tps": None}
@@ -31,6 +33,9 @@ HEADER = "mapX,mapY,sourceX,sourceY,enable,dX,dY,residual"
 COLUMN_ALIASES = {"pixelX": "sourceX", "pixelY": "sourceY"}
 REQUIRED_COLUMNS = ("mapX", "mapY", "sourceX", "sourceY")
 CREATION_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]
+# GDAL's six affine coefficients: x0, x per pixel, x per row, y0, y per pixel, y per row.
+GeoTransform = tuple[float, ...]
+FilePath = str | os.PathLike[str]
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class GcpSet:
 
     path: str
     crs_wkt: str
-    gcps: list = field(default_factory=list)
+    gcps: list[Gcp] = field(default_factory=list)
     crs_lineno: int = 0
 
 
@@ -65,7 +70,7 @@ class Residual:
     dy: float
 
     @property
-    def residual(self):
+    def residual(self) -> float:
         return math.hypot(self.dx, self.dy)
 
 
@@ -74,12 +79,12 @@ class GeorefResult:
     path: str
     crs_wkt: str
     transform: str
-    residuals: list
+    residuals: list[Residual]
     rms_px: float
     warped: bool
 
 
-def read_points(path):
+def read_points(path: FilePath) -> GcpSet:
     """Parse a QGIS Georeferencer ``.points`` file into a ``GcpSet`` (enabled GCPs only)."""
     text = _read_text(path)
     points = GcpSet(str(path), "")
@@ -103,7 +108,7 @@ def read_points(path):
     return points
 
 
-def _read_text(path):
+def _read_text(path: FilePath) -> str:
     try:
         with open(path, encoding="utf-8-sig") as handle:
             return handle.read()
@@ -115,7 +120,7 @@ def _read_text(path):
         raise InputError(f"{path}: cannot read the GCP file: {error.strerror}") from None
 
 
-def _header(path, lineno, line):
+def _header(path: FilePath, lineno: int, line: str) -> list[str]:
     columns = [COLUMN_ALIASES.get(name.strip(), name.strip()) for name in line.split(",")]
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
@@ -126,7 +131,7 @@ def _header(path, lineno, line):
     return columns
 
 
-def _gcp(path, lineno, line, columns):
+def _gcp(path: FilePath, lineno: int, line: str, columns: list[str]) -> Gcp | None:
     """The GCP on one data line, or None when it is disabled."""
     fields = [value.strip() for value in line.split(",")]
     if len(fields) != len(columns):
@@ -145,7 +150,7 @@ def _gcp(path, lineno, line, columns):
     return Gcp(values["mapX"], values["mapY"], values["sourceX"], -values["sourceY"], lineno)
 
 
-def _number(path, lineno, row, name):
+def _number(path: FilePath, lineno: int, row: dict[str, str], name: str) -> float:
     try:
         value = float(row[name])
     except ValueError:
@@ -156,14 +161,14 @@ def _number(path, lineno, row, name):
 
 
 def georeference(
-    src,
-    points,
-    dst,
-    transform="polynomial1",
-    target_crs=None,
-    resampling="near",
-    feedback=None,
-):
+    src: FilePath,
+    points: FilePath | GcpSet,
+    dst: FilePath,
+    transform: str = "polynomial1",
+    target_crs: str | None = None,
+    resampling: str = "near",
+    feedback: FeedbackLike | None = None,
+) -> GeorefResult:
     """Georeference the raster ``src`` with the GCPs of ``points`` (a path or a ``GcpSet``).
 
     Writes a GeoTIFF at ``dst`` in ``target_crs`` (any CRS string GDAL reads; default: the GCPs'
@@ -177,6 +182,7 @@ def georeference(
     points = points if isinstance(points, GcpSet) else read_points(points)
     _check_gcps(points, transform, dataset, src)
     gcp_srs, out_srs = _crs_pair(points, target_crs)
+    geotransform: GeoTransform | None
     if transform == "polynomial1":
         geotransform = affine_geotransform(points, (dataset.RasterXSize, dataset.RasterYSize))
         residuals = affine_residuals(points.gcps, geotransform)
@@ -195,14 +201,14 @@ def georeference(
     return GeorefResult(str(dst), out_srs.ExportToWkt(), transform, residuals, rms, warped)
 
 
-def _check_choices(transform, resampling):
+def _check_choices(transform: str, resampling: str) -> None:
     if transform not in ORDERS:
         raise InputError(f"unknown transform '{transform}': use one of {', '.join(ORDERS)}")
     if resampling not in RESAMPLINGS:
         raise InputError(f"unknown resampling '{resampling}': use one of {', '.join(RESAMPLINGS)}")
 
 
-def open_source(src):
+def open_source(src: FilePath) -> Dataset:
     """The GDAL dataset of the scan; ``InputError`` naming the file when it is not a raster."""
     dataset, messages = open_raster(src)
     if dataset is None or dataset.RasterCount == 0:
@@ -214,7 +220,7 @@ def open_source(src):
     return dataset
 
 
-def _check_gcps(points, transform, dataset, src):
+def _check_gcps(points: GcpSet, transform: str, dataset: Dataset, src: FilePath) -> None:
     needed = MIN_GCPS[transform]
     if len(points.gcps) < needed:
         raise InputError(
@@ -234,8 +240,8 @@ def _check_gcps(points, transform, dataset, src):
         _check_distinct(points)
 
 
-def _check_distinct(points):
-    seen = {}
+def _check_distinct(points: GcpSet) -> None:
+    seen: dict[tuple[float, float], int] = {}
     for gcp in points.gcps:
         for key in ((gcp.pixel, gcp.row), (gcp.map_x, gcp.map_y)):
             if key in seen:
@@ -246,7 +252,7 @@ def _check_distinct(points):
             seen[key] = gcp.lineno
 
 
-def _crs_pair(points, target_crs):
+def _crs_pair(points: GcpSet, target_crs: str | None) -> tuple[SpatialReference, SpatialReference]:
     """The GCPs' spatial reference and the output's."""
     target = _srs(target_crs, "the target CRS") if target_crs else None
     if points.crs_wkt:
@@ -261,7 +267,7 @@ def _crs_pair(points, target_crs):
     return gcp_srs, target or gcp_srs
 
 
-def _srs(text, what):
+def _srs(text: object, what: str) -> SpatialReference:
     srs = osr.SpatialReference()
     with gdal_errors():
         try:
@@ -274,11 +280,11 @@ def _srs(text, what):
     return srs
 
 
-def _arrays(gcps):
+def _arrays(gcps: Sequence[Gcp]) -> tuple[np.ndarray, ...]:
     return tuple(np.array([getattr(g, name) for g in gcps]) for name in Gcp.__annotations__)
 
 
-def affine_geotransform(points, size):
+def affine_geotransform(points: GcpSet, size: tuple[int, int]) -> GeoTransform:
     """The least-squares affine map from pixels to map coordinates, as a GDAL geotransform.
 
     ``size`` is the image's (width, height): rotation terms that move no pixel of it by more
@@ -300,17 +306,17 @@ def affine_geotransform(points, size):
     return tuple(gt)
 
 
-def affine_residuals(gcps, geotransform):
+def affine_residuals(gcps: Sequence[Gcp], geotransform: GeoTransform) -> list[Residual]:
     """Where the inverse of ``geotransform`` puts each GCP, minus where it was clicked."""
     inverse = gdal.InvGeoTransform(geotransform)
-    residuals = []
+    residuals: list[Residual] = []
     for gcp in gcps:
         pixel, row = gdal.ApplyGeoTransform(inverse, gcp.map_x, gcp.map_y)
         residuals.append(Residual(gcp.lineno, gcp.pixel, gcp.row, pixel - gcp.pixel, row - gcp.row))
     return residuals
 
 
-def polynomial_residuals(points, order):
+def polynomial_residuals(points: GcpSet, order: int | None) -> list[Residual]:
     """Residuals of the least-squares polynomial from map to pixel coordinates.
 
     That direction is the one GDAL's warper uses (for each output pixel, where to read the
@@ -336,7 +342,7 @@ def polynomial_residuals(points, order):
     ]
 
 
-def _normalized(values):
+def _normalized(values: np.ndarray) -> np.ndarray:
     # Map coordinates are large (UTM northings ~4e6): centre and scale them so the powers in a
     # polynomial of order 3 stay well conditioned.
     centred = values - values.mean()
@@ -344,27 +350,35 @@ def _normalized(values):
     return centred / scale if scale > 0 else centred
 
 
-def _monomials(x, y, order):
+def _monomials(x: np.ndarray, y: np.ndarray, order: int) -> np.ndarray:
     return np.column_stack(
         [x ** (n - j) * y**j for n in range(order + 1) for j in range(n + 1)],
     )
 
 
-def _vrt_with_geotransform(dataset, geotransform, srs):
+def _vrt_with_geotransform(
+    dataset: Dataset, geotransform: GeoTransform, srs: SpatialReference
+) -> Dataset:
     vrt = gdal.Translate("", dataset, format="VRT")
     vrt.SetGeoTransform(geotransform)
     vrt.SetProjection(srs.ExportToWkt())
     return vrt
 
 
-def _vrt_with_gcps(dataset, gcps, srs):
+def _vrt_with_gcps(dataset: Dataset, gcps: Sequence[Gcp], srs: SpatialReference) -> Dataset:
     vrt = gdal.Translate("", dataset, format="VRT")
     vrt.SetGCPs([gdal.GCP(g.map_x, g.map_y, 0, g.pixel, g.row) for g in gcps], srs.ExportToWkt())
     return vrt
 
 
-def _warped_vrt(base, transform, out_srs, resampling):
-    options = {"format": "VRT", "dstSRS": out_srs.ExportToWkt(), "resampleAlg": resampling}
+def _warped_vrt(
+    base: Dataset, transform: str, out_srs: SpatialReference, resampling: str
+) -> Dataset:
+    options: dict[str, Any] = {
+        "format": "VRT",
+        "dstSRS": out_srs.ExportToWkt(),
+        "resampleAlg": resampling,
+    }
     options["dstAlpha"] = True
     # The method is named so that a scan that already has a geotransform (a wrong one, or the
     # one to replace) is warped by its GCPs: GDAL would otherwise prefer the geotransform.
@@ -384,8 +398,10 @@ def _warped_vrt(base, transform, out_srs, resampling):
     return warped
 
 
-def _write(dataset, partial, warped, feedback, dst):
-    options = {
+def _write(
+    dataset: Dataset, partial: str, warped: bool, feedback: FeedbackLike, dst: FilePath
+) -> None:
+    options: dict[str, Any] = {
         "format": "GTiff",
         "creationOptions": CREATION_OPTIONS,
         "callback": gdal_progress(feedback),
@@ -409,7 +425,7 @@ def _write(dataset, partial, warped, feedback, dst):
 
 
 @contextmanager
-def _internal_mask():
+def _internal_mask() -> Iterator[None]:
     gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES")
     try:
         yield
@@ -417,7 +433,7 @@ def _internal_mask():
         gdal.SetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", None)
 
 
-def residual_table(result):
+def residual_table(result: GeorefResult) -> str:
     """The residuals as a text table, the way the Georeferencer's GCP table shows them."""
     lines = [
         f"GCP residuals in pixels ({result.transform}; predicted minus clicked):",
