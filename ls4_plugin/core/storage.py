@@ -4,15 +4,17 @@ Public access is decided by the bucket policy on the public stages; the legacy `
 is sent only when ``S3Config.legacy_acl`` is on (new AWS buckets refuse ACLs).
 """
 
+import datetime
 import hashlib
 import json
 import mimetypes
 import os
 import threading
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -23,7 +25,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from . import keys
 from .errors import Canceled, Ls4Error, ServiceUnavailable
-from .feedback import check_canceled, ensure
+from .feedback import FeedbackLike, check_canceled, ensure
 
 SERVICE = "S3"
 NOT_FOUND = ("404", "NoSuchKey", "NotFound")
@@ -38,6 +40,9 @@ CONTENT_TYPES = {
     ".geojson": "application/geo+json",
     ".gpkg": "application/geopackage+sqlite3",
 }
+
+S3Client: TypeAlias = Any  # a boto3 S3 client (boto3 has no type information here)
+Metadata = dict[str, str]  # an object's user metadata
 
 
 @dataclass(frozen=True)
@@ -56,16 +61,16 @@ class S3Config:
     read_timeout: float = 10.0
     max_attempts: int = 2
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         # The secret must never reach a log or a traceback.
         return f"S3Config(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
 
 
-_CLIENTS: dict["S3Config", Any] = {}  # boto3 clients by configuration
+_CLIENTS: dict["S3Config", S3Client] = {}  # boto3 clients by configuration
 _CLIENTS_LOCK = threading.Lock()
 
 
-def client(config):
+def client(config: S3Config) -> S3Client:
     """A boto3 S3 client that fails in seconds when the endpoint cannot be reached.
 
     One client per configuration, shared: boto3 clients are thread-safe, slow to create, and
@@ -77,7 +82,7 @@ def client(config):
         return _CLIENTS[config]
 
 
-def close_clients():
+def close_clients() -> None:
     """Close the shared clients and their connections (the plugin's unload, a script's end)."""
     with _CLIENTS_LOCK:
         for shared in _CLIENTS.values():
@@ -85,7 +90,7 @@ def close_clients():
         _CLIENTS.clear()
 
 
-def _new_client(config):
+def _new_client(config: S3Config) -> S3Client:
     botocore_config = Config(
         region_name=config.region,
         connect_timeout=config.connect_timeout,
@@ -102,7 +107,7 @@ def _new_client(config):
     )
 
 
-def is_public_key(key):
+def is_public_key(key: str) -> bool:
     """Whether the policy makes ``key`` public: a public stage at exactly the layout's depth
     (``<band>/<County>/<Agency>_<YYYY>/<type>/<stage>/<file>``) or a file of ``geojson/``."""
     parts = key.split("/")
@@ -117,7 +122,7 @@ def is_public_key(key):
     )
 
 
-def public_url(config, key):
+def public_url(config: S3Config, key: str) -> str:
     """The anonymous download URL of ``key``."""
     if config.public_url_base:
         base = config.public_url_base.rstrip("/")
@@ -128,12 +133,12 @@ def public_url(config, key):
     return f"{base}/{key}"
 
 
-def vsis3_path(config, key):
+def vsis3_path(config: S3Config, key: str) -> str:
     """The path GDAL (and MapServer) read the object by: the tile index ``location``."""
     return keys.location(config.bucket, key)
 
 
-def file_sha256(path, feedback=None):
+def file_sha256(path: str | os.PathLike[str], feedback: FeedbackLike | None = None) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(4 * 1024 * 1024), b""):
@@ -142,7 +147,7 @@ def file_sha256(path, feedback=None):
     return digest.hexdigest()
 
 
-def _describe(error, config, key=None):
+def _describe(error: Exception, config: S3Config, key: str | None = None) -> str:
     where = f"s3://{config.bucket}/{key}" if key else f"bucket {config.bucket!r}"
     endpoint = config.endpoint_url or "AWS"
     if isinstance(error, ClientError):
@@ -153,7 +158,7 @@ def _describe(error, config, key=None):
 
 
 @contextmanager
-def s3_errors(config, key=None):
+def s3_errors(config: S3Config, key: str | None = None) -> Iterator[None]:
     """The one place where boto3's errors become the core's: ``ServiceUnavailable`` when S3
     gave no answer (cannot connect, time-out, connection dropped, or only server errors after
     the retries), else ``Ls4Error``; both name the bucket or key and the endpoint."""
@@ -176,7 +181,7 @@ def s3_errors(config, key=None):
         raise Ls4Error(message) from error
 
 
-def _head(config, key, s3):
+def _head(config: S3Config, key: str, s3: S3Client) -> dict[str, Any] | None:
     """``head_object``'s answer, or None when there is no such object."""
     with s3_errors(config, key):
         try:
@@ -187,7 +192,7 @@ def _head(config, key, s3):
             raise
 
 
-def object_metadata(config, key, s3=None):
+def object_metadata(config: S3Config, key: str, s3: S3Client | None = None) -> Metadata | None:
     """The user metadata kept with the object, or None when there is no such object."""
     answer = _head(config, key, s3 or client(config))
     return None if answer is None else answer.get("Metadata", {})
@@ -196,13 +201,13 @@ def object_metadata(config, key, s3=None):
 class _Progress:
     """s3transfer's callback: reports bytes sent and aborts the transfer on cancel."""
 
-    def __init__(self, feedback, total):
+    def __init__(self, feedback: FeedbackLike, total: int) -> None:
         self.feedback = feedback
         self.total = max(total, 1)
         self.sent = 0
         self.lock = threading.Lock()
 
-    def __call__(self, amount):
+    def __call__(self, amount: int) -> None:
         with self.lock:
             self.sent += amount
             self.feedback.setProgress(100.0 * self.sent / self.total)
@@ -215,8 +220,15 @@ UNKNOWN = object()
 
 
 def upload_file(
-    config, path, key, feedback=None, s3=None, metadata=None, checksum=None, current=UNKNOWN
-):
+    config: S3Config,
+    path: str | os.PathLike[str],
+    key: str,
+    feedback: FeedbackLike | None = None,
+    s3: S3Client | None = None,
+    metadata: Mapping[str, str] | None = None,
+    checksum: str | None = None,
+    current: Metadata | None | object = UNKNOWN,
+) -> str:
     """Upload ``path`` to ``key`` unless the same content is there already.
 
     Returns "uploaded" or "unchanged". ``metadata`` is kept with the object beside its checksum.
@@ -254,7 +266,7 @@ def upload_file(
 CLOCK_MARGIN = 1.0  # seconds of skew allowed between this machine's clock and the S3 server's
 
 
-def _abort_older_uploads(config, key, before, s3):
+def _abort_older_uploads(config: S3Config, key: str, before: float, s3: S3Client) -> None:
     """Abort the incomplete multipart uploads of ``key`` begun before ``before`` (a run killed
     mid-upload left them): the key now holds the complete object."""
     for other, upload_id, initiated in incomplete_uploads(config, key, s3):
@@ -262,7 +274,7 @@ def _abort_older_uploads(config, key, before, s3):
             abort_upload(config, other, upload_id, s3)
 
 
-def put_bytes(config, key, data, s3=None):
+def put_bytes(config: S3Config, key: str, data: bytes, s3: S3Client | None = None) -> None:
     """Write a small object in one request (mapfiles, reports)."""
     s3 = s3 or client(config)
     extra = {"ACL": "public-read"} if config.legacy_acl and is_public_key(key) else {}
@@ -272,17 +284,19 @@ def put_bytes(config, key, data, s3=None):
         )
 
 
-def get_bytes(config, key, s3=None):
+def get_bytes(config: S3Config, key: str, s3: S3Client | None = None) -> bytes:
     s3 = s3 or client(config)
     with s3_errors(config, key):
         return s3.get_object(Bucket=config.bucket, Key=key)["Body"].read()
 
 
-def exists(config, key, s3=None):
+def exists(config: S3Config, key: str, s3: S3Client | None = None) -> bool:
     return _head(config, key, s3 or client(config)) is not None
 
 
-def abort_multipart_uploads(config, key, since, s3=None):
+def abort_multipart_uploads(
+    config: S3Config, key: str, since: datetime.datetime, s3: S3Client | None = None
+) -> int:
     """Abort the unfinished multipart uploads of exactly ``key`` begun at or after ``since``.
 
     For a run whose writer died mid-upload (a killed worker): the parts it sent would be kept,
@@ -301,7 +315,7 @@ def abort_multipart_uploads(config, key, since, s3=None):
     return aborted
 
 
-def list_keys(config, prefix="", s3=None):
+def list_keys(config: S3Config, prefix: str = "", s3: S3Client | None = None) -> Iterator[str]:
     """Every key under ``prefix``, streamed page by page."""
     s3 = s3 or client(config)
     with s3_errors(config, prefix):
@@ -312,26 +326,28 @@ def list_keys(config, prefix="", s3=None):
                 yield item["Key"]
 
 
-def download_file(config, key, path, s3=None):
+def download_file(
+    config: S3Config, key: str, path: str | os.PathLike[str], s3: S3Client | None = None
+) -> None:
     """Download ``key`` to ``path``."""
     s3 = s3 or client(config)
     with s3_errors(config, key):
         s3.download_file(config.bucket, key, os.fspath(path))
 
 
-def delete_keys(config, keys, s3=None):
+def delete_keys(config: S3Config, keys: Iterable[str], s3: S3Client | None = None) -> None:
     s3 = s3 or client(config)
     for key in keys:
         with s3_errors(config, key):
             s3.delete_object(Bucket=config.bucket, Key=key)
 
 
-def content_type(key):
+def content_type(key: str) -> str:
     ext = os.path.splitext(key)[1].lower()
     return CONTENT_TYPES.get(ext) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
-def public_read_policy(bucket):
+def public_read_policy(bucket: str) -> dict[str, Any]:
     """The bucket policy that makes the public stages and ``geojson/`` readable by anyone.
 
     Each resource is anchored at the band and names the type and stage at their depth, so a
@@ -371,7 +387,7 @@ def public_read_policy(bucket):
     }
 
 
-def missing_public_read(config, s3=None):
+def missing_public_read(config: S3Config, s3: S3Client | None = None) -> list[str]:
     """The resources of ``public_read_policy`` that the bucket's policy does not let anyone
     read: [] when the public stages are public, all of them when the bucket has no policy."""
     s3 = s3 or client(config)
@@ -387,7 +403,7 @@ def missing_public_read(config, s3=None):
         statements = json.loads(text).get("Statement", [])
     except (ValueError, AttributeError):
         return list(wanted)
-    granted = set()
+    granted: set[str] = set()
     for statement in statements if isinstance(statements, list) else [statements]:
         actions = _as_list(statement.get("Action"))
         principal = statement.get("Principal")
@@ -398,7 +414,7 @@ def missing_public_read(config, s3=None):
     return [resource for resource in wanted if resource not in granted]
 
 
-def _as_list(value):
+def _as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else [value] if value else []
 
 
@@ -406,7 +422,7 @@ ABORT_AFTER_DAYS = 1
 LIFECYCLE_RULE_ID = "ls4-abort-incomplete-multipart"
 
 
-def apply_public_policy(config, s3=None):
+def apply_public_policy(config: S3Config, s3: S3Client | None = None) -> dict[str, Any]:
     """Put the public-read policy on the bucket, and the lifecycle rule that aborts multipart
     uploads left incomplete for a day (where the server supports it); returns the policy."""
     s3 = s3 or client(config)
@@ -417,7 +433,7 @@ def apply_public_policy(config, s3=None):
     return policy
 
 
-def apply_lifecycle_rule(config, s3=None):
+def apply_lifecycle_rule(config: S3Config, s3: S3Client | None = None) -> str:
     """Add (or keep) the rule aborting incomplete multipart uploads after ABORT_AFTER_DAYS,
     keeping the bucket's other rules. Returns "applied", or "not supported: ..." when the server
     refuses lifecycle configuration (then maintenance is what removes them)."""
@@ -447,10 +463,12 @@ def apply_lifecycle_rule(config, s3=None):
     return "applied"
 
 
-def incomplete_uploads(config, prefix="", s3=None):
+def incomplete_uploads(
+    config: S3Config, prefix: str = "", s3: S3Client | None = None
+) -> list[tuple[str, str, datetime.datetime]]:
     """The multipart uploads begun and neither completed nor aborted: [(key, id, initiated)]."""
     s3 = s3 or client(config)
-    found = []
+    found: list[tuple[str, str, datetime.datetime]] = []
     with s3_errors(config, prefix or None):
         for page in s3.get_paginator("list_multipart_uploads").paginate(
             Bucket=config.bucket, Prefix=prefix
@@ -459,7 +477,7 @@ def incomplete_uploads(config, prefix="", s3=None):
     return found
 
 
-def abort_upload(config, key, upload_id, s3=None):
+def abort_upload(config: S3Config, key: str, upload_id: str, s3: S3Client | None = None) -> None:
     """Abort one multipart upload (its parts are deleted); an upload already gone is fine."""
     s3 = s3 or client(config)
     with s3_errors(config, key):
@@ -470,7 +488,7 @@ def abort_upload(config, key, upload_id, s3=None):
                 raise
 
 
-def check_connection(config, s3=None):
+def check_connection(config: S3Config, s3: S3Client | None = None) -> None:
     """Raise ``Ls4Error`` saying why when the bucket cannot be reached with these credentials."""
     s3 = s3 or client(config)
     with s3_errors(config):
