@@ -9,8 +9,10 @@ import os
 import re
 import socket
 import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
+from typing import Any, TypeAlias, TypedDict, cast
 
 import psycopg2
 import psycopg2.extensions
@@ -23,6 +25,7 @@ FIELDS = ("location", "src_srs", "date", "roll", "frame_num", "dl_orig", "dl_geo
 INDEX_COLUMNS = ("id",) + FIELDS + ("geom",)
 # ``(minx, miny, maxx, maxy)`` of footprints in EPSG:3857.
 Extent = tuple[float, float, float, float]
+Cursor: TypeAlias = Any  # a psycopg2 cursor (psycopg2 has no type information here)
 # Serializes CREATE TABLE between processes: a transaction-scoped advisory lock in this class.
 LOCK_CLASS = 0x4C5334  # "LS4"
 # Serializes the writers of what is derived from a table (its mapfile): a session lock.
@@ -44,6 +47,21 @@ UNREACHABLE = (
     "No route to host",
     "Network is unreachable",
 )
+
+
+class IndexRow(TypedDict):
+    """One row of a tile index as ``rows`` reads it: the fields, ``id``, ``footprint`` (WKT)."""
+
+    id: int
+    location: str
+    src_srs: str | None
+    date: str | None
+    roll: str | None
+    frame_num: str | None
+    dl_orig: str | None
+    dl_georef: str | None
+    dl_index: str | None
+    footprint: str
 
 
 @dataclass(frozen=True)
@@ -68,14 +86,14 @@ class Timeouts:
     grace: float = 5.0
 
     @property
-    def client_bound(self):
+    def client_bound(self) -> float:
         return self.statement + self.grace
 
 
 DEFAULT_TIMEOUTS = Timeouts()
 
 
-def check_table_name(table):
+def check_table_name(table: object) -> str:
     """Return ``table`` if it is a plain lowercase PostgreSQL name, else raise ``InputError``
     (``keys.check_identifier``, the one rule for table, mapfile and layer names)."""
     return keys.check_identifier(table, "Table name")
@@ -90,12 +108,12 @@ class Connection(psycopg2.extensions.connection):
 
     timeouts = DEFAULT_TIMEOUTS
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = threading.RLock()
         self.severed = False
 
-    def __exit__(self, exc_type, exc_value, traceback):
+    def __exit__(self, exc_type: object, exc_value: object, traceback: object) -> bool | None:
         try:
             # A connection the server dropped has nothing to commit or roll back, and its
             # "connection already closed" must not replace the error that ended the block.
@@ -106,7 +124,7 @@ class Connection(psycopg2.extensions.connection):
             self.close()
 
 
-def connect(dsn_or_service, timeouts=DEFAULT_TIMEOUTS):
+def connect(dsn_or_service: str, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Connection:
     """A connection from ``"service=ls4"``, a bare service name, a DSN or a URI.
 
     Use it as ``with connect(...) as conn:`` to have it closed at the end. Every function below
@@ -143,14 +161,14 @@ def connect(dsn_or_service, timeouts=DEFAULT_TIMEOUTS):
     return conn
 
 
-def describe(conn):
+def describe(conn: Connection) -> str:
     """The database as a user names it: ``dbname on host:port`` (never a password)."""
     info = conn.info
     return f"{info.dbname} on {info.host}:{info.port}"
 
 
 @contextmanager
-def _errors(conn):
+def _errors(conn: Connection) -> Iterator[None]:
     """The one place where psycopg2's errors become the core's: ``ServiceUnavailable`` when the
     server gave no answer (the connection failed, dropped, or was cut after its time-out),
     ``Ls4Error`` naming the database when it answered with an error."""
@@ -170,7 +188,7 @@ def _errors(conn):
         raise Ls4Error(f"PostgreSQL ({where}): {reason}") from error
 
 
-def _no_answer(conn, error):
+def _no_answer(conn: Connection, error: Exception) -> bool:
     query_canceled = getattr(error, "pgcode", None) == "57014"  # statement_timeout
     return (
         bool(conn.closed)
@@ -179,7 +197,7 @@ def _no_answer(conn, error):
     )
 
 
-def _where(conn):
+def _where(conn: Connection) -> str:
     try:
         return describe(conn)
     except psycopg2.Error:
@@ -187,7 +205,7 @@ def _where(conn):
 
 
 @contextmanager
-def _guard(conn):
+def _guard(conn: Connection) -> Iterator[None]:
     """Cut the connection if the block has not ended ``client_bound`` seconds from now."""
     if not isinstance(conn, Connection):
         yield
@@ -195,7 +213,7 @@ def _guard(conn):
     state = {"done": False}
     state_lock = threading.Lock()
 
-    def sever():
+    def sever() -> None:
         with state_lock:
             if state["done"]:
                 return
@@ -216,7 +234,7 @@ def _guard(conn):
 
 
 @contextmanager
-def _transaction(conn):
+def _transaction(conn: Connection) -> Iterator[Cursor]:
     """A cursor in a transaction that is committed on success and rolled back on error."""
     with getattr(conn, "lock", nullcontext()), _errors(conn), _guard(conn):
         if getattr(conn, "severed", False):
@@ -231,12 +249,12 @@ def _transaction(conn):
             raise
 
 
-def _without_password(dsn):
+def _without_password(dsn: str) -> str:
     dsn = re.sub(r"password\s*=\s*('[^']*'|\S+)", "password=***", dsn, flags=re.IGNORECASE)
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
 
 
-def ensure_table(conn, table):
+def ensure_table(conn: Connection, table: str) -> None:
     """Create the index table with its unique ``location`` and spatial index, if it is missing.
 
     Safe when several processes do it at once (an advisory lock serializes the creation). An
@@ -256,7 +274,7 @@ def ensure_table(conn, table):
 
 
 @contextmanager
-def derived_lock(conn, table):
+def derived_lock(conn: Connection, table: str) -> Iterator[None]:
     """Hold, for the ``with`` block, the lock on what is derived from ``table``.
 
     Two runs that add frames to one collection at once each write the mapfile after their rows
@@ -268,7 +286,7 @@ def derived_lock(conn, table):
 
 
 @contextmanager
-def run_lease(conn, table):
+def run_lease(conn: Connection, table: str) -> Iterator[None]:
     """Hold, for the ``with`` block, a shared lease on the collection of ``table``.
 
     Every process that writes the collection's frames holds one (a local publish, a cluster
@@ -281,7 +299,7 @@ def run_lease(conn, table):
 
 
 @contextmanager
-def _session_lock(conn, table, lock_class, mode=""):
+def _session_lock(conn: Connection, table: str, lock_class: int, mode: str = "") -> Iterator[None]:
     """A session-level advisory lock (``mode`` "" or "_shared") on ``table`` for the block."""
     check_table_name(table)
     with _transaction(conn) as cur:
@@ -295,7 +313,7 @@ def _session_lock(conn, table, lock_class, mode=""):
 
 
 @contextmanager
-def sole_run(conn, table):
+def sole_run(conn: Connection, table: str) -> Iterator[bool]:
     """Yield True, holding the collection's lease exclusively for the block (no run starts
     meanwhile), when no other session holds one; else yield False at once. A lease this
     session holds itself does not count."""
@@ -311,7 +329,7 @@ def sole_run(conn, table):
                 cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (RUN_LOCK_CLASS, table))
 
 
-def _create(cur, table):
+def _create(cur: Cursor, table: str) -> None:
     cur.execute("SELECT to_regtype('geometry')")
     if cur.fetchone()[0] is None:
         raise Ls4Error(
@@ -331,7 +349,7 @@ def _create(cur, table):
     cur.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(sql.Identifier(table)))
 
 
-def _columns(conn, table):
+def _columns(conn: Connection, table: str) -> list[str]:
     with _transaction(conn) as cur:
         cur.execute(
             "SELECT column_name FROM information_schema.columns "
@@ -341,7 +359,7 @@ def _columns(conn, table):
         return [name for (name,) in cur.fetchall()]
 
 
-def _row_values(table, row):
+def _row_values(table: str, row: Mapping[str, object]) -> list[str | None]:
     unknown = set(row) - set(FIELDS)
     if unknown:
         raise InputError(
@@ -353,7 +371,9 @@ def _row_values(table, row):
     return [None if row.get(name) is None else str(row[name]) for name in FIELDS]
 
 
-def upsert_frame(conn, table, row, footprint_wkt):
+def upsert_frame(
+    conn: Connection, table: str, row: Mapping[str, object], footprint_wkt: str
+) -> str:
     """Insert or update one frame, in its own transaction: ``"inserted"``, ``"updated"`` or
     ``"unchanged"``.
 
@@ -397,7 +417,7 @@ def upsert_frame(conn, table, row, footprint_wkt):
     return "inserted" if result[0] else "updated"
 
 
-def has_location(conn, table, location):
+def has_location(conn: Connection, table: str, location: str) -> bool:
     """Whether ``table`` has a row for ``location``."""
     check_table_name(table)
     query = sql.SQL("SELECT 1 FROM {} WHERE location = %s").format(sql.Identifier(table))
@@ -406,7 +426,7 @@ def has_location(conn, table, location):
         return cur.fetchone() is not None
 
 
-def footprint_of(conn, table, location):
+def footprint_of(conn: Connection, table: str, location: str) -> str | None:
     """The footprint (WKT, EPSG:3857) of the row for ``location``, or None when there is none."""
     check_table_name(table)
     query = sql.SQL("SELECT ST_AsText(geom) FROM {} WHERE location = %s").format(
@@ -418,7 +438,7 @@ def footprint_of(conn, table, location):
     return found[0] if found else None
 
 
-def list_tables(conn):
+def list_tables(conn: Connection) -> list[str]:
     """The names of the collection tables: those in the current schema with the index columns."""
     with _transaction(conn) as cur:
         cur.execute(
@@ -430,7 +450,7 @@ def list_tables(conn):
         return [name for (name,) in cur.fetchall()]
 
 
-def rows(conn, table):
+def rows(conn: Connection, table: str) -> list[IndexRow]:
     """Every row of ``table`` as a dict (the fields, ``id`` and ``footprint`` as WKT), by
     location."""
     check_table_name(table)
@@ -440,10 +460,10 @@ def rows(conn, table):
     with _transaction(conn) as cur:
         cur.execute(query)
         names = ("id",) + FIELDS + ("footprint",)
-        return [dict(zip(names, record, strict=True)) for record in cur.fetchall()]
+        return [cast(IndexRow, dict(zip(names, record, strict=True))) for record in cur.fetchall()]
 
 
-def delete_rows(conn, table, locations):
+def delete_rows(conn: Connection, table: str, locations: Iterable[str]) -> int:
     """Delete the rows whose location is in ``locations``; returns how many were deleted."""
     check_table_name(table)
     query = sql.SQL("DELETE FROM {} WHERE location = ANY(%s)").format(sql.Identifier(table))
@@ -452,7 +472,7 @@ def delete_rows(conn, table, locations):
         return cur.rowcount
 
 
-def set_dl_index(conn, table, url):
+def set_dl_index(conn: Connection, table: str, url: str) -> int:
     """Point every row's ``dl_index`` at ``url``; returns how many rows changed."""
     check_table_name(table)
     query = sql.SQL("UPDATE {} SET dl_index = %s WHERE dl_index IS DISTINCT FROM %s").format(
@@ -463,7 +483,7 @@ def set_dl_index(conn, table, url):
         return cur.rowcount
 
 
-def extent(conn, table):
+def extent(conn: Connection, table: str) -> Extent | None:
     """``(minx, miny, maxx, maxy)`` of all footprints in EPSG:3857, or None for an empty table."""
     check_table_name(table)
     query = sql.SQL(
@@ -473,10 +493,10 @@ def extent(conn, table):
     with _transaction(conn) as cur:
         cur.execute(query)
         box = cur.fetchone()
-    return None if box[0] is None else tuple(box)
+    return None if box[0] is None else cast(Extent, tuple(box))
 
 
-def count(conn, table):
+def count(conn: Connection, table: str) -> int:
     """The number of rows in ``table``."""
     check_table_name(table)
     with _transaction(conn) as cur:
@@ -484,28 +504,28 @@ def count(conn, table):
         return cur.fetchone()[0]
 
 
-def table_exists(conn, table):
+def table_exists(conn: Connection, table: str) -> bool:
     """Whether ``table`` exists in the current schema."""
     check_table_name(table)
     with _transaction(conn) as cur:
         return _exists(cur, table)
 
 
-def _exists(cur, table):
+def _exists(cur: Cursor, table: str) -> bool:
     cur.execute(
         "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = %s", (table,)
     )
     return cur.fetchone() is not None
 
 
-def drop_table(conn, table):
+def drop_table(conn: Connection, table: str) -> None:
     """Drop ``table`` if it exists (tests and maintenance only)."""
     check_table_name(table)
     with _transaction(conn) as cur:
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
 
 
-def locations(conn, table):
+def locations(conn: Connection, table: str) -> set[str]:
     """The set of every row's ``location`` in ``table``."""
     check_table_name(table)
     query = sql.SQL("SELECT location FROM {}").format(sql.Identifier(table))
@@ -514,7 +534,7 @@ def locations(conn, table):
         return {location for (location,) in cur.fetchall()}
 
 
-def first_location(conn, table):
+def first_location(conn: Connection, table: str) -> str | None:
     """The ``location`` of the oldest row of ``table``, or None when it is empty."""
     check_table_name(table)
     query = sql.SQL("SELECT location FROM {} ORDER BY id LIMIT 1").format(sql.Identifier(table))
@@ -524,7 +544,7 @@ def first_location(conn, table):
     return row[0] if row else None
 
 
-def location_ignoring_extension_case(conn, table, location):
+def location_ignoring_extension_case(conn: Connection, table: str, location: str) -> str | None:
     """The row location of ``table`` that is ``location`` but for the case of its extension
     (``X.TIF`` for ``X.tif``), oldest first, or None."""
     check_table_name(table)
@@ -539,7 +559,7 @@ def location_ignoring_extension_case(conn, table, location):
     return row[0] if row else None
 
 
-def identity(conn, table):
+def identity(conn: Connection, table: str) -> str | None:
     """The S3 prefix ``table`` holds (``<band>/<County>/<Agency>_<YYYY>/<type>/``), recorded in
     its comment by ``set_identity``; None when nothing is recorded."""
     check_table_name(table)
@@ -550,7 +570,7 @@ def identity(conn, table):
     return comment[len(IDENTITY_TAG) :] if comment.startswith(IDENTITY_TAG) else None
 
 
-def claim_identity(conn, table, prefix):
+def claim_identity(conn: Connection, table: str, prefix: str) -> str:
     """Record ``prefix`` as what ``table`` holds unless another is recorded; returns the one
     recorded (the first claim wins, even when two runs claim at once)."""
     check_table_name(table)
@@ -568,7 +588,7 @@ def claim_identity(conn, table, prefix):
     return prefix
 
 
-def server_info(conn):
+def server_info(conn: Connection) -> tuple[str, str]:
     """``(database, PostGIS version)`` of the connection; Ls4Error when PostGIS is missing."""
     with _transaction(conn) as cur:
         cur.execute("SELECT current_database(), postgis_lib_version()")
@@ -576,7 +596,7 @@ def server_info(conn):
 
 
 @contextmanager
-def snapshot(conn):
+def snapshot(conn: Connection) -> Iterator[None]:
     """One read-only REPEATABLE READ transaction for the block: ``snapshot_count`` and
     ``snapshot_rows`` inside it read one consistent state of every table. Rolled back at the
     end (it changed nothing)."""
@@ -590,7 +610,7 @@ def snapshot(conn):
                 conn.set_session(isolation_level="DEFAULT", readonly="DEFAULT")
 
 
-def snapshot_count(conn, table):
+def snapshot_count(conn: Connection, table: str) -> int:
     """``count`` inside a ``snapshot``."""
     check_table_name(table)
     with _guard(conn), conn.cursor() as cur:
@@ -598,7 +618,9 @@ def snapshot_count(conn, table):
         return cur.fetchone()[0]
 
 
-def snapshot_rows(conn, table, columns, decimals, batch):
+def snapshot_rows(
+    conn: Connection, table: str, columns: Sequence[str], decimals: int, batch: int
+) -> Iterator[tuple[Any, ...]]:
     """Inside a ``snapshot``: ``columns`` of every row of ``table`` by id, and its footprint as
     GeoJSON in EPSG:4326 (``decimals`` digits) last; streamed ``batch`` rows at a time from a
     server-side cursor, each fetch bounded like any statement."""
