@@ -21,8 +21,10 @@ import mmap
 import os
 import queue
 import struct
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import IO, Any
 from xml.etree import ElementTree
 
 import numpy as np
@@ -30,9 +32,9 @@ from osgeo import gdal, gdal_array
 
 from . import overviews
 from .errors import Ls4Error
-from .feedback import SubFeedback, check_canceled, gdal_progress
-from .gdalutil import gdal_errors
-from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, TiffFile
+from .feedback import FeedbackLike, SubFeedback, check_canceled, gdal_progress
+from .gdalutil import Dataset, gdal_errors
+from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, Ifd, TiffFile
 
 STRIP = 512  # rows per strip: one row of tiles of 512
 CARRY = 8  # rows of the strip above kept for the overview taps (an odd height needs up to 3)
@@ -42,7 +44,7 @@ LEVELS_SUFFIX = ".levels.tmp"
 WARP_SHARE = 90  # per cent of the progress at the end of the last strip
 
 
-def working_bytes(width, count, itemsize=1, stretch=False):
+def working_bytes(width: int, count: int, itemsize: int = 1, stretch: bool = False) -> int:
     """The NumPy memory of the strips for an image ``width`` wide of ``count`` bands (with the
     warp's alpha) of ``itemsize`` bytes: the buffers in flight and two strips' worth of copies
     (the carried rows joined on, the encoder's input; float64 when stretched to 8 bits). It is
@@ -51,7 +53,7 @@ def working_bytes(width, count, itemsize=1, stretch=False):
     return (BUFFERS * itemsize + 2) * strip + (8 * strip if stretch else 0)
 
 
-def levels_bytes(width, height, count):
+def levels_bytes(width: int, height: int, count: int) -> int:
     return sum(count * rows * columns for rows, columns in overviews.level_shapes((height, width)))
 
 
@@ -62,7 +64,17 @@ class StripCog:
     ``fill``: JPEG/WEBP edge fill. ``levels_in_memory``: False to map the levels on a file.
     """
 
-    def __init__(self, base, grid, warp_options, partial, creation, stretch, fill, colours):
+    def __init__(
+        self,
+        base: Dataset,
+        grid: Dataset,
+        warp_options: Mapping[str, Any],
+        partial: str,
+        creation: Sequence[str],
+        stretch: tuple[float, float] | None,
+        fill: bool,
+        colours: Sequence[int],
+    ) -> None:
         self.base = base
         self.grid = grid
         self.warp_options = warp_options
@@ -76,16 +88,23 @@ class StripCog:
         self.bands = self.count - 1
         self.data_type = grid.GetRasterBand(1).DataType
         self.strips = -(-self.height // STRIP)
-        self.tiles = []  # per level (full resolution first), per tile: (where, size, mask size)
-        self.encoded = []  # per overview level: the rows whose tiles are in the tile file
-        self.jpeg_tables = None
-        self.levels = []
-        self.halvers = []
-        self.carry = None
+        # per level (full resolution first), per tile: (where, size, mask size)
+        self.tiles: list[list[tuple[int, int, int]]] = []
+        self.encoded: list[
+            int
+        ] = []  # per overview level: the rows whose tiles are in the tile file
+        self.jpeg_tables: bytes | None = None
+        self.levels: list[np.ndarray] = []
+        self.halvers: list[overviews.Halver] = []
+        self.carry: tuple[np.ndarray, np.ndarray] | None = None
+        self.nearest = False
+        self.sink: IO[bytes]
 
     # --- the pipeline ---
 
-    def write(self, resampling_nearest, levels_in_memory, feedback):
+    def write(
+        self, resampling_nearest: bool, levels_in_memory: bool, feedback: FeedbackLike
+    ) -> None:
         shapes = overviews.level_shapes((self.height, self.width))
         self.nearest = resampling_nearest
         self.tiles = [[] for _ in range(len(shapes) + 1)]
@@ -99,7 +118,7 @@ class StripCog:
         feedback.setProgress(100)
 
     @contextmanager
-    def _levels(self, shapes, in_memory):
+    def _levels(self, shapes: Sequence[tuple[int, int]], in_memory: bool) -> Iterator[None]:
         path = self.partial + LEVELS_SUFFIX
         total = sum(self.count * rows * columns for rows, columns in shapes)
         mapped = None
@@ -118,17 +137,17 @@ class StripCog:
             yield
         finally:
             if mapped is not None:
-                mapped._mmap.close()
+                mapped._mmap.close()  # type: ignore[attr-defined]  # numpy has no public close
                 if os.path.exists(path):
                     os.remove(path)
 
-    def _strips(self, feedback):
+    def _strips(self, feedback: FeedbackLike) -> None:
         dtype = gdal_array.GDALTypeCodeToNumericTypeCode(self.data_type)
-        free = queue.Queue()
+        free: queue.Queue[np.ndarray] = queue.Queue()
         for _ in range(BUFFERS):
             free.put(np.empty((self.count, CARRY + STRIP, self.width), dtype))
         with ThreadPoolExecutor(max_workers=1) as worker:
-            pending = []
+            pending: list[Future[None]] = []
             try:
                 for number in range(self.strips):
                     check_canceled(feedback)
@@ -147,7 +166,9 @@ class StripCog:
                     job.cancel()
                 raise
 
-    def _warp_strip(self, buffer, number, rows, feedback):
+    def _warp_strip(
+        self, buffer: np.ndarray, number: int, rows: int, feedback: FeedbackLike
+    ) -> None:
         """gdalwarp's warp of the strip's rows into ``buffer`` (below its carry rows)."""
         buffer[:, CARRY:] = 0
         x0, dx, rx, y0, ry, dy = self.grid.GetGeoTransform()
@@ -166,7 +187,9 @@ class StripCog:
         if not done:
             raise Ls4Error(f"the warp of rows {top}-{top + rows} failed: {gdal.GetLastErrorMsg()}")
 
-    def _finish_strip(self, buffer, number, rows, free):
+    def _finish_strip(
+        self, buffer: np.ndarray, number: int, rows: int, free: "queue.Queue[np.ndarray]"
+    ) -> None:
         """The overview rows the strip completes, then its tiles; gives the buffer back."""
         try:
             if getattr(self, "canceled", False):
@@ -183,7 +206,7 @@ class StripCog:
         finally:
             free.put(buffer)
 
-    def _strip_pixels(self, buffer, rows):
+    def _strip_pixels(self, buffer: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """The strip's 8-bit bands and validity, preceded by the carried rows of the strip above
         (which had not had their edge fill yet)."""
         carried = 0 if self.carry is None else self.carry[0].shape[1]
@@ -197,13 +220,13 @@ class StripCog:
             new = buffer[:-1, CARRY : CARRY + rows]
         if not self.nearest:
             new *= valid_new  # a pixel with a sliver of alpha may hold a value; it must not count
-        if not carried:
+        if self.carry is None or not carried:
             return new, valid_new
         image = np.concatenate([self.carry[0], new], axis=1)
         valid = np.concatenate([self.carry[1], valid_new], axis=0)
         return image, valid
 
-    def _advance_levels(self, image, valid, top, rows):
+    def _advance_levels(self, image: np.ndarray, valid: np.ndarray, top: int, rows: int) -> None:
         arrived = top + rows
         offset = arrived - valid.shape[0]
         if not self.halvers:
@@ -218,7 +241,7 @@ class StripCog:
         start = keep - offset
         self.carry = (image[:, start:].copy(), valid[start:].copy())
 
-    def _encode_levels(self):
+    def _encode_levels(self) -> None:
         """Encode the rows of tiles of the overview levels that are complete (the edge fill on a
         copy: the level below is computed from the unfilled pixels)."""
         for index, (level, halver) in enumerate(zip(self.levels, self.halvers, strict=True)):
@@ -235,7 +258,7 @@ class StripCog:
                 self._encode(image, valid, index + 1)
                 self.encoded[index] = bottom
 
-    def _encode(self, image, valid, level):
+    def _encode(self, image: np.ndarray, valid: np.ndarray, level: int) -> None:
         """A row of tiles through GDAL's GTiff driver, appended to the tile file."""
         name = f"/vsimem/ls4-strip-{id(self)}-{level}-{len(self.tiles[level])}.tif"
         rows, width = valid.shape
@@ -272,7 +295,7 @@ class StripCog:
 
     # --- the COG ---
 
-    def _assemble(self, feedback):
+    def _assemble(self, feedback: FeedbackLike) -> None:
         """The COG driver writes the headers (every tile sparse); the tile tables then point at
         the tiles, appended from the tile file: the smallest overview first, full resolution
         last, as the COG driver lays them out."""
@@ -304,7 +327,7 @@ class StripCog:
                 for where, size, mask_size in self.tiles[level]:
                     out.write(os.pread(self.sink.fileno(), size + mask_size + 16, where))
 
-    def _point_tiles(self, cog, base, order):
+    def _point_tiles(self, cog: TiffFile, base: int, order: Sequence[int]) -> None:
         if self.jpeg_tables and cog.raw(cog.ifds[0], JPEG_TABLES) != self.jpeg_tables:
             raise Ls4Error("the COG's JPEG tables differ from the strips' (internal error)")
         sizes = [(self.width, self.height)] + [level.shape[:0:-1] for level in self.levels]
@@ -315,7 +338,8 @@ class StripCog:
             tiles = self.tiles[level]
             if len(cog.tiles(image)) != len(tiles) or len(cog.tiles(mask)) != len(tiles):
                 raise Ls4Error("the COG's tile table does not match the strips (internal error)")
-            offsets, masks = [], []
+            offsets: list[int] = []
+            masks: list[int] = []
             for _, size, mask_size in tiles:
                 offsets.append(position + 4)
                 masks.append(position + size + 12)
@@ -327,7 +351,7 @@ class StripCog:
         if not cog.big and position >= 2**32:
             raise Ls4Error("the COG outgrew a classic TIFF (over 4 GB): internal error")
 
-    def _skeleton_vrt(self):
+    def _skeleton_vrt(self) -> str:
         """A VRT of the COG's size, transform and CRS with no pixels at full resolution (the COG
         driver skips empty tiles under SPARSE_OK) and the levels as its overviews."""
         root = ElementTree.Element(
@@ -339,22 +363,21 @@ class StripCog:
         blocks = {"blockXSize": str(STRIP), "blockYSize": str(STRIP)}
         names = [_empty_vrt(level.shape[2], level.shape[1], self.bands) for level in self.levels]
         for index in range(1, self.bands + 1):
-            band = ElementTree.SubElement(
-                root, "VRTRasterBand", dataType="Byte", band=str(index), **blocks
-            )
+            attributes = {"dataType": "Byte", "band": str(index), **blocks}
+            band = ElementTree.SubElement(root, "VRTRasterBand", attributes)
             ElementTree.SubElement(band, "ColorInterp").text = gdal.GetColorInterpretationName(
                 self.colours[index - 1]
             )
             for name in names:
                 _source(band, "Overview", name, index)
         mask = ElementTree.SubElement(root, "MaskBand")
-        band = ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
+        band = ElementTree.SubElement(mask, "VRTRasterBand", {"dataType": "Byte", **blocks})
         for name in names:
             _source(band, "Overview", name, "mask,1")
         return ElementTree.tostring(root, encoding="unicode")
 
 
-def strip_options(creation, bands):
+def strip_options(creation: Sequence[str], bands: int) -> list[str]:
     """GTiff creation options that encode tiles exactly as the COG driver does with
     ``creation`` (its options) for ``bands`` bands: the same compression, predictor, level,
     quality and colour space (YCbCr for 3-band JPEG)."""
@@ -383,34 +406,35 @@ def strip_options(creation, bands):
     return options
 
 
-def _ifd(cog, width, height, is_mask):
+def _ifd(cog: TiffFile, width: int, height: int, is_mask: bool) -> Ifd:
     for ifd in cog.ifds:
-        size = (cog.width(ifd), cog.values(ifd, IMAGE_LENGTH)[0])
+        size = (cog.width(ifd), cog.required(ifd, IMAGE_LENGTH)[0])
         if size == (width, height) and cog.is_mask(ifd) == is_mask:
             return ifd
     raise Ls4Error(f"the COG has no {'mask ' if is_mask else ''}level {width}x{height}")
 
 
-def _empty_vrt(width, height, bands):
+def _empty_vrt(width: int, height: int, bands: int) -> str:
     """A VRT (XML text) of ``bands`` bands and a mask with no pixels: the COG driver's level of
     that size, all sparse."""
     root = ElementTree.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
     blocks = {"blockXSize": str(STRIP), "blockYSize": str(STRIP)}
     for index in range(1, bands + 1):
-        ElementTree.SubElement(root, "VRTRasterBand", dataType="Byte", band=str(index), **blocks)
+        attributes = {"dataType": "Byte", "band": str(index), **blocks}
+        ElementTree.SubElement(root, "VRTRasterBand", attributes)
     mask = ElementTree.SubElement(root, "MaskBand")
-    ElementTree.SubElement(mask, "VRTRasterBand", dataType="Byte", **blocks)
+    ElementTree.SubElement(mask, "VRTRasterBand", {"dataType": "Byte", **blocks})
     return ElementTree.tostring(root, encoding="unicode")
 
 
-def _write_block(sink, data):
+def _write_block(sink: IO[bytes], data: bytes) -> None:
     """A tile as the COG driver writes it: its size first, its last four bytes repeated after."""
     sink.write(struct.pack("<I", len(data)))
     sink.write(data)
     sink.write(data[-4:])
 
 
-def _read_vsimem(name):
+def _read_vsimem(name: str) -> bytes:
     handle = gdal.VSIFOpenL(name, "rb")
     try:
         size = gdal.VSIStatL(name).size
@@ -419,19 +443,21 @@ def _read_vsimem(name):
         gdal.VSIFCloseL(handle)
 
 
-def _source(parent, tag, name, band):
+def _source(
+    parent: ElementTree.Element, tag: str, name: str, band: int | str
+) -> ElementTree.Element:
     element = ElementTree.SubElement(parent, tag)
     ElementTree.SubElement(element, "SourceFilename", relativeToVRT="0").text = name
     ElementTree.SubElement(element, "SourceBand").text = str(band)
     return element
 
 
-def memory_name(pixels):
+def memory_name(pixels: np.ndarray) -> str:
     """The ``MEM:::`` name of a NumPy array (bands, rows, columns) of one GDAL data type."""
     return _memory_name(pixels, 0, pixels.shape[1])
 
 
-def _memory_name(pixels, first_row, rows):
+def _memory_name(pixels: np.ndarray, first_row: int, rows: int) -> str:
     """The ``MEM:::`` name of rows ``first_row`` to ``first_row + rows`` of ``pixels``."""
     count, height, width = pixels.shape
     size = pixels.itemsize
@@ -444,14 +470,14 @@ def _memory_name(pixels, first_row, rows):
     )
 
 
-def _open_memory(name, access=gdal.GA_ReadOnly):
+def _open_memory(name: str, access: int = gdal.GA_ReadOnly) -> Dataset:
     """``gdal.Open`` of a ``MEM:::`` name, or of a VRT that refers to one."""
     with memory_names():
         return gdal.Open(name, access)
 
 
 @contextmanager
-def memory_names():
+def memory_names() -> Iterator[None]:
     """GDAL 3.10 and later open ``MEM:::`` names only when told to, and a VRT opens its sources
     when it first reads them (measured on GDAL 3.6 only)."""
     before = gdal.GetThreadLocalConfigOption("GDAL_MEM_ENABLE_OPEN", None)
