@@ -436,6 +436,21 @@ def test_input_already_in_web_mercator_is_not_warped(sample, tmp_path, out_dir):
     np.testing.assert_array_equal(out.mask > 0, (pixels != 0).any(axis=0))
 
 
+def test_nodata_that_the_first_band_lacks_marks_the_collar_of_all(sample, tmp_path, out_dir):
+    """Per-band NoData (a VRT may give it) on bands 2 and 3 only: the collar is the same as with
+    NoData on every band (it raised a TypeError, found by mypy: band 1's None was the fill)."""
+    mercator = tmp_path / "mercator.tif"
+    gdal.Warp(str(mercator), str(sample("landsat_rgb_utm18n.tif")), dstSRS="EPSG:3857")
+    partial = tmp_path / "band1_without_nodata.vrt"
+    vrt = gdal.Translate(str(partial), str(mercator), format="VRT")
+    vrt.GetRasterBand(1).DeleteNoDataValue()
+    vrt = None
+    result = cog.make_cog(partial, out_dir / "cog.tif", compression="DEFLATE")
+    reference = cog.make_cog(mercator, out_dir / "ref.tif", compression="DEFLATE")
+    assert result.warped is False and result.validation.valid
+    np.testing.assert_array_equal(read_cog(result.path).mask, read_cog(reference.path).mask)
+
+
 def test_nodata_a_byte_band_cannot_hold_is_reported_and_ignored(sample, out_dir):
     src = sample("hro_colorado_gray.tif")
     dataset = gdal.Open(str(src), gdal.GA_Update)

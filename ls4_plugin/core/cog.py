@@ -20,20 +20,22 @@ in the old chain, because it keeps the scan's pixels and costs a third of biline
 """
 
 import os
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from osgeo import gdal
 
 from . import gdalutil, strips
 from .errors import Canceled, InputError, Ls4Error
-from .feedback import check_canceled, ensure, gdal_progress
+from .feedback import FeedbackLike, check_canceled, ensure, gdal_progress
 from .footprint import valid_footprint
-from .gdalutil import gdal_errors, open_raster
+from .gdalutil import Dataset, gdal_errors, open_raster
 from .outputs import partial_output
 from .profile import BAND_COUNTS, BLOCK_SIZE, DEFAULT_COMPRESSION, JPEG_QUALITY, TARGET_EPSG
-from .rasterinfo import inspect_raster, open_and_inspect
-from .validate import validate_cog
+from .rasterinfo import RasterReport, inspect_raster, open_and_inspect
+from .validate import Validation, validate_cog
 
 BAND_LAYOUTS = ("auto", "bw", "nc")
 COMPRESSIONS = ("auto", "DEFLATE", "ZSTD", "JPEG", "WEBP")
@@ -58,9 +60,9 @@ class CogResult:
     warped: bool
     has_mask: bool
     nodata_warning: str = ""
-    validation: object = None
+    validation: Validation | None = None
     streamed: bool = False  # the overview levels went through a temporary file (memory_limit)
-    footprint: tuple | None = None  # (wkt, area) of the valid pixels, when asked for
+    footprint: tuple[str, float] | None = None  # (wkt, area) of the valid pixels, when asked for
 
 
 @dataclass
@@ -72,14 +74,14 @@ class _Plan:
     compression: str
     bands: list[int]
     alpha: int | None
-    nodata: list | None
+    nodata: list[float] | None
     nodata_warning: str
     warp: bool
-    scale: list | None = None
+    scale: list[list[float]] | None = None  # gdal.Translate's scaleParams, one list a band
 
 
 @contextmanager
-def _disk_state(dst):
+def _disk_state(dst: str | os.PathLike[str]) -> Iterator[None]:
     """A failed write says "No space left on device" and names the folder when it is full;
     judged when the write fails, before the partial output is removed."""
     try:
@@ -98,18 +100,18 @@ def _disk_state(dst):
 
 
 def make_cog(
-    src,
-    dst,
-    band_layout="auto",
-    compression="auto",
-    quality=JPEG_QUALITY,
-    resampling="nearest",
-    threads=None,
-    feedback=None,
-    memory_limit=None,
-    report=None,
-    footprint=False,
-):
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    band_layout: str = "auto",
+    compression: str = "auto",
+    quality: int = JPEG_QUALITY,
+    resampling: str = "nearest",
+    threads: int | None = None,
+    feedback: FeedbackLike | None = None,
+    memory_limit: float | None = None,
+    report: RasterReport | None = None,
+    footprint: bool = False,
+) -> CogResult:
     """Write ``src`` as an EPSG:3857 COG at ``dst``; returns a ``CogResult``.
 
     ``band_layout``: ``auto`` (1 Byte band → bw, 3 Byte bands → nc, an alpha band rides along),
@@ -172,7 +174,7 @@ def make_cog(
     )
 
 
-def _outline(dst, dataset):
+def _outline(dst: str | os.PathLike[str], dataset: Dataset) -> tuple[str, float] | None:
     """The COG's footprint, or None when it cannot be drawn (the indexing step that needs it
     draws it again and says why)."""
     try:
@@ -181,7 +183,7 @@ def _outline(dst, dataset):
         return None
 
 
-def _check_choices(band_layout, compression, quality, resampling):
+def _check_choices(band_layout: str, compression: str, quality: int, resampling: str) -> None:
     if band_layout not in BAND_LAYOUTS:
         raise InputError(f"band layout '{band_layout}': use one of {', '.join(BAND_LAYOUTS)}")
     if compression not in COMPRESSIONS:
@@ -195,7 +197,9 @@ def _check_choices(band_layout, compression, quality, resampling):
 # --- the plan ------------------------------------------------------------------------------------
 
 
-def _plan(src, band_layout, compression, report=None):
+def _plan(
+    src: str, band_layout: str, compression: str, report: RasterReport | None = None
+) -> tuple[_Plan, Dataset]:
     report = report or inspect_raster(src)
     if report.georeferencing == "none":
         raise InputError(
@@ -226,7 +230,7 @@ def _plan(src, band_layout, compression, report=None):
     return plan, dataset
 
 
-def _band_layout(report, dataset, requested):
+def _band_layout(report: RasterReport, dataset: Dataset, requested: str) -> str:
     src = report.path
     count = report.band_count - (1 if report.alpha_band else 0)
     plus_alpha = " plus an alpha band" if report.alpha_band else ""
@@ -248,14 +252,14 @@ def _band_layout(report, dataset, requested):
     return requested
 
 
-def _in_target_grid(report):
+def _in_target_grid(report: RasterReport) -> bool:
     """Already in EPSG:3857 and north up: the pixels are copied, not warped."""
     gt = report.geotransform
     north_up = gt is not None and gt[2] == 0 and gt[4] == 0 and gt[1] > 0 and gt[5] < 0
     return report.epsg == TARGET_EPSG and north_up
 
 
-def _plan_nodata(plan, report):
+def _plan_nodata(plan: _Plan, report: RasterReport) -> None:
     values = [report.nodata[i - 1] for i in plan.bands]
     if all(value is None for value in values):
         return
@@ -265,17 +269,20 @@ def _plan_nodata(plan, report):
             "image's outline instead"
         )
         return
-    plan.nodata = [value if value is not None else values[0] for value in values]
+    # A band without NoData takes that of the first band that has one (band 1 may have none).
+    given = next(value for value in values if value is not None)
+    plan.nodata = [value if value is not None else given for value in values]
 
 
-def _check_compression(plan):
+def _check_compression(plan: _Plan) -> None:
     if plan.compression == "WEBP" and plan.band_layout != "nc":
         raise InputError(f"{plan.src}: WEBP holds colour (nc) images only: use DEFLATE or ZSTD")
 
 
-def _stretch(dataset, bands):
+def _stretch(dataset: Dataset, bands: Sequence[int]) -> list[list[float]]:
     """The common minimum and maximum of ``bands``, to stretch them to 0–255 alike."""
-    lows, highs = [], []
+    lows: list[float] = []
+    highs: list[float] = []
     for index in bands:
         low, high = dataset.GetRasterBand(index).ComputeRasterMinMax(True)
         lows.append(low)
@@ -287,18 +294,18 @@ def _stretch(dataset, bands):
 # --- the pipeline --------------------------------------------------------------------------------
 
 
-def _open(src):
+def _open(src: str) -> Dataset:
     dataset, messages = open_raster(src)
     if dataset is None:
         raise InputError(f"{src}: GDAL cannot open it: {messages[-1] if messages else ''}")
     return dataset
 
 
-def _threads(threads):
+def _threads(threads: int | None) -> str:
     return "ALL_CPUS" if not threads else str(int(threads))
 
 
-def _gdal(function, *args, **kwargs):
+def _gdal(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, str]:
     """``(function(...), "")``, or ``(None, GDAL's last message)`` when GDAL fails, whether or
     not GDAL's Python exceptions are on."""
     with gdal_errors() as messages:
@@ -311,7 +318,7 @@ def _gdal(function, *args, **kwargs):
     return result, ""
 
 
-def _decoding_threads(dataset, src, threads):
+def _decoding_threads(dataset: Dataset, src: str, threads: int | None) -> Dataset:
     """``dataset`` opened again to decode its tiles on every core when the warp reads a window
     of several (GDAL 3.6's GTiff ``NUM_THREADS`` open option); other drivers have no such
     option: ``dataset`` itself."""
@@ -322,14 +329,14 @@ def _decoding_threads(dataset, src, threads):
     return reopened or dataset
 
 
-def _warp_options(dataset, plan, resampling):
+def _warp_options(dataset: Dataset, plan: _Plan, resampling: str) -> tuple[Dataset, dict[str, Any]]:
     """The input as the warp reads it (the layout's bands and the alpha band) and gdalwarp's
     options for it."""
     keep = plan.bands + ([plan.alpha] if plan.alpha else [])
     base = dataset
     if keep != list(range(1, dataset.RasterCount + 1)):
         base = _vrt(gdal.Translate, dataset, format="VRT", bandList=keep)
-    options = {
+    options: dict[str, Any] = {
         "dstSRS": f"EPSG:{TARGET_EPSG}",
         "dstAlpha": True,
         "dstNodata": "None",
@@ -340,7 +347,16 @@ def _warp_options(dataset, plan, resampling):
     return base, options
 
 
-def _write_warped(dataset, plan, partial, options, resampling, threads, limit, feedback):
+def _write_warped(
+    dataset: Dataset,
+    plan: _Plan,
+    partial: str,
+    options: list[str],
+    resampling: str,
+    threads: int | None,
+    limit: float,
+    feedback: FeedbackLike,
+) -> bool:
     """Warp and write in strips (``strips.py``); returns whether the levels were streamed."""
     base, warp = _warp_options(_decoding_threads(dataset, plan.src, threads), plan, resampling)
     grid, reason = _gdal(_vrt, gdal.Warp, base, format="VRT", **warp)
@@ -370,7 +386,7 @@ def _write_warped(dataset, plan, partial, options, resampling, threads, limit, f
     return not in_memory
 
 
-def machine_memory():
+def machine_memory() -> int:
     """The machine's memory in bytes."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -378,7 +394,7 @@ def machine_memory():
         return 4 * 1024**3  # not POSIX: assume a small workstation
 
 
-def memory_needed(src):
+def memory_needed(src: str | os.PathLike[str]) -> int:
     """About how much memory ``make_cog`` takes for ``src`` with the default limit (bytes): its
     strips and overview levels for a warped image a tenth larger than the input (a rotation's
     collar), 8-bit bands and their validity; GDAL's block cache (shared) aside. 0 when GDAL
@@ -391,14 +407,14 @@ def memory_needed(src):
     return strips.working_bytes(width, count) + strips.levels_bytes(width, height, count)
 
 
-def _unwarped_source(dataset, plan):
+def _unwarped_source(dataset: Dataset, plan: _Plan) -> Dataset:
     source, reason = _gdal(_unwarped, dataset, plan)
     if source is None:
         raise Ls4Error(f"{plan.src}: reading it failed: {reason}")
     return source
 
 
-def _unwarped(dataset, plan):
+def _unwarped(dataset: Dataset, plan: _Plan) -> Dataset:
     if plan.alpha:
         return _final(dataset, plan, plan.bands, plan.alpha)
     if plan.nodata is None:
@@ -411,8 +427,13 @@ def _unwarped(dataset, plan):
     return _final(base, plan, list(range(1, len(plan.bands) + 1)), "mask,1")
 
 
-def _final(dataset, plan, bands, mask):
-    options = {"format": "VRT", "bandList": bands, "noData": "none", "maskBand": mask or "none"}
+def _final(dataset: Dataset, plan: _Plan, bands: list[int], mask: int | str | None) -> Dataset:
+    options: dict[str, Any] = {
+        "format": "VRT",
+        "bandList": bands,
+        "noData": "none",
+        "maskBand": mask or "none",
+    }
     if plan.scale:
         options.update(outputType=gdal.GDT_Byte, scaleParams=plan.scale)
     final = _vrt(gdal.Translate, dataset, **options)
@@ -421,7 +442,7 @@ def _final(dataset, plan, bands, mask):
     return final
 
 
-def _vrt(function, source, **options):
+def _vrt(function: Callable[..., Any], source: Dataset, **options: Any) -> Dataset:
     """``function`` (gdal.Translate or gdal.Warp) to a VRT of ``source``, which it keeps alive:
     GDAL's Python bindings close a dataset nobody refers to, even under a VRT that reads it."""
     vrt = function("", source, **options)
@@ -430,7 +451,12 @@ def _vrt(function, source, **options):
     return vrt
 
 
-def cog_source(src, band_layout="auto", compression="auto", resampling="nearest"):
+def cog_source(
+    src: str | os.PathLike[str],
+    band_layout: str = "auto",
+    compression: str = "auto",
+    resampling: str = "nearest",
+) -> tuple[Dataset, _Plan]:
     """The warped pixels of ``src`` as ``make_cog`` warps them, whole, in memory, with the collar
     as their mask (for benchmarks and checks; ``make_cog`` itself warps in strips):
     ``(dataset, plan)``."""
@@ -445,7 +471,9 @@ def cog_source(src, band_layout="auto", compression="auto", resampling="nearest"
     return _final(warped, plan, list(range(1, count)), count), plan
 
 
-def creation_options(compression, quality=JPEG_QUALITY, threads=None):
+def creation_options(
+    compression: str, quality: int = JPEG_QUALITY, threads: int | None = None
+) -> list[str]:
     """The COG driver's creation options for ``compression`` (not ``auto``)."""
     options = [
         f"BLOCKSIZE={BLOCK_SIZE}",
@@ -464,7 +492,7 @@ def creation_options(compression, quality=JPEG_QUALITY, threads=None):
 
 
 @contextmanager
-def _cleaned(partial):
+def _cleaned(partial: str) -> Iterator[None]:
     """Removes the COG driver's temporary overview files next to ``partial``, whatever happens
     (GDAL removes them itself, except when the process dies)."""
     try:
@@ -475,7 +503,13 @@ def _cleaned(partial):
                 os.remove(partial + suffix)
 
 
-def _write(source, partial, options, feedback, dst):
+def _write(
+    source: Dataset,
+    partial: str,
+    options: list[str],
+    feedback: FeedbackLike,
+    dst: str | os.PathLike[str],
+) -> None:
     with strips.memory_names():
         written, reason = _gdal(
             gdal.Translate,

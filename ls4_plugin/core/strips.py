@@ -71,7 +71,7 @@ class StripCog:
         warp_options: Mapping[str, Any],
         partial: str,
         creation: Sequence[str],
-        stretch: tuple[float, float] | None,
+        stretch: Sequence[float] | None,
         fill: bool,
         colours: Sequence[int],
     ) -> None:
