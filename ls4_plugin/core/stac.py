@@ -39,8 +39,10 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import pystac
 from botocore.exceptions import ClientError
@@ -51,6 +53,13 @@ from pystac.extensions.projection import ProjectionExtension
 
 from . import downloads, keys, storage, tileindex, tiles
 from .errors import InputError, Ls4Error
+from .feedback import FeedbackLike
+from .gdalutil import Dataset
+from .keys import Collection, CollectionName
+from .pgstac import Document
+
+if TYPE_CHECKING:
+    from .publish import Target
 
 PREFIX = "stac/"
 CATALOG_KEY = "stac/catalog.json"
@@ -112,7 +121,7 @@ class StacConfig:
     wmts_url_template: str = ""
     xyz_url_template: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.enabled:
             return
         license_link(self)  # a wrong license is refused before anything is published
@@ -120,11 +129,11 @@ class StacConfig:
             raise InputError(f"STAC publisher URL {self.publisher_url!r} is not an http(s) address")
 
 
-def _is_web_address(text):
+def _is_web_address(text: str | None) -> bool:
     return re.fullmatch(r"https?://[^\s/]+(/\S*)?", text or "") is not None
 
 
-def license_link(config):
+def license_link(config: StacConfig) -> tuple[str, str, str]:
     """``(license, href, title)`` of a ``StacConfig``: the collection's ``license`` field and
     its ``rel=license`` link. Raises ``InputError`` for what STAC 1.1 does not allow."""
     name = (config.license or "").strip()
@@ -153,28 +162,28 @@ def license_link(config):
 # --- keys and URLs -------------------------------------------------------------------------
 
 
-def collection_key(name):
+def collection_key(name: str) -> str:
     return f"{PREFIX}{name}/collection.json"
 
 
-def item_key(name, stem):
+def item_key(name: str, stem: str) -> str:
     return f"{PREFIX}{name}/items/{stem}.json"
 
 
-def thumbnail_key(name, stem):
+def thumbnail_key(name: str, stem: str) -> str:
     return f"{PREFIX}{name}/thumbnails/{stem}.png"
 
 
-def items_prefix(name):
+def items_prefix(name: str) -> str:
     return f"{PREFIX}{name}/items/"
 
 
-def extension_url(target):
+def extension_url(target: "Target") -> str:
     """The public URL of the ``ls4:`` extension's schema: its id in ``stac_extensions``."""
     return storage.public_url(target.s3, EXTENSION_KEY)
 
 
-def item_extensions(target):
+def item_extensions(target: "Target") -> list[str]:
     """The ``stac_extensions`` every Item LS4 writes names (an Item without one of them was
     written by an older LS4: maintenance rewrites it)."""
     return sorted(
@@ -187,14 +196,14 @@ def item_extensions(target):
     )
 
 
-def extension_schema(target):
+def extension_schema(target: "Target") -> Document:
     """The ``ls4:`` extension's JSON Schema as published for ``target`` (its ``$id`` the URL)."""
     with open(EXTENSION_FILE, encoding="utf-8") as handle:
         text = handle.read()
     return json.loads(text.replace("{schema_url}", extension_url(target)))
 
 
-def frame_stem(filename):
+def frame_stem(filename: str) -> str:
     """The Item id of a frame: its file name without the extension (identity ignores its case)."""
     return os.path.splitext(filename)[0]
 
@@ -202,7 +211,7 @@ def frame_stem(filename):
 # --- dates ---------------------------------------------------------------------------------
 
 
-def reference_year(collection):
+def reference_year(collection: CollectionName) -> int | None:
     """The year the collection's dates are read against: its year, or the one in its mission."""
     if collection.year:
         return int(collection.year)
@@ -210,7 +219,9 @@ def reference_year(collection):
     return int(found.group(1)) if found else None
 
 
-def frame_dates(collection, filename):
+def frame_dates(
+    collection: CollectionName, filename: str
+) -> tuple[datetime.datetime | None, datetime.datetime, datetime.datetime]:
     """``(datetime, start, end)`` of a file of ``collection`` (``datetime`` None for a range).
 
     Raises ``InputError`` saying why when the date cannot be read (see the module's notes).
@@ -226,14 +237,16 @@ def frame_dates(collection, filename):
         start = datetime.datetime(year, 1, 1, tzinfo=datetime.timezone.utc)
         end = datetime.datetime(year, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
         return None, start, end
-    day = _frame_day(collection, filename, name.date, year)
+    day = _frame_day(collection, filename, cast(str, name.date), year)  # a frame has a date
     start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.timezone.utc)
     return start, start, start + datetime.timedelta(hours=23, minutes=59, seconds=59)
 
 
-def _frame_day(collection, filename, text, year):
+def _frame_day(
+    collection: CollectionName, filename: str, text: str, year: int | None
+) -> datetime.date:
     month, day, short = (int(part) for part in text.split("-"))
-    candidates = []
+    candidates: list[datetime.date] = []
     for century in (1900, 2000):
         try:
             candidates.append(datetime.date(century + short, month, day))
@@ -258,7 +271,7 @@ def _frame_day(collection, filename, text, year):
     )
 
 
-def check_frame(collection, filename):
+def check_frame(collection: CollectionName, filename: str) -> None:
     """Raise ``InputError`` when ``filename`` could not get an Item (before any upload)."""
     frame_dates(collection, filename)
 
@@ -273,19 +286,24 @@ class ObjectInfo:
     size: int
     checksum: str  # sha2-256 multihash, hex
 
-    def apply(self, asset):
+    def apply(self, asset: pystac.Asset) -> None:
         extension = FileExtension.ext(asset, add_if_missing=True)
         extension.size = self.size
         extension.checksum = self.checksum
 
 
-def multihash(sha256_hex):
+def multihash(sha256_hex: str) -> str:
     """The multihash of a SHA-256 digest (0x12, 32 bytes, the digest), as the file extension
     writes checksums."""
     return "1220" + sha256_hex
 
 
-def object_info(config, key, s3=None, local_path=None):
+def object_info(
+    config: storage.S3Config,
+    key: str,
+    s3: storage.S3Client | None = None,
+    local_path: str | os.PathLike[str] | None = None,
+) -> ObjectInfo | None:
     """``ObjectInfo`` of ``key``, or None when there is no such object.
 
     The SHA-256 is the one LS4 keeps with each upload; an object written by something else is
@@ -307,7 +325,7 @@ def object_info(config, key, s3=None, local_path=None):
     )
 
 
-def _sha256_of_object(config, key):
+def _sha256_of_object(config: storage.S3Config, key: str) -> str:
     digest = hashlib.sha256()
     with storage.s3_errors(config, key):
         body = storage.client(config).get_object(Bucket=config.bucket, Key=key)["Body"]
@@ -316,7 +334,9 @@ def _sha256_of_object(config, key):
     return digest.hexdigest()
 
 
-def row_geometry(conn, table, location):
+def row_geometry(
+    conn: tileindex.Connection, table: str, location: str
+) -> tuple[Document, dict[str, Any]] | None:
     """``(GeoJSON geometry, fields)`` of the row at ``location``: the footprint in EPSG:4326 as
     PostGIS transforms it, or None when there is no such row."""
     tileindex.check_table_name(table)
@@ -336,15 +356,15 @@ def row_geometry(conn, table, location):
 
 @dataclass
 class CogInfo:
-    shape: list
-    transform: list
-    bbox: list
-    bands: list
+    shape: list[int]
+    transform: list[float]
+    bbox: list[float]
+    bands: list[dict[str, Any]]
     gsd: float
     transparency: str = ""  # "internal mask" or "alpha band" when no band has a nodata value
 
 
-def cog_info(path):
+def cog_info(path: str | os.PathLike[str]) -> CogInfo:
     """Projection, bands and ground sample distance of a COG in EPSG:3857."""
     dataset = gdal.Open(os.fspath(path))
     if dataset is None:
@@ -354,12 +374,12 @@ def cog_info(path):
     xs = (gt[0], gt[0] + width * gt[1])
     ys = (gt[3], gt[3] + height * gt[5])
     bbox = [min(xs), min(ys), max(xs), max(ys)]
-    bands = []
+    bands: list[dict[str, Any]] = []
     for number in range(1, dataset.RasterCount + 1):
         band = dataset.GetRasterBand(number)
         if band.GetColorInterpretation() == gdal.GCI_AlphaBand:
             continue
-        entry = {"data_type": GDAL_TYPES.get(band.DataType, "other")}
+        entry: dict[str, Any] = {"data_type": GDAL_TYPES.get(band.DataType, "other")}
         nodata = band.GetNoDataValue()
         if nodata is not None:
             entry["nodata"] = nodata if math.isfinite(nodata) else "nan"
@@ -382,13 +402,13 @@ def cog_info(path):
     )
 
 
-def has_mask(dataset):
+def has_mask(dataset: Dataset) -> bool:
     """Whether the COG's transparency is an internal mask (shared by its bands)."""
     flags = dataset.GetRasterBand(1).GetMaskFlags()
     return bool(flags & gdal.GMF_PER_DATASET) and not flags & gdal.GMF_ALL_VALID
 
 
-def thumbnail_png(cog_path, folder):
+def thumbnail_png(cog_path: str | os.PathLike[str], folder: str) -> str:
     """A PNG at most ``THUMBNAIL_SIZE`` wide or high from the COG's smallest overview that is
     still at least that size, the collar transparent (the mask as alpha); returns its path."""
     dataset = gdal.Open(os.fspath(cog_path))
@@ -427,11 +447,13 @@ def thumbnail_png(cog_path, folder):
 # --- building ------------------------------------------------------------------------------
 
 
-def _link(rel, href, media_type=JSON_TYPE, title=None, **extra):
+def _link(
+    rel: str, href: str, media_type: str = JSON_TYPE, title: str | None = None, **extra: Any
+) -> pystac.Link:
     return pystac.Link(rel, href, media_type=media_type, title=title, extra_fields=extra or None)
 
 
-def _urls(target, name):
+def _urls(target: "Target", name: str) -> dict[str, str]:
     config = target.s3
     return {
         "root": storage.public_url(config, CATALOG_KEY),
@@ -439,7 +461,7 @@ def _urls(target, name):
     }
 
 
-def web_map_links(target, collection):
+def web_map_links(target: "Target", collection: Collection) -> list[pystac.Link]:
     """The web-map-links of a collection: its WMS, and its WMTS and XYZ when configured."""
     links = [
         pystac.Link(
@@ -468,7 +490,7 @@ def web_map_links(target, collection):
     return links
 
 
-def _tile_urls(target, collection):
+def _tile_urls(target: "Target", collection: Collection) -> tuple[str, str]:
     """``(WMTS capabilities URL, XYZ template)`` of the collection's tile service, or ""."""
     config = stac_settings(target)
     wmts = config.wmts_url_template.replace("{collection}", collection.name)
@@ -479,16 +501,24 @@ def _tile_urls(target, collection):
     return wmts, xyz
 
 
-def stac_settings(target):
+def stac_settings(target: "Target") -> StacConfig:
     return getattr(target, "stac", None) or StacConfig()
 
 
-def build_item(target, collection, filename, geometry, fields, cog, assets):
+def build_item(
+    target: "Target",
+    collection: Collection,
+    filename: str,
+    geometry: Document,
+    fields: Mapping[str, Any],
+    cog: CogInfo,
+    assets: Mapping[str, ObjectInfo],
+) -> Document:
     """The Item of one frame as a dict. ``assets``: role name -> ``ObjectInfo`` (``image``,
     ``georef``, ``scan``, ``thumbnail``; missing ones are left out)."""
     stem = frame_stem(filename)
     moment, start, end = frame_dates(collection, filename)
-    properties = {
+    properties: dict[str, Any] = {
         "start_datetime": pystac.utils.datetime_to_str(start),
         "end_datetime": pystac.utils.datetime_to_str(end),
         "gsd": cog.gsd,
@@ -525,7 +555,9 @@ def build_item(target, collection, filename, geometry, fields, cog, assets):
     return item.to_dict(include_self_link=True, transform_hrefs=False)
 
 
-def _add_assets(item, collection, assets, cog):
+def _add_assets(
+    item: pystac.Item, collection: Collection, assets: Mapping[str, ObjectInfo], cog: CogInfo
+) -> None:
     image = assets["image"]
     asset = pystac.Asset(
         image.href,
@@ -540,7 +572,7 @@ def _add_assets(item, collection, assets, cog):
     projection.shape = cog.shape
     projection.transform = cog.transform
     projection.bbox = cog.bbox
-    bands = []
+    bands: list[dict[str, Any]] = []
     for name, band in zip(BAND_NAMES[collection.band], cog.bands, strict=False):
         bands.append({"name": name, **band})
     asset.extra_fields["bands"] = bands
@@ -564,10 +596,11 @@ def _add_assets(item, collection, assets, cog):
         thumbnail.apply(small)
 
 
-def _bbox(geometry):
-    xs, ys = [], []
+def _bbox(geometry: Document) -> list[float]:
+    xs: list[float] = []
+    ys: list[float] = []
 
-    def walk(part):
+    def walk(part: Any) -> None:
         if part and isinstance(part[0], (int, float)):
             xs.append(part[0])
             ys.append(part[1])
@@ -579,7 +612,9 @@ def _bbox(geometry):
     return [min(xs), min(ys), max(xs), max(ys)]
 
 
-def build_collection(target, collection, items, tile_index=False):
+def build_collection(
+    target: "Target", collection: Collection, items: Sequence[Document], tile_index: bool = False
+) -> Document:
     """The Collection of ``items`` (dicts) as a dict: extents exact, summaries, item_assets;
     with ``tile_index`` (its GeoPackage download is on S3) that download as an asset."""
     config = stac_settings(target)
@@ -658,7 +693,7 @@ def build_collection(target, collection, items, tile_index=False):
     return result.to_dict(include_self_link=True, transform_hrefs=False)
 
 
-def _item_assets(collection):
+def _item_assets(collection: Collection) -> dict[str, dict[str, Any]]:
     return {
         "image": {
             "title": "Cloud Optimized GeoTIFF",
@@ -675,7 +710,7 @@ def _item_assets(collection):
     }
 
 
-def build_catalog(target, names):
+def build_catalog(target: "Target", names: Iterable[str]) -> Document:
     """The root Catalog: a child link per collection name."""
     catalog = pystac.Catalog(
         id=CATALOG_ID,
@@ -694,7 +729,7 @@ def build_catalog(target, names):
     return catalog.to_dict(include_self_link=True, transform_hrefs=False)
 
 
-def _words(name):
+def _words(name: str) -> str:
     try:
         return keys.words(name)
     except InputError:
@@ -704,12 +739,18 @@ def _words(name):
 # --- writing -------------------------------------------------------------------------------
 
 
-def encode(document):
+def encode(document: object) -> bytes:
     """The bytes written for a STAC document: stable, so equal content gives equal bytes."""
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def put_if_changed(config, key, data, content_type, s3=None):
+def put_if_changed(
+    config: storage.S3Config,
+    key: str,
+    data: bytes,
+    content_type: str,
+    s3: storage.S3Client | None = None,
+) -> str:
     """Write ``data`` to ``key`` unless the object holds these bytes: "written" or "unchanged".
 
     The SHA-256 kept with the object decides, so an unchanged object costs one HEAD.
@@ -732,14 +773,22 @@ def put_if_changed(config, key, data, content_type, s3=None):
     return "written"
 
 
-def read_json(config, key, s3=None):
+def read_json(
+    config: storage.S3Config, key: str, s3: storage.S3Client | None = None
+) -> Document | None:
     """The JSON document at ``key``, or None when there is none."""
     if storage.object_metadata(config, key, s3) is None:
         return None
     return json.loads(storage.get_bytes(config, key, s3))
 
 
-def write_item(target, collection, filename, cog_path, conn=None):
+def write_item(
+    target: "Target",
+    collection: Collection,
+    filename: str,
+    cog_path: str | os.PathLike[str],
+    conn: tileindex.Connection | None = None,
+) -> str:
     """Build and write the Item (and thumbnail) of a frame whose row is in the tile index and
     whose COG is on S3; ``cog_path`` is a local copy of that COG. Returns "written",
     "unchanged", or raises ``InputError`` (no row, unreadable date)."""
@@ -758,9 +807,10 @@ def write_item(target, collection, filename, cog_path, conn=None):
         raise InputError(f"{filename}: no row of {collection.table} holds {location}: no item")
     geometry, fields = found
     stem = frame_stem(filename)
-    assets = {"image": object_info(config, cog_key, s3, local_path=cog_path)}
-    if assets["image"] is None:
+    image = object_info(config, cog_key, s3, local_path=cog_path)
+    if image is None:
         raise InputError(f"{filename}: its COG s3://{config.bucket}/{cog_key} is gone: no item")
+    assets = {"image": image}
     georef = object_info(config, collection.key("georef", filename), s3)
     if georef is not None:
         assets["georef"] = georef
@@ -780,12 +830,14 @@ def write_item(target, collection, filename, cog_path, conn=None):
     return put_if_changed(config, item_key(collection.name, stem), encode(item), GEOJSON_TYPE, s3)
 
 
-def _read(path):
+def _read(path: str) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
 
 
-def _scan_info(config, collection, filename, s3):
+def _scan_info(
+    config: storage.S3Config, collection: Collection, filename: str, s3: storage.S3Client
+) -> ObjectInfo | None:
     stem, extension = os.path.splitext(filename)
     for name in dict.fromkeys((filename, stem + extension.lower(), stem + extension.upper())):
         info = object_info(config, collection.key("scanned", name), s3)
@@ -794,17 +846,17 @@ def _scan_info(config, collection, filename, s3):
     return None
 
 
-def item_exists(target, collection, filename):
+def item_exists(target: "Target", collection: CollectionName, filename: str) -> bool:
     key = item_key(collection.name, frame_stem(filename))
     return storage.object_metadata(target.s3, key) is not None
 
 
-def delete_item(target, name, stem):
+def delete_item(target: "Target", name: str, stem: str) -> None:
     """Remove a frame's Item and thumbnail from the static catalog (and nothing else)."""
     storage.delete_keys(target.s3, [item_key(name, stem), thumbnail_key(name, stem)])
 
 
-def read_items(target, name):
+def read_items(target: "Target", name: str) -> dict[str, Document]:
     """Every Item of collection ``name`` in the static catalog, by id (read ``READERS`` at a
     time: a collection of thousands of frames is read back at every publish)."""
     s3 = storage.client(target.s3)
@@ -812,7 +864,7 @@ def read_items(target, name):
         k for k in storage.list_keys(target.s3, items_prefix(name), s3) if k.endswith(".json")
     ]
 
-    def read(key):
+    def read(key: str) -> Document:
         return json.loads(storage.get_bytes(target.s3, key, s3))
 
     with ThreadPoolExecutor(max_workers=READERS) as pool:
@@ -820,10 +872,10 @@ def read_items(target, name):
     return {item["id"]: item for item in items}
 
 
-def collection_names(target):
+def collection_names(target: "Target") -> list[str]:
     """The collections that have a ``collection.json`` under ``stac/``."""
     s3 = storage.client(target.s3)
-    names = []
+    names: list[str] = []
     with storage.s3_errors(target.s3, PREFIX):
         pages = s3.get_paginator("list_objects_v2").paginate(
             Bucket=target.s3.bucket, Prefix=PREFIX, Delimiter="/"
@@ -836,7 +888,9 @@ def collection_names(target):
     return sorted(names)
 
 
-def write_collection(target, collection, items=None):
+def write_collection(
+    target: "Target", collection: Collection, items: Mapping[str, Document] | None = None
+) -> dict[str, str]:
     """Write the Collection from its Items (read from S3 unless given) and the root Catalog;
     with no Item left, the Collection is deleted. Mirrors pgSTAC when configured.
 
@@ -845,8 +899,8 @@ def write_collection(target, collection, items=None):
     items = read_items(target, collection.name) if items is None else items
     config = target.s3
     key = collection_key(collection.name)
-    outcome = {}
-    document = None
+    outcome: dict[str, str] = {}
+    document: Document | None = None
     if items:
         tile_index = storage.object_metadata(config, downloads.index_key(collection.name))
         document = build_collection(
@@ -866,31 +920,31 @@ def write_collection(target, collection, items=None):
     return outcome
 
 
-def write_catalog(target):
+def write_catalog(target: "Target") -> str:
     """Write the root Catalog (and the ``ls4:`` extension's schema the Items name)."""
     write_extension_schema(target)
     document = build_catalog(target, collection_names(target))
     return put_if_changed(target.s3, CATALOG_KEY, encode(document), JSON_TYPE)
 
 
-def write_extension_schema(target):
+def write_extension_schema(target: "Target") -> str:
     """Publish the ``ls4:`` extension's schema at ``extension_url``: "written" or "unchanged"."""
     data = encode(extension_schema(target))
     return put_if_changed(target.s3, EXTENSION_KEY, data, SCHEMA_TYPE)
 
 
-def pgstac_dsn(target):
+def pgstac_dsn(target: "Target") -> str:
     return stac_settings(target).pgstac_dsn or target.dsn
 
 
-def public_item_url(target, collection, filename):
+def public_item_url(target: "Target", collection: CollectionName, filename: str) -> str:
     return storage.public_url(target.s3, item_key(collection.name, frame_stem(filename)))
 
 
 # --- rebuilding from the tile index --------------------------------------------------------
 
 
-def collection_of_table(conn, table):
+def collection_of_table(conn: tileindex.Connection, table: str) -> Collection:
     """The ``keys.Collection`` a tile index table holds (from its first row's COG key)."""
     location = tileindex.first_location(conn, table)
     if location is None:
@@ -898,7 +952,9 @@ def collection_of_table(conn, table):
     return keys.parse_key(keys.split_location(location)[1]).collection
 
 
-def rebuild(target, table, feedback=None):
+def rebuild(
+    target: "Target", table: str, feedback: FeedbackLike | None = None
+) -> tuple[Collection, dict[str, int], dict[str, str]]:
     """Write the STAC of the collection in ``table`` from its rows, for estates published before
     STAC: an Item per row (its COG downloaded once), Items of no row removed, then the
     Collection, root Catalog and pgSTAC. Returns counts by outcome and the collection's URL."""
@@ -909,7 +965,7 @@ def rebuild(target, table, feedback=None):
         collection = collection_of_table(conn, table)
         rows = tileindex.rows(conn, table)
         counts = {"written": 0, "unchanged": 0, "failed": 0, "removed": 0}
-        wanted = set()
+        wanted: set[str] = set()
         with tempfile.TemporaryDirectory(prefix="ls4-writestac-") as folder:
             for number, row in enumerate(rows):
                 check_canceled(feedback)
