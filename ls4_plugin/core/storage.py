@@ -5,6 +5,7 @@ is sent only when ``S3Config.legacy_acl`` is on (new AWS buckets refuse ACLs).
 """
 
 import datetime
+import enum
 import hashlib
 import json
 import mimetypes
@@ -14,7 +15,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -215,8 +216,13 @@ class _Progress:
             raise Canceled()
 
 
-# "Not looked up" where None is an answer (upload_file: no object; index_cog: no scan).
-UNKNOWN = object()
+class Unknown(enum.Enum):
+    """Not looked up, where None is an answer (upload_file: no object; index_cog: no scan)."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN: Final = Unknown.UNKNOWN
 
 
 def upload_file(
@@ -227,7 +233,7 @@ def upload_file(
     s3: S3Client | None = None,
     metadata: Mapping[str, str] | None = None,
     checksum: str | None = None,
-    current: Metadata | None | object = UNKNOWN,
+    current: Metadata | None | Unknown = UNKNOWN,
 ) -> str:
     """Upload ``path`` to ``key`` unless the same content is there already.
 
