@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from osgeo import gdal, osr
 
 from .errors import InputError, Ls4Error
@@ -36,6 +37,7 @@ CREATION_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER", "NUM_TH
 # GDAL's six affine coefficients: x0, x per pixel, x per row, y0, y per pixel, y per row.
 GeoTransform = tuple[float, ...]
 FilePath = str | os.PathLike[str]
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,7 @@ def _srs(text: object, what: str) -> SpatialReference:
     return srs
 
 
-def _arrays(gcps: Sequence[Gcp]) -> tuple[np.ndarray, ...]:
+def _arrays(gcps: Sequence[Gcp]) -> tuple[Floats, ...]:
     return tuple(np.array([getattr(g, name) for g in gcps]) for name in Gcp.__annotations__)
 
 
@@ -342,7 +344,7 @@ def polynomial_residuals(points: GcpSet, order: int | None) -> list[Residual]:
     ]
 
 
-def _normalized(values: np.ndarray) -> np.ndarray:
+def _normalized(values: Floats) -> Floats:
     # Map coordinates are large (UTM northings ~4e6): centre and scale them so the powers in a
     # polynomial of order 3 stay well conditioned.
     centred = values - values.mean()
@@ -350,7 +352,7 @@ def _normalized(values: np.ndarray) -> np.ndarray:
     return centred / scale if scale > 0 else centred
 
 
-def _monomials(x: np.ndarray, y: np.ndarray, order: int) -> np.ndarray:
+def _monomials(x: Floats, y: Floats, order: int) -> Floats:
     return np.column_stack(
         [x ** (n - j) * y**j for n in range(order + 1) for j in range(n + 1)],
     )

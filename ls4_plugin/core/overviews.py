@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .feedback import FeedbackLike, check_canceled, ensure
 from .profile import BLOCK_SIZE
@@ -25,22 +26,26 @@ from .profile import BLOCK_SIZE
 TILE = BLOCK_SIZE
 CHUNK_ROWS = 32  # output rows per task: small enough to stay in the CPU's cache
 JPEG_BLOCK = 16  # a JPEG MCU with 2 × 2 chroma subsampling (and a WEBP macroblock)
+# 8-bit pixels (bands, rows, columns), validity 1/0 (rows, columns), a level (its bands, then
+# its validity); the weighted sums of a level being computed.
+Bytes = npt.NDArray[np.uint8]
+Sums = npt.NDArray[np.float32]
 
 
 def pyramid(
-    pixels: np.ndarray,
-    valid: np.ndarray,
+    pixels: Bytes,
+    valid: Bytes,
     threads: int | None = None,
     feedback: FeedbackLike | None = None,
     tile: int = TILE,
-) -> list[np.ndarray]:
+) -> list[Bytes]:
     """The overview levels of ``pixels`` (bands, rows, columns; uint8, 0 where not ``valid``).
 
     ``valid`` (rows, columns) is 1 where the image is and 0 in the collar. Returns one array per
     level, halving until the level fits in one ``tile``: the level's bands, then its ``valid``.
     """
     feedback = ensure(feedback)
-    levels: list[np.ndarray] = []
+    levels: list[Bytes] = []
     workers = int(threads) if threads else os.cpu_count() or 1
     total = _pyramid_pixels(valid.shape, tile)
     done = 0
@@ -64,11 +69,11 @@ def _pyramid_pixels(shape: Sequence[int], tile: int) -> int:
 
 
 def halve(
-    pixels: np.ndarray,
-    valid: np.ndarray,
+    pixels: Bytes,
+    valid: Bytes,
     pool: ThreadPoolExecutor | None = None,
     feedback: FeedbackLike | None = None,
-) -> np.ndarray:
+) -> Bytes:
     """One level down: the masked average of ``pixels`` on a grid half as large (rounded down),
     as one array: its bands, then which of its pixels are valid (1) or not (0)."""
     bands, rows, columns = pixels.shape
@@ -92,8 +97,8 @@ class _Taps(NamedTuple):
     (one row per tap)."""
 
     length: int
-    indices: np.ndarray | None = None
-    weights: np.ndarray | None = None
+    indices: npt.NDArray[np.int64] | None = None
+    weights: Sums | None = None
 
 
 def _taps(size: int) -> _Taps:
@@ -111,11 +116,11 @@ def _taps(size: int) -> _Taps:
 
 
 def _average_rows(
-    pixels: np.ndarray,
-    valid: np.ndarray,
+    pixels: Bytes,
+    valid: Bytes,
     row_taps: _Taps,
     column_taps: _Taps,
-    level: np.ndarray,
+    level: Bytes,
     start: int,
     stop: int,
     offset: int = 0,
@@ -130,8 +135,8 @@ def _average_rows(
 
 
 def _sum_rows(
-    pixels: np.ndarray, valid: np.ndarray, taps: _Taps, start: int, stop: int, offset: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+    pixels: Bytes, valid: Bytes, taps: _Taps, start: int, stop: int, offset: int = 0
+) -> tuple[Sums, Sums]:
     """Row sums for output rows ``start:stop``; ``pixels`` and ``valid`` begin at input row
     ``offset`` (a window of the level above: the rows that have arrived)."""
     if taps.indices is None or taps.weights is None:
@@ -153,7 +158,7 @@ def _sum_rows(
     return sums, counts
 
 
-def _sum_columns(values: np.ndarray, taps: _Taps) -> np.ndarray:
+def _sum_columns(values: Sums, taps: _Taps) -> Sums:
     if taps.indices is None or taps.weights is None:
         return values[..., 0::2] + values[..., 1::2]
     total = np.zeros((*values.shape[:-1], taps.length), np.float32)
@@ -180,7 +185,7 @@ class Halver:
     is the first input row still needed, so the caller keeps the rows from there on.
     """
 
-    def __init__(self, shape: Sequence[int], level: np.ndarray) -> None:
+    def __init__(self, shape: Sequence[int], level: Bytes) -> None:
         rows, columns = shape
         self.level = level
         self.row_taps, self.column_taps = _taps(rows), _taps(columns)
@@ -204,8 +209,8 @@ class Halver:
 
     def advance(
         self,
-        pixels: np.ndarray,
-        valid: np.ndarray,
+        pixels: Bytes,
+        valid: Bytes,
         offset: int,
         arrived: int,
         feedback: FeedbackLike | None = None,
@@ -223,7 +228,7 @@ class Halver:
         return self.done
 
 
-def fill_masked_blocks(pixels: np.ndarray, valid: np.ndarray, block: int = JPEG_BLOCK) -> None:
+def fill_masked_blocks(pixels: Bytes, valid: Bytes, block: int = JPEG_BLOCK) -> None:
     """Masked pixels of each ``block`` × ``block`` block that also holds valid ones take the mean
     of those, band by band; valid pixels and wholly masked blocks are left as they are."""
     rows, columns = valid.shape
@@ -240,7 +245,7 @@ def fill_masked_blocks(pixels: np.ndarray, valid: np.ndarray, block: int = JPEG_
         values[:, ~keep] = means.astype(np.uint8)[:, None]
 
 
-def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
+def _block_sums(values: npt.NDArray[np.uint8 | np.uint16], block: int) -> npt.NDArray[np.uint16]:
     """Sums of each run of ``block`` rows (the last run may be shorter), as uint16."""
     rows = values.shape[0]
     runs = -(-rows // block)

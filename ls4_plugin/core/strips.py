@@ -28,12 +28,14 @@ from typing import IO, Any
 from xml.etree import ElementTree
 
 import numpy as np
+import numpy.typing as npt
 from osgeo import gdal, gdal_array
 
 from . import overviews
 from .errors import Ls4Error
 from .feedback import FeedbackLike, SubFeedback, check_canceled, gdal_progress
 from .gdalutil import Dataset, gdal_errors
+from .overviews import Bytes
 from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, Ifd, TiffFile
 
 STRIP = 512  # rows per strip: one row of tiles of 512
@@ -42,6 +44,8 @@ BUFFERS = 3  # strips in flight: one warped, one processed, one free
 TILES_SUFFIX = ".tiles.tmp"
 LEVELS_SUFFIX = ".levels.tmp"
 WARP_SHARE = 90  # per cent of the progress at the end of the last strip
+# A strip as warped: the bands in the input's data type, then the warp's alpha.
+Warped = npt.NDArray[Any]
 
 
 def working_bytes(width: int, count: int, itemsize: int = 1, stretch: bool = False) -> int:
@@ -94,9 +98,9 @@ class StripCog:
             int
         ] = []  # per overview level: the rows whose tiles are in the tile file
         self.jpeg_tables: bytes | None = None
-        self.levels: list[np.ndarray] = []
+        self.levels: list[Bytes] = []
         self.halvers: list[overviews.Halver] = []
-        self.carry: tuple[np.ndarray, np.ndarray] | None = None
+        self.carry: tuple[Bytes, Bytes] | None = None
         self.nearest = False
         self.sink: IO[bytes]
 
@@ -143,7 +147,7 @@ class StripCog:
 
     def _strips(self, feedback: FeedbackLike) -> None:
         dtype = gdal_array.GDALTypeCodeToNumericTypeCode(self.data_type)
-        free: queue.Queue[np.ndarray] = queue.Queue()
+        free: queue.Queue[Warped] = queue.Queue()
         for _ in range(BUFFERS):
             free.put(np.empty((self.count, CARRY + STRIP, self.width), dtype))
         with ThreadPoolExecutor(max_workers=1) as worker:
@@ -166,9 +170,7 @@ class StripCog:
                     job.cancel()
                 raise
 
-    def _warp_strip(
-        self, buffer: np.ndarray, number: int, rows: int, feedback: FeedbackLike
-    ) -> None:
+    def _warp_strip(self, buffer: Warped, number: int, rows: int, feedback: FeedbackLike) -> None:
         """gdalwarp's warp of the strip's rows into ``buffer`` (below its carry rows)."""
         buffer[:, CARRY:] = 0
         x0, dx, rx, y0, ry, dy = self.grid.GetGeoTransform()
@@ -188,7 +190,7 @@ class StripCog:
             raise Ls4Error(f"the warp of rows {top}-{top + rows} failed: {gdal.GetLastErrorMsg()}")
 
     def _finish_strip(
-        self, buffer: np.ndarray, number: int, rows: int, free: "queue.Queue[np.ndarray]"
+        self, buffer: Warped, number: int, rows: int, free: "queue.Queue[Warped]"
     ) -> None:
         """The overview rows the strip completes, then its tiles; gives the buffer back."""
         try:
@@ -206,7 +208,7 @@ class StripCog:
         finally:
             free.put(buffer)
 
-    def _strip_pixels(self, buffer: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    def _strip_pixels(self, buffer: Warped, rows: int) -> tuple[Bytes, Bytes]:
         """The strip's 8-bit bands and validity, preceded by the carried rows of the strip above
         (which had not had their edge fill yet)."""
         carried = 0 if self.carry is None else self.carry[0].shape[1]
@@ -226,7 +228,7 @@ class StripCog:
         valid = np.concatenate([self.carry[1], valid_new], axis=0)
         return image, valid
 
-    def _advance_levels(self, image: np.ndarray, valid: np.ndarray, top: int, rows: int) -> None:
+    def _advance_levels(self, image: Bytes, valid: Bytes, top: int, rows: int) -> None:
         arrived = top + rows
         offset = arrived - valid.shape[0]
         if not self.halvers:
@@ -258,7 +260,7 @@ class StripCog:
                 self._encode(image, valid, index + 1)
                 self.encoded[index] = bottom
 
-    def _encode(self, image: np.ndarray, valid: np.ndarray, level: int) -> None:
+    def _encode(self, image: Bytes, valid: Bytes, level: int) -> None:
         """A row of tiles through GDAL's GTiff driver, appended to the tile file."""
         name = f"/vsimem/ls4-strip-{id(self)}-{level}-{len(self.tiles[level])}.tif"
         rows, width = valid.shape
@@ -452,12 +454,12 @@ def _source(
     return element
 
 
-def memory_name(pixels: np.ndarray) -> str:
+def memory_name(pixels: npt.NDArray[Any]) -> str:
     """The ``MEM:::`` name of a NumPy array (bands, rows, columns) of one GDAL data type."""
     return _memory_name(pixels, 0, pixels.shape[1])
 
 
-def _memory_name(pixels: np.ndarray, first_row: int, rows: int) -> str:
+def _memory_name(pixels: npt.NDArray[Any], first_row: int, rows: int) -> str:
     """The ``MEM:::`` name of rows ``first_row`` to ``first_row + rows`` of ``pixels``."""
     count, height, width = pixels.shape
     size = pixels.itemsize
