@@ -6,8 +6,8 @@ from qgis.core import (
     QgsProcessingParameterCrs,
     QgsProcessingParameterEnum,
     QgsProcessingParameterString,
+    QgsRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ...ls4_plugin import settings
 from ...ls4_plugin.core import keys, tiles
@@ -78,15 +78,22 @@ class LoadWms(Ls4Algorithm):
             raise QgsProcessingException(
                 f"The {service} at {url} did not load layer {name}: {layer.error().summary()}"
             )
-        # Made here, possibly in a worker thread; the project gets it on the main thread below.
-        layer.moveToThread(QCoreApplication.instance().thread())
-        self.layer = layer
-        return {"LAYER_ID": layer.id(), "URI": layer.source()}
+        # The layer the project gets is made again on the main thread (its capabilities now come
+        # from the network cache): a provider made in a worker thread computes its extent with
+        # that thread's PROJ context, which QGIS can hand over stale after other threads ended
+        # (seen: the geographic box taken as EPSG:3857 metres, a map of nothing).
+        self.source = (layer.source(), layer.name(), layer.providerType())
+        return {"LAYER_ID": "", "URI": layer.source()}
 
     def postProcessAlgorithm(self, context, feedback):
-        context.project().addMapLayer(self.layer)
-        feedback.pushInfo(f"Loaded {self.layer.name()} from {self.layer.source()}")
-        return {}
+        source, title, provider = self.source
+        layer = QgsRasterLayer(source, title, provider)
+        if not layer.isValid():
+            feedback.reportError(f"{title}: the service stopped answering: {source}")
+            return {"LAYER_ID": "", "URI": source}
+        context.project().addMapLayer(layer)
+        feedback.pushInfo(f"Loaded {layer.name()} from {source}")
+        return {"LAYER_ID": layer.id(), "URI": source}
 
 
 def title(name):
