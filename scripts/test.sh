@@ -33,9 +33,6 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-GUI_TESTS=(tests/test_dock.py tests/test_screenshot.py)
-GUI_IGNORES=(--ignore=tests/test_dock.py --ignore=tests/test_screenshot.py)
-
 # One pytest run of a leg; adds its counts to passed, failed, skipped and its exit to status.
 run_part() {
   local leg=$1 part=$2 code=0 counts
@@ -65,14 +62,7 @@ run_leg() {
   else
     export LS4_STACK_DIR=$run/stack-$leg
   fi
-  if [ $# -eq 1 ]; then
-    # The dock's GUI tests fail after the rest of the suite in one process (an order dependency
-    # not found yet: a task stuck at 0 %, a WMS drawn empty), so they get a process of their own.
-    run_part "$leg" gui "${GUI_TESTS[@]}"
-    run_part "$leg" rest "${GUI_IGNORES[@]}"
-  else
-    run_part "$leg" all "${@:2}"
-  fi
+  run_part "$leg" all "${@:2}"
   seconds=$((SECONDS - start))
   line="$leg: $versions: $passed passed, $failed failed, $skipped skipped in ${seconds}s"
   if [ "$skipped" -ne 0 ]; then
