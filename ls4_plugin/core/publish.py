@@ -14,10 +14,11 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from . import (
     cog,
@@ -37,7 +38,7 @@ from . import (
     workspace,
 )
 from .errors import Canceled, InputError, Ls4Error, ServiceUnavailable
-from .feedback import SubFeedback, check_canceled, ensure
+from .feedback import FeedbackLike, SubFeedback, check_canceled, ensure
 from .stac import StacConfig
 
 COG_OPTIONS_VERSION = "ls4-cog-1"
@@ -56,13 +57,15 @@ class Target:
     mapfile_connection: str = "service=ls4"
     map_dir: str | None = None
     pg_timeouts: tileindex.Timeouts = tileindex.DEFAULT_TIMEOUTS
-    agencies: tuple = ()  # the canonical spelling of agencies ("TxDOT"), matched ignoring case
+    agencies: tuple[
+        str, ...
+    ] = ()  # the canonical spelling of agencies ("TxDOT"), matched ignoring case
     stac: StacConfig = StacConfig()
 
-    def wms_url(self, collection):
+    def wms_url(self, collection: keys.CollectionName) -> str:
         return self.wms_url_template.format(collection=collection.name)
 
-    def connect(self):
+    def connect(self) -> tileindex.Connection:
         """A connection to the tile index database, every wait bounded by ``pg_timeouts``."""
         return tileindex.connect(self.dsn, self.pg_timeouts)
 
@@ -76,35 +79,37 @@ class Run:
     the fault instead of paying it again for every frame.
     """
 
-    def __init__(self, conn):
+    def __init__(self, conn: tileindex.Connection) -> None:
         self.conn = conn
-        self._down = {}
+        self._down: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._computing = None  # no limit unless the executor sets one
+        self._computing: threading.BoundedSemaphore | None = (
+            None  # no limit unless the executor sets one
+        )
 
-    def limit_compute(self, slots):
+    def limit_compute(self, slots: int) -> None:
         """At most ``slots`` frames compute their COG at once (``computing``); the frames beside
         them hash, upload and index meanwhile."""
         self._computing = threading.BoundedSemaphore(max(1, slots))
 
     @contextmanager
-    def computing(self):
+    def computing(self) -> Iterator[None]:
         if self._computing is None:
             yield
             return
         with self._computing:
             yield
 
-    def gone(self, error):
+    def gone(self, error: ServiceUnavailable) -> None:
         with self._lock:
             self._down.setdefault(error.service, str(error))
 
-    def down(self):
+    def down(self) -> tuple[str, str] | None:
         """``(service, message)`` of the first service found gone, or None."""
         with self._lock:
             return next(iter(self._down.items()), None)
 
-    def check(self):
+    def check(self) -> None:
         down = self.down()
         if down:
             raise ServiceUnavailable(down[0], f"stopped: {down[0]} unreachable")
@@ -117,10 +122,10 @@ class FrameResult:
     message: str = ""
     georef_key: str = ""
     cog_key: str = ""
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     worker: str = ""  # where the frame ran: "local", or a Dask worker's tcp:// address
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -130,16 +135,18 @@ class CollectionResult:
     table: str
     wms_url: str
     mapfile_key: str = ""
-    frames: list = field(default_factory=list)
-    errors: list = field(default_factory=list)  # what failed for the run as a whole
-    stac: dict = field(default_factory=dict)  # what became of the Collection, Catalog, pgSTAC
+    frames: list[FrameResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what failed for the run as a whole
+    stac: dict[str, str] = field(
+        default_factory=dict
+    )  # what became of the Collection, Catalog, pgSTAC
 
     @property
-    def failed(self):
+    def failed(self) -> list[FrameResult]:
         stopped = ("failed", "canceled", NOT_ATTEMPTED)
         return [frame for frame in self.frames if frame.status in stopped]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         data = {key: value for key, value in self.__dict__.items() if key != "frames"}
         data["frames"] = [frame.to_dict() for frame in self.frames]
         return data
@@ -157,11 +164,18 @@ class FrameExecutor(Protocol):
     frames run elsewhere ignores it (each worker then stops on its own time-outs).
     """
 
-    def __enter__(self): ...
+    def __enter__(self) -> "FrameExecutor": ...
 
-    def __exit__(self, *exc_info): ...
+    def __exit__(self, *exc_info: object) -> None: ...
 
-    def run_frames(self, target, collection, sources, feedback, run=None): ...
+    def run_frames(
+        self,
+        target: Target,
+        collection: keys.Collection,
+        sources: Sequence[str | os.PathLike[str]],
+        feedback: FeedbackLike,
+        run: Run | None = None,
+    ) -> list[FrameResult]: ...
 
 
 class LocalExecutor:
@@ -173,23 +187,30 @@ class LocalExecutor:
     overlaps the compute of the next. ``workers=1``: one frame after the other.
     """
 
-    def __init__(self, workers=1):
+    def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
 
-    def __enter__(self):
+    def __enter__(self) -> "LocalExecutor":
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         return None
 
-    def run_frames(self, target, collection, sources, feedback, run=None):
+    def run_frames(
+        self,
+        target: Target,
+        collection: keys.Collection,
+        sources: Sequence[str | os.PathLike[str]],
+        feedback: FeedbackLike,
+        run: Run | None = None,
+    ) -> list[FrameResult]:
         step = 100.0 / max(len(sources), 1)
         threads, slots = parallelism(self.workers, sources)
         if run is not None:
             run.limit_compute(slots)
         with workspace.run_folder() as work_dir:
 
-            def one(numbered):
+            def one(numbered: tuple[int, str | os.PathLike[str]]) -> FrameResult:
                 number, source = numbered
                 sub = SubFeedback(feedback, number * step, (number + 1) * step)
                 frame = publish_frame(target, collection, source, work_dir, sub, run)
@@ -204,7 +225,7 @@ CORES_PER_COG = 2  # make_cog keeps two cores busy (the warp and the strips' thr
 MEMORY_SHARE = 0.5  # of the memory available, at most, for the COGs computed at once
 
 
-def parallelism(workers, sources):
+def parallelism(workers: int, sources: Sequence[str | os.PathLike[str]]) -> tuple[int, int]:
     """``(threads, compute slots)`` for publishing ``sources`` with at most ``workers`` frames in
     flight: slots limited by the cores (``CORES_PER_COG`` each) and by the memory
     (``cog.memory_needed`` of the largest frame against ``MEMORY_SHARE`` of what is available),
@@ -217,7 +238,7 @@ def parallelism(workers, sources):
     return min(workers, 2 * slots, max(len(sources), 1)), slots
 
 
-def _available_memory():
+def _available_memory() -> int:
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
@@ -228,7 +249,14 @@ def _available_memory():
     return cog.machine_memory()
 
 
-def publish_collection(target, collection, sources, workers=1, feedback=None, executor=None):
+def publish_collection(
+    target: Target,
+    collection: keys.Collection,
+    sources: Sequence[str | os.PathLike[str]],
+    workers: int = 1,
+    feedback: FeedbackLike | None = None,
+    executor: FrameExecutor | None = None,
+) -> CollectionResult:
     """Publish ``sources`` (georeferenced images) into ``collection``; returns the report.
 
     ``executor`` runs the frames (default: ``LocalExecutor(workers)``).
@@ -256,7 +284,9 @@ def publish_collection(target, collection, sources, workers=1, feedback=None, ex
     return result
 
 
-def finish_collection(target, collection, conn=None):
+def finish_collection(
+    target: Target, collection: keys.Collection, conn: tileindex.Connection | None = None
+) -> str:
     """The collection's finishing step, once after its frames (wherever they ran): the mapfile,
     then the STAC Collection, root Catalog and pgSTAC.
 
@@ -267,14 +297,22 @@ def finish_collection(target, collection, conn=None):
     return key
 
 
-def _finish_mapfile(target, collection, conn):
+def _finish_mapfile(
+    target: Target, collection: keys.Collection, conn: tileindex.Connection | None
+) -> str:
     mapfile_key = publish_mapfile(target, collection, conn)
     if mapfile_key:
         downloads.publish_index(target, collection)  # what the rows' dl_index link to
     return mapfile_key
 
 
-def _finish(target, collection, result, run, feedback):
+def _finish(
+    target: Target,
+    collection: keys.Collection,
+    result: CollectionResult,
+    run: Run,
+    feedback: FeedbackLike,
+) -> None:
     """The mapfile, also after a cancel: the frames that finished are in the index, and the
     mapfile must show exactly them, or the estate would hold a table without its mapfile."""
     down = run.down()
@@ -303,10 +341,10 @@ def _finish(target, collection, result, run, feedback):
         feedback.pushWarning(message)
 
 
-def check_names(collection, sources):
+def check_names(collection: keys.Collection, sources: Iterable[str | os.PathLike[str]]) -> None:
     """Reject, before anything is uploaded, the file names the collection's grammar does not
     allow: every one of them, each with its reason."""
-    problems = []
+    problems: list[str] = []
     for source in sources:
         try:
             collection.key("georef", os.path.basename(source))
@@ -320,7 +358,9 @@ def check_names(collection, sources):
         )
 
 
-def settle_identity(conn, collection, agencies=()):
+def settle_identity(
+    conn: tileindex.Connection, collection: keys.Collection, agencies: Iterable[str] = ()
+) -> keys.Collection:
     """The collection as its table knows it, before anything is uploaded.
 
     The first publish records the collection's S3 prefix in its table; later ones must name
@@ -336,14 +376,14 @@ def settle_identity(conn, collection, agencies=()):
     return keys.reconcile(collection, recorded)
 
 
-def stored_collection(conn, table):
+def stored_collection(conn: tileindex.Connection, table: str) -> keys.Collection | None:
     """The collection ``table`` holds, band layout included, as the table records it (the S3
     prefix of its first publish, else its first row's key); None when it records nothing."""
     recorded = tileindex.identity(conn, table) or _prefix_of_rows(conn, table)
     return keys.parse_prefix(recorded)[0] if recorded else None
 
 
-def _prefix_of_rows(conn, table):
+def _prefix_of_rows(conn: tileindex.Connection, table: str) -> str | None:
     """The prefix of a table published before identities were recorded, from its first row."""
     location = tileindex.first_location(conn, table)
     if location is None:
@@ -354,7 +394,14 @@ def _prefix_of_rows(conn, table):
         return None
 
 
-def publish_frame(target, collection, source, work_dir, feedback, run=None):
+def publish_frame(
+    target: Target,
+    collection: keys.Collection,
+    source: str | os.PathLike[str],
+    work_dir: str,
+    feedback: FeedbackLike,
+    run: Run | None = None,
+) -> FrameResult:
     """One frame: inspect → COG → upload georef and COG → index row. Never raises but on cancel.
 
     ``run`` (shared by the frames of a run) holds the database connection and the services
@@ -386,7 +433,14 @@ def publish_frame(target, collection, source, work_dir, feedback, run=None):
     return result
 
 
-def _publish_frame(target, collection, result, work_dir, feedback, run):
+def _publish_frame(
+    target: Target,
+    collection: keys.Collection,
+    result: FrameResult,
+    work_dir: str,
+    feedback: FeedbackLike,
+    run: Run,
+) -> None:
     frame_dir = tempfile.mkdtemp(prefix="frame-", dir=work_dir)
     try:
         # A frame georeferenced by sidecars is published from a self-contained copy of it.
@@ -396,7 +450,15 @@ def _publish_frame(target, collection, result, work_dir, feedback, run):
         shutil.rmtree(frame_dir, ignore_errors=True)
 
 
-def _publish_source(target, collection, result, source, work_dir, feedback, run):
+def _publish_source(
+    target: Target,
+    collection: keys.Collection,
+    result: FrameResult,
+    source: str,
+    work_dir: str,
+    feedback: FeedbackLike,
+    run: Run,
+) -> None:
     report = check_publishable(collection, source)
     if target.stac.enabled:  # a frame that can get no STAC item fails before any upload
         stac.check_frame(collection, os.path.basename(source))
@@ -475,7 +537,9 @@ def _publish_source(target, collection, result, source, work_dir, feedback, run)
     feedback.setProgress(100)
 
 
-def _stac_item(target, collection, name, cog_path, run):
+def _stac_item(
+    target: Target, collection: keys.Collection, name: str, cog_path: str, run: Run
+) -> None:
     try:
         stac.write_item(target, collection, name, cog_path, run.conn)
     except ServiceUnavailable:
@@ -487,7 +551,9 @@ def _stac_item(target, collection, name, cog_path, run):
         ) from error
 
 
-def publish_stac(target, collection, conn=None):
+def publish_stac(
+    target: Target, collection: keys.Collection, conn: tileindex.Connection | None = None
+) -> dict[str, str]:
     """The Collection, root Catalog and pgSTAC of ``collection`` from its Items (``{}`` when
     the target writes no STAC). Writers of one collection take turns, as for the mapfile, so
     the last one reads every Item written before it."""
@@ -500,7 +566,9 @@ def publish_stac(target, collection, conn=None):
         return stac.write_collection(target, collection)
 
 
-def _first_upload(target, collection, name, run, s3):
+def _first_upload(
+    target: Target, collection: keys.Collection, name: str, run: Run, s3: storage.S3Client
+) -> tuple[str, bool, storage.Metadata | None]:
     """``(file name, indexed?, COG metadata)`` of the frame as first published: ``X.TIF`` is
     the frame ``X.tif`` when that was published first (its keys and row stay)."""
     location = storage.vsis3_path(target.s3, collection.key("cog", name))
@@ -515,13 +583,13 @@ def _first_upload(target, collection, name, run, s3):
     return name, False, None
 
 
-def _extension_cases(name):
+def _extension_cases(name: str) -> list[str]:
     stem, extension = name[:-4], name[-4:]
     other = extension.upper() if extension == extension.lower() else extension.lower()
     return [name, stem + other]
 
 
-def _current(metadata, source_sha):
+def _current(metadata: storage.Metadata | None, source_sha: str) -> bool:
     return (
         metadata is not None
         and metadata.get("source-sha256") == source_sha
@@ -529,7 +597,9 @@ def _current(metadata, source_sha):
     )
 
 
-def find_scan(target, collection, name, s3=None):
+def find_scan(
+    target: Target, collection: keys.Collection, name: str, s3: storage.S3Client | None = None
+) -> str | None:
     """The key of the frame's scan in ``scanned/`` (``X.TIF`` or ``X.tif``), or None."""
     if collection.type == "mosaic":
         return None
@@ -541,15 +611,15 @@ def find_scan(target, collection, name, s3=None):
 
 
 def index_cog(
-    target,
-    collection,
-    cog_path,
-    name=None,
-    conn=None,
-    scan_key=storage.UNKNOWN,
-    on_s3=False,
-    outline=None,
-):
+    target: Target,
+    collection: keys.Collection,
+    cog_path: str | os.PathLike[str],
+    name: str | None = None,
+    conn: tileindex.Connection | None = None,
+    scan_key: str | None | storage.Unknown = storage.UNKNOWN,
+    on_s3: bool = False,
+    outline: tuple[str, float] | None = None,
+) -> str:
     """Record the footprint of a COG already on S3 in the collection's tile index.
 
     ``conn``, ``scan_key``, ``on_s3`` and ``outline`` (``make_cog``'s footprint) are what a caller
@@ -571,17 +641,29 @@ def index_cog(
         return _upsert_frame(target, collection, own, row, wkt)
 
 
-def _upsert_frame(target, collection, conn, row, wkt):
+def _upsert_frame(
+    target: Target,
+    collection: keys.Collection,
+    conn: tileindex.Connection,
+    row: dict[str, str | None],
+    wkt: str,
+) -> str:
     """The index row, after the cached tiles over the frame's old and new footprints are
     deleted (they are drawn again from the new COG at the next request)."""
     if target.map_dir:
-        old = tileindex.footprint_of(conn, collection.table, row["location"])
-        for outline in {wkt, old} - {None}:
+        location = cast(str, row["location"])  # index_row always gives it
+        old = tileindex.footprint_of(conn, collection.table, location)
+        for outline in {footprint for footprint in (wkt, old) if footprint is not None}:
             tiles.invalidate_footprint(target.map_dir, collection.name, outline)
     return tileindex.upsert_frame(conn, collection.table, row, wkt)
 
 
-def index_cogs(target, collection, cog_paths, feedback=None):
+def index_cogs(
+    target: Target,
+    collection: keys.Collection,
+    cog_paths: Sequence[str | os.PathLike[str]],
+    feedback: FeedbackLike | None = None,
+) -> dict[str, int]:
     """``index_cog`` for each of ``cog_paths``: how many rows were inserted, updated, unchanged."""
     feedback = ensure(feedback)
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
@@ -593,7 +675,9 @@ def index_cogs(target, collection, cog_paths, feedback=None):
     return counts
 
 
-def published_frames(dsn, collection):
+def published_frames(
+    dsn: str, collection: keys.CollectionName
+) -> tuple[bool, list[dict[str, Any]]]:
     """What the collection's tile index holds: ``(the table exists, [frame])``.
 
     A frame is its file name (``file``) and the row's fields people read; a collection whose
@@ -605,13 +689,19 @@ def published_frames(dsn, collection):
     return exists, [_frame_entry(row) for row in rows]
 
 
-def _frame_entry(row):
+def _frame_entry(row: Mapping[str, Any]) -> dict[str, Any]:
     entry = {"file": row["location"].rsplit("/", 1)[-1]}
     entry.update({name: row[name] for name in FRAME_FIELDS})
     return entry
 
 
-def upload_stage(config, collection, stage, paths, feedback=None):
+def upload_stage(
+    config: storage.S3Config,
+    collection: keys.Collection,
+    stage: str,
+    paths: Sequence[str | os.PathLike[str]],
+    feedback: FeedbackLike | None = None,
+) -> list[tuple[str | os.PathLike[str], str, str]]:
     """Upload files to ``stage`` of the collection: [(path, key, "uploaded"|"unchanged")].
 
     Every file name is checked against the grammar before the first upload.
@@ -619,7 +709,7 @@ def upload_stage(config, collection, stage, paths, feedback=None):
     feedback = ensure(feedback)
     planned = [(path, collection.key(stage, os.path.basename(path))) for path in paths]
     s3 = storage.client(config)
-    done = []
+    done: list[tuple[str | os.PathLike[str], str, str]] = []
     for number, (path, key) in enumerate(planned):
         step = 100.0 / len(planned)
         sub = SubFeedback(feedback, number * step, (number + 1) * step)
@@ -627,7 +717,9 @@ def upload_stage(config, collection, stage, paths, feedback=None):
     return done
 
 
-def check_publishable(collection, source):
+def check_publishable(
+    collection: keys.Collection, source: str | os.PathLike[str]
+) -> rasterinfo.RasterReport:
     """The inspection of ``source``; InputError when it cannot join the collection."""
     report = rasterinfo.inspect_raster(source)
     if report.georeferencing == "none":
@@ -640,7 +732,9 @@ def check_publishable(collection, source):
     return report
 
 
-def _scan_warnings(target, collection, name, scan_key):
+def _scan_warnings(
+    target: Target, collection: keys.Collection, name: str, scan_key: str | None
+) -> list[str]:
     if collection.type != "frames" or scan_key is not None:
         return []
     expected = collection.key("scanned", name)
@@ -649,7 +743,13 @@ def _scan_warnings(target, collection, name, scan_key):
     ]
 
 
-def index_row(target, collection, name, location, scan_key=None):
+def index_row(
+    target: Target,
+    collection: keys.Collection,
+    name: str,
+    location: str,
+    scan_key: str | None = None,
+) -> dict[str, str | None]:
     """The tile index fields of GUIDE §2 for one frame; ``dl_orig`` links ``scan_key`` (the
     scan's real key) when given."""
     row = dict(keys.tile_index_fields(collection, name))
@@ -667,7 +767,9 @@ def index_row(target, collection, name, location, scan_key=None):
     return row
 
 
-def publish_mapfile(target, collection, conn=None):
+def publish_mapfile(
+    target: Target, collection: keys.CollectionName, conn: tileindex.Connection | None = None
+) -> str:
     """Write the collection's mapfile from its index; returns its key, or "" for an empty index.
 
     ``collection`` may be a ``keys.CollectionName``: the band layout (the WMS title's) is then
@@ -681,13 +783,22 @@ def publish_mapfile(target, collection, conn=None):
     if not tileindex.table_exists(conn, collection.table):
         return ""
     if not isinstance(collection, keys.Collection):
-        collection = stored_collection(conn, collection.table)
-        if collection is None:  # nothing published: no row, no record
+        stored = stored_collection(conn, collection.table)
+        if stored is None:  # nothing published: no row, no record
             return ""
+        collection = stored
+    return _publish_mapfile(target, collection, conn)
+
+
+def _publish_mapfile(
+    target: Target, collection: keys.Collection, conn: tileindex.Connection
+) -> str:
     with tileindex.derived_lock(conn, collection.table):
         if tileindex.count(conn, collection.table) == 0:
             return ""
         extent = tileindex.extent(conn, collection.table)
+        if extent is None:  # emptied since it was counted
+            return ""
         # below the frames at small scales, for collections large enough to need it
         whole = overview.publish_overview(target, collection, conn, extent)
         text = render_mapfile(target, collection, extent, whole)
@@ -704,7 +815,12 @@ def publish_mapfile(target, collection, conn=None):
     return collection.mapfile_key
 
 
-def render_mapfile(target, collection, extent, whole=None):
+def render_mapfile(
+    target: Target,
+    collection: keys.Collection,
+    extent: tileindex.Extent | None,
+    whole: tuple[str, float] | None = None,
+) -> str:
     mapdict = mapfile.build_mapfile(
         collection.name,
         collection.title,
@@ -723,6 +839,6 @@ def render_mapfile(target, collection, extent, whole=None):
     return text
 
 
-def _write_atomically(path, text):
+def _write_atomically(path: str, text: str) -> None:
     with outputs.replaced_whole(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
         out.write(text)
