@@ -32,9 +32,12 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from . import engines, keys, publish, stac, storage, tileindex
 from .errors import InputError, Ls4Error
+from .feedback import FeedbackLike
 
 INDEX_VARIABLES = ("AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")
 MANIFEST_VERSION = 1
@@ -45,18 +48,18 @@ class Manifest:
     url: str  # s3://bucket/key.json
     collection: keys.Collection
     target: publish.Target  # without secrets
-    frames: list  # s3://bucket/georef key, one per index
+    frames: list[str]  # s3://bucket/georef key, one per index
     planned: str = ""  # ISO time of the plan
 
     @property
-    def results_prefix(self):
+    def results_prefix(self) -> str:
         _bucket, key = split_s3_url(self.url)
         return key.removesuffix(".json") + "/results/"
 
-    def result_key(self, index):
+    def result_key(self, index: int) -> str:
         return f"{self.results_prefix}{index:06d}.json"
 
-    def to_json(self):
+    def to_json(self) -> str:
         target = self.target
         return json.dumps(
             {
@@ -81,7 +84,7 @@ class Manifest:
         )
 
     @classmethod
-    def from_json(cls, url, text):
+    def from_json(cls, url: str, text: str) -> "Manifest":
         data = json.loads(text)
         if data.get("ls4_manifest") != MANIFEST_VERSION:
             raise InputError(f"{url}: not an LS4 manifest (version {MANIFEST_VERSION})")
@@ -99,14 +102,19 @@ class Manifest:
         )
 
 
-def split_s3_url(url):
+def split_s3_url(url: str) -> tuple[str, str]:
     if not url.startswith(engines.S3_PREFIX) or "/" not in url[len(engines.S3_PREFIX) :]:
         raise InputError(f"{url}: not an s3://bucket/key URL")
     bucket, _, key = url[len(engines.S3_PREFIX) :].partition("/")
     return bucket, key
 
 
-def s3_config(bucket, endpoint_url=None, region="us-east-1", public_url_base=None):
+def s3_config(
+    bucket: str,
+    endpoint_url: str | None = None,
+    region: str = "us-east-1",
+    public_url_base: str | None = None,
+) -> storage.S3Config:
     """S3 settings without keys: boto3 takes them from AWS's standard chain."""
     return storage.S3Config(
         bucket=bucket,
@@ -116,7 +124,13 @@ def s3_config(bucket, endpoint_url=None, region="us-east-1", public_url_base=Non
     )
 
 
-def plan(manifest_url, collection, target, frames, feedback=None):
+def plan(
+    manifest_url: str,
+    collection: keys.Collection,
+    target: publish.Target,
+    frames: Sequence[str],
+    feedback: FeedbackLike | None = None,
+) -> Manifest:
     """Stage the frames and write the manifest; returns the ``Manifest``."""
     bucket, manifest_key = split_s3_url(manifest_url)
     if bucket != target.s3.bucket:
@@ -137,13 +151,19 @@ def plan(manifest_url, collection, target, frames, feedback=None):
     return manifest
 
 
-def staging_label(manifest_url):
+def staging_label(manifest_url: str) -> str:
     """The manifest's own staging folder (``<collection prefix>staging/array-<hash>/``): its
     finish step deletes it; the clean-up after dead cluster runs leaves it alone."""
     return "array-" + hashlib.sha256(manifest_url.encode()).hexdigest()[:12]
 
 
-def _stage(target, collection, manifest_url, frame, feedback):
+def _stage(
+    target: publish.Target,
+    collection: keys.Collection,
+    manifest_url: str,
+    frame: str,
+    feedback: FeedbackLike | None,
+) -> str:
     """The URL of ``frame`` for the manifest: an ``s3://`` georef object as it is, a local file
     staged (private) until the frame is published from it, as a local publish would."""
     bucket = target.s3.bucket
@@ -158,13 +178,13 @@ def _stage(target, collection, manifest_url, frame, feedback):
     return engines.stage_source(target, collection, frame, label, feedback, manifest_url)[0]
 
 
-def load(manifest_url, endpoint_url=None, region="us-east-1"):
+def load(manifest_url: str, endpoint_url: str | None = None, region: str = "us-east-1") -> Manifest:
     bucket, key = split_s3_url(manifest_url)
     config = s3_config(bucket, endpoint_url, region)
     return Manifest.from_json(manifest_url, storage.get_bytes(config, key).decode())
 
 
-def array_index(given=None, environ=None):
+def array_index(given: int | str | None = None, environ: Mapping[str, str] | None = None) -> int:
     """The index of this array task: ``given``, else the first array variable set."""
     if given is not None:
         return int(given)
@@ -175,7 +195,7 @@ def array_index(given=None, environ=None):
     raise InputError(f"no frame index: pass --index or set one of {', '.join(INDEX_VARIABLES)}")
 
 
-def run(manifest, index, dsn=None):
+def run(manifest: Manifest, index: int, dsn: str | None = None) -> publish.FrameResult:
     """Publish frame ``index`` of the manifest here; returns its ``FrameResult``."""
     if not 0 <= index < len(manifest.frames):
         raise InputError(
@@ -193,7 +213,7 @@ def run(manifest, index, dsn=None):
     return result
 
 
-def source_of(manifest, index):
+def source_of(manifest: Manifest, index: int) -> str:
     """Frame ``index``'s source: its staged object, or once finish has deleted that (an index
     run again), the frame's georef object, which holds the same content once it is published."""
     url = manifest.frames[index]
@@ -207,17 +227,19 @@ def source_of(manifest, index):
     return url
 
 
-def results(manifest):
+def results(manifest: Manifest) -> dict[int, dict[str, Any]]:
     """{index: result dict} of the frames that have finished (published, unchanged or failed)."""
     config = manifest.target.s3
-    found = {}
+    found: dict[int, dict[str, Any]] = {}
     for key in storage.list_keys(config, manifest.results_prefix):
         index = int(os.path.basename(key).removesuffix(".json"))
         found[index] = json.loads(storage.get_bytes(config, key))
     return found
 
 
-def finish(manifest, map_dir=None, dsn=None):
+def finish(
+    manifest: Manifest, map_dir: str | None = None, dsn: str | None = None
+) -> tuple[str, dict[int, dict[str, Any]]]:
     """The finishing step, once every frame has its result: (mapfile key, results by index)."""
     done = results(manifest)
     missing = [index for index in range(len(manifest.frames)) if index not in done]
@@ -238,7 +260,7 @@ def finish(manifest, map_dir=None, dsn=None):
         return publish.finish_collection(target, collection, conn), done
 
 
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ls4.ls4_plugin.core.arrayjob",
         description="Publish an LS4 collection as an array job: plan, run frame I, finish.",
@@ -270,7 +292,7 @@ def _parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
@@ -281,7 +303,7 @@ def main(argv=None):
         storage.close_clients()
 
 
-def _plan(args):
+def _plan(args: argparse.Namespace) -> int:
     bucket, _key = split_s3_url(args.manifest)
     collection = keys.Collection(
         band=args.band,
@@ -305,7 +327,7 @@ def _plan(args):
     return 0
 
 
-def _run(args):
+def _run(args: argparse.Namespace) -> int:
     manifest = load(args.manifest, args.endpoint_url, args.region)
     index = array_index(args.index)
     result = run(manifest, index, args.dsn)
@@ -313,7 +335,7 @@ def _run(args):
     return 0 if result.status in ("published", "unchanged") else 1
 
 
-def _finish(args):
+def _finish(args: argparse.Namespace) -> int:
     manifest = load(args.manifest, args.endpoint_url, args.region)
     mapfile_key, done = finish(manifest, args.map_dir, args.dsn)
     failed = {
@@ -328,7 +350,11 @@ def _finish(args):
     return 1 if failed else 0
 
 
-_COMMANDS = {"plan": _plan, "run": _run, "finish": _finish}
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "plan": _plan,
+    "run": _run,
+    "finish": _finish,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
