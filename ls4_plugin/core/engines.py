@@ -28,13 +28,15 @@ import dataclasses
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import boto3
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from . import publish, storage, tileindex, workspace
+from . import keys, publish, storage, tileindex, workspace
 from .errors import Canceled, InputError, Ls4Error
-from .feedback import Feedback, SubFeedback, check_canceled, ensure
+from .feedback import Feedback, FeedbackLike, SubFeedback, check_canceled, ensure
 
 CONNECT_TIMEOUT = 4.0  # seconds for each of the probe and the client: 10 s at most in all
 WORKERS_TIMEOUT = 10.0  # seconds to wait for the first worker of a scheduler that has none
@@ -58,12 +60,12 @@ class FrameJob:
     """
 
     target: publish.Target
-    collection: object  # keys.Collection
+    collection: keys.Collection
     source: str
     cancel_event: str = ""
 
 
-def dsn_without_password(dsn):
+def dsn_without_password(dsn: str) -> str:
     """The DSN (key=value, URI or service name) minus its password: the worker supplies it."""
     text = dsn.strip()
     if "=" not in text and "://" not in text:
@@ -73,7 +75,7 @@ def dsn_without_password(dsn):
     return make_dsn(**values)
 
 
-def worker_target(target):
+def worker_target(target: publish.Target) -> publish.Target:
     """``target`` as a task may carry it: no S3 keys, no database passwords (tile index,
     pgSTAC), no local map dir."""
     s3 = dataclasses.replace(target.s3, access_key=None, secret_key=None)
@@ -87,7 +89,7 @@ def worker_target(target):
     )
 
 
-def executor_for(scheduler="", workers=1):
+def executor_for(scheduler: str | None = "", workers: int = 1) -> publish.FrameExecutor:
     """``DaskExecutor(scheduler)`` when a scheduler address is given, else the local pool."""
     scheduler = (scheduler or "").strip()
     if scheduler:
@@ -98,7 +100,7 @@ def executor_for(scheduler="", workers=1):
 # --- the worker's side -------------------------------------------------------------------------
 
 
-def run_frame(job, worker=None):
+def run_frame(job: FrameJob, worker: str | None = None) -> publish.FrameResult:
     """A Dask task (or an array job's index): publish one frame here, with this process's own
     credentials. Returns the ``FrameResult``; its ``worker`` is ``worker`` or, on a Dask
     worker, the worker's address.
@@ -111,7 +113,7 @@ def run_frame(job, worker=None):
     try:
         check_canceled(feedback)
         missing, conn = _credentials(job.target)
-        if missing:
+        if missing or conn is None:  # no connection: missing says why
             result.status, result.message = "failed", f"worker {worker}: " + "; ".join(missing)
             return result
         # A run folder: one left by a worker killed mid-frame is removed by a later run.
@@ -133,17 +135,17 @@ def run_frame(job, worker=None):
     return frame
 
 
-def _credentials(target):
+def _credentials(target: publish.Target) -> tuple[list[str], tileindex.Connection | None]:
     """``(what this process lacks to publish to target: [] or sentences naming each thing, an
     open connection to the tile index or None)``."""
-    missing = []
+    missing: list[str] = []
     if not target.s3.access_key and boto3.session.Session().get_credentials() is None:
         missing.append(
             "no S3 credentials in AWS's standard chain (set AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE with ~/.aws/credentials, or give the machine "
             "an instance or task role)"
         )
-    conn = None
+    conn: tileindex.Connection | None = None
     try:
         conn = target.connect()
     except Ls4Error as error:
@@ -160,7 +162,9 @@ def _credentials(target):
     return missing, conn
 
 
-def fetch_source(config, source, work_dir, feedback=None):
+def fetch_source(
+    config: storage.S3Config, source: str, work_dir: str, feedback: FeedbackLike | None = None
+) -> str:
     """A local path of ``source``: the path itself, or the ``s3://`` object downloaded here."""
     if not source.startswith(S3_PREFIX):
         return source
@@ -178,13 +182,13 @@ def fetch_source(config, source, work_dir, feedback=None):
 class TaskFeedback(Feedback):
     """A worker's feedback: messages to the worker's log, cancel from the run's Dask Event."""
 
-    def __init__(self, event_name=""):
+    def __init__(self, event_name: str = "") -> None:
         super().__init__()
         self.event_name = event_name
-        self._event = None
+        self._event: Any = None  # a distributed.Event, made at the first look
         self._last_look = -CANCEL_POLL
 
-    def isCanceled(self):  # noqa: N802
+    def isCanceled(self) -> bool:  # noqa: N802
         if self.canceled or not self.event_name:
             return self.canceled
         now = time.monotonic()
@@ -198,7 +202,7 @@ class TaskFeedback(Feedback):
         return self.canceled
 
 
-def _worker_address():
+def _worker_address() -> str:
     try:
         from distributed import get_worker
 
@@ -210,7 +214,7 @@ def _worker_address():
 # --- the caller's side -------------------------------------------------------------------------
 
 
-def _distributed():
+def _distributed() -> Any:
     try:
         import distributed
     except ImportError as error:
@@ -228,13 +232,13 @@ class DaskExecutor:
     without a worker, raises ``Ls4Error`` before anything is published.
     """
 
-    def __init__(self, address, timeout=CONNECT_TIMEOUT):
+    def __init__(self, address: str, timeout: float = CONNECT_TIMEOUT) -> None:
         address = address.strip()
         self.address = address if "://" in address else f"tcp://{address}"
         self.timeout = timeout
-        self.client = None
+        self.client: Any = None  # a distributed.Client while entered
 
-    def __enter__(self):
+    def __enter__(self) -> "DaskExecutor":
         distributed = _distributed()
         try:
             # distributed's Client waits for ever on a peer that accepts but never answers;
@@ -259,12 +263,19 @@ class DaskExecutor:
             ) from error
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         if self.client is not None:
             self.client.close()
             self.client = None
 
-    def run_frames(self, target, collection, sources, feedback, run=None):
+    def run_frames(
+        self,
+        target: publish.Target,
+        collection: keys.Collection,
+        sources: Sequence[str | os.PathLike[str]],
+        feedback: FeedbackLike,
+        run: publish.Run | None = None,
+    ) -> list[publish.FrameResult]:
         """``run`` is this process's connection (``publish_collection`` holds the run lease on
         it): the frames use their workers' own, the clean-up after dead runs uses it."""
         distributed = _distributed()
@@ -272,8 +283,9 @@ class DaskExecutor:
         label = f"dask-{uuid.uuid4().hex[:12]}"
         cancel = distributed.Event(event_name, client=self.client)
         safe = worker_target(target)
-        results = [None] * len(sources)
-        futures, staged = {}, {}
+        results: list[publish.FrameResult | None] = [None] * len(sources)
+        futures: dict[Any, int] = {}  # distributed.Future -> index of its source
+        staged: dict[int, str] = {}
         with _connection(target, run) as conn:
             clean_after_dead_runs(target, collection, conn, feedback)
         try:
@@ -298,7 +310,7 @@ class DaskExecutor:
                 futures[self.client.submit(run_frame, job, key=key, pure=False)] = number
                 staging.setProgress(100.0 * (number + 1) / len(sources))
 
-            def over(number):  # its task is over: the staged source has served
+            def over(number: int) -> None:  # its task is over: the staged source has served
                 if number in staged:
                     storage.delete_keys(target.s3, [staged.pop(number)])
 
@@ -306,16 +318,26 @@ class DaskExecutor:
         finally:
             # what has not been deleted yet: frames canceled, or a run stopped by an error
             storage.delete_keys(target.s3, list(staged.values()))
-        for number, source in enumerate(sources):
-            if results[number] is None:
-                results[number] = publish.FrameResult(source, "canceled", "canceled by the user")
+        done: list[publish.FrameResult] = []
+        for source, result in zip(sources, results, strict=True):
+            if result is None:
+                result = publish.FrameResult(os.fspath(source), "canceled", "canceled by the user")
             else:
-                results[number].source = os.fspath(source)
+                result.source = os.fspath(source)
+            done.append(result)
         with _connection(target, run) as conn:
             clean_after_dead_runs(target, collection, conn, feedback)
-        return results
+        return done
 
-    def _follow(self, futures, results, cancel, progress, feedback, over):
+    def _follow(
+        self,
+        futures: dict[Any, int],
+        results: list[publish.FrameResult | None],
+        cancel: Any,
+        progress: FeedbackLike,
+        feedback: FeedbackLike,
+        over: Callable[[int], None],
+    ) -> None:
         """Collect the tasks' results as they finish; on cancel, stop what has not started."""
         pending, total, canceled = set(futures), max(len(futures), 1), False
         finished = 0
@@ -337,14 +359,14 @@ class DaskExecutor:
                 finished += 1
                 progress.setProgress(100.0 * finished / total)
 
-    def _cancel_not_started(self, pending):
+    def _cancel_not_started(self, pending: set[Any]) -> None:
         running = {key for keys in self.client.processing().values() for key in keys}
         queued = [future for future in pending if future.key not in running]
         if queued:
             self.client.cancel(queued)
 
     @staticmethod
-    def _result_of(future):
+    def _result_of(future: Any) -> publish.FrameResult:
         if future.status == "finished":
             return future.result()
         if future.status == "cancelled":
@@ -356,7 +378,7 @@ class DaskExecutor:
         return publish.FrameResult("", "failed", message)
 
 
-def first_name(target, collection, name):
+def first_name(target: publish.Target, collection: keys.Collection, name: str) -> str:
     """The file name the frame was first published under: ``X.TIF`` is the frame ``X.tif``
     when its COG is there (its keys stay), so the source is staged under that name."""
     stem, extension = name[:-4], name[-4:]
@@ -367,13 +389,20 @@ def first_name(target, collection, name):
     return name
 
 
-def staging_key(collection, label, name):
+def staging_key(collection: keys.Collection, label: str, name: str) -> str:
     """Where a run (``label``) stages the source ``name`` for its workers: private, and gone
     once the run is over."""
     return f"{collection.prefix()}{STAGING}/{label}/{name}"
 
 
-def stage_source(target, collection, source, label, feedback=None, manifest=""):
+def stage_source(
+    target: publish.Target,
+    collection: keys.Collection,
+    source: str | os.PathLike[str],
+    label: str,
+    feedback: FeedbackLike | None = None,
+    manifest: str = "",
+) -> tuple[str, str]:
     """``(s3:// URL a worker reads the source from, the staged key or "")``.
 
     The source is checked (``check_publishable``: refused here, nothing is uploaded) and, unless
@@ -401,7 +430,7 @@ def stage_source(target, collection, source, label, feedback=None, manifest=""):
 
 
 @contextlib.contextmanager
-def _connection(target, run):
+def _connection(target: publish.Target, run: publish.Run | None) -> Iterator[tileindex.Connection]:
     if run is not None:
         yield run.conn
         return
@@ -409,14 +438,19 @@ def _connection(target, run):
         yield conn
 
 
-async def _probe(address, timeout):
+async def _probe(address: str, timeout: float) -> None:
     from distributed.comm import connect
 
     comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout + 0.5)
     await comm.close()
 
 
-def clean_after_dead_runs(target, collection, conn, feedback=None):
+def clean_after_dead_runs(
+    target: publish.Target,
+    collection: keys.Collection,
+    conn: tileindex.Connection,
+    feedback: FeedbackLike | None = None,
+) -> tuple[int, int] | None:
     """Remove what killed runs of ``collection`` left, when no other run of it is going.
 
     Every process writing the collection's frames holds its run lease (``tileindex.run_lease``)
@@ -468,7 +502,9 @@ def clean_after_dead_runs(target, collection, conn, feedback=None):
     return aborted, len(left)
 
 
-def _manifest_there(target, metadata, s3):
+def _manifest_there(
+    target: publish.Target, metadata: storage.Metadata | None, s3: storage.S3Client
+) -> bool:
     url = (metadata or {}).get(MANIFEST_KEY, "")
     bucket, _, key = url[len(S3_PREFIX) :].partition("/")
     if not url.startswith(S3_PREFIX) or bucket != target.s3.bucket or not key:
