@@ -57,9 +57,8 @@ class Target:
     mapfile_connection: str = "service=ls4"
     map_dir: str | None = None
     pg_timeouts: tileindex.Timeouts = tileindex.DEFAULT_TIMEOUTS
-    agencies: tuple[
-        str, ...
-    ] = ()  # the canonical spelling of agencies ("TxDOT"), matched ignoring case
+    # the canonical spelling of agencies ("TxDOT"), matched ignoring case
+    agencies: tuple[str, ...] = ()
     stac: StacConfig = StacConfig()
 
     def wms_url(self, collection: keys.CollectionName) -> str:
@@ -83,9 +82,8 @@ class Run:
         self.conn = conn
         self._down: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._computing: threading.BoundedSemaphore | None = (
-            None  # no limit unless the executor sets one
-        )
+        # no limit unless the executor sets one
+        self._computing: threading.BoundedSemaphore | None = None
 
     def limit_compute(self, slots: int) -> None:
         """At most ``slots`` frames compute their COG at once (``computing``); the frames beside
@@ -137,9 +135,8 @@ class CollectionResult:
     mapfile_key: str = ""
     frames: list[FrameResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # what failed for the run as a whole
-    stac: dict[str, str] = field(
-        default_factory=dict
-    )  # what became of the Collection, Catalog, pgSTAC
+    # what became of the Collection, Catalog, pgSTAC
+    stac: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[FrameResult]:
