@@ -94,9 +94,8 @@ class StripCog:
         self.strips = -(-self.height // STRIP)
         # per level (full resolution first), per tile: (where, size, mask size)
         self.tiles: list[list[tuple[int, int, int]]] = []
-        self.encoded: list[
-            int
-        ] = []  # per overview level: the rows whose tiles are in the tile file
+        # per overview level: the rows whose tiles are in the tile file
+        self.encoded: list[int] = []
         self.jpeg_tables: bytes | None = None
         self.levels: list[Bytes] = []
         self.halvers: list[overviews.Halver] = []
