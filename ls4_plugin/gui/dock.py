@@ -620,16 +620,18 @@ class Ls4Dock(QgsDockWidget):
         if not ok:
             self.say(job.error_text(), error=True, details=True)
             return
-        layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
-        if layer is not None:
-            layer.setName(self.layer_title())
-            replace_same_source(layer)
-            self.zoom_to(layer)
-            text = tr("WMS layer {} loaded.").format(layer.name())
-            items = [row for row in self.selected_rows() if row.kind == FRAME and row.stac_url]
-            if items:
-                text += " " + tr("STAC item of {}: {}").format(items[0].name, items[0].stac_url)
-            self.say(text)
+        layer = QgsProject.instance().mapLayer(results.get("LAYER_ID", ""))
+        if layer is None:  # the service did not give the layer (said on the main thread)
+            self.say(job.error_text(), error=True, details=True)
+            return
+        layer.setName(self.layer_title())
+        replace_same_source(layer)
+        self.zoom_to(layer)
+        text = tr("WMS layer {} loaded.").format(layer.name())
+        items = [row for row in self.selected_rows() if row.kind == FRAME and row.stac_url]
+        if items:
+            text += " " + tr("STAC item of {}: {}").format(items[0].name, items[0].stac_url)
+        self.say(text)
 
     def layer_title(self):
         """The collection in words as the user spells it ("TxDOT", not the name's "TXDOT")."""

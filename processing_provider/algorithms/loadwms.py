@@ -6,7 +6,6 @@ from qgis.core import (
     QgsProcessingParameterCrs,
     QgsProcessingParameterEnum,
     QgsProcessingParameterString,
-    QgsRasterLayer,
 )
 
 from ...ls4_plugin import settings
@@ -65,35 +64,33 @@ class LoadWms(Ls4Algorithm):
         crs = self.parameterAsCrs(parameters, self.CRS, context)
         crs = crs.authid() if crs.isValid() else "EPSG:3857"
         service = self.SERVICES[self.parameterAsEnum(parameters, self.SERVICE, context)]
-        if service == "WMS":
-            layer = wms_layer(url, name, title(name), crs=crs)
-        else:
+        if service != "WMS":
             try:
                 urls = tiles.service_urls(url, name)
             except InputError as error:
                 raise QgsProcessingException(str(error)) from error
             url = urls["wmts_capabilities" if service == "WMTS" else "xyz"]
+        self.request = (service, url, name, crs)
+        return {}
+
+    def postProcessAlgorithm(self, context, feedback):
+        # The layer is made here, on the main thread: a provider made in a worker thread computes
+        # its extent with that thread's PROJ context, which QGIS can hand over stale once other
+        # threads (GDAL's warp threads) have ended: EPSG:4326 to 3857 became the identity, the
+        # layer's extent the geographic box read as metres (3.22: a map of nothing; 3.40:
+        # "Cannot calculate extent").
+        service, url, name, crs = self.request
+        if service == "WMS":
+            layer = wms_layer(url, name, title(name), crs=crs)
+        else:
             layer = tile_layer(service, url, name, title(name))
         if not layer.isValid():
             raise QgsProcessingException(
                 f"The {service} at {url} did not load layer {name}: {layer.error().summary()}"
             )
-        # The layer the project gets is made again on the main thread (its capabilities now come
-        # from the network cache): a provider made in a worker thread computes its extent with
-        # that thread's PROJ context, which QGIS can hand over stale after other threads ended
-        # (seen: the geographic box taken as EPSG:3857 metres, a map of nothing).
-        self.source = (layer.source(), layer.name(), layer.providerType())
-        return {"LAYER_ID": "", "URI": layer.source()}
-
-    def postProcessAlgorithm(self, context, feedback):
-        source, title, provider = self.source
-        layer = QgsRasterLayer(source, title, provider)
-        if not layer.isValid():
-            feedback.reportError(f"{title}: the service stopped answering: {source}")
-            return {"LAYER_ID": "", "URI": source}
         context.project().addMapLayer(layer)
-        feedback.pushInfo(f"Loaded {layer.name()} from {source}")
-        return {"LAYER_ID": layer.id(), "URI": source}
+        feedback.pushInfo(f"Loaded {layer.name()} from {layer.source()}")
+        return {"LAYER_ID": layer.id(), "URI": layer.source()}
 
 
 def title(name):
