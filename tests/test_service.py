@@ -134,6 +134,19 @@ def test_loadwms_loads_each_collection_with_its_extent(collections, configured, 
         QgsProject.instance().removeMapLayer(layer.id())
 
 
+def test_loadwms_of_a_collection_the_wms_does_not_serve_fails_and_adds_no_layer(
+    configured, run_alg
+):
+    """The layer is made on the main thread (postProcessAlgorithm): its failure still fails the
+    algorithm, with the service named, and the project gets nothing."""
+    from qgis.core import QgsProcessingException, QgsProject
+
+    before = set(QgsProject.instance().mapLayers())
+    with pytest.raises(QgsProcessingException, match="did not load layer no_such_usgs_2014_frames"):
+        run_alg("loadwms", {"COLLECTION": "no_such_usgs_2014_frames"})
+    assert set(QgsProject.instance().mapLayers()) == before
+
+
 def default_identify_format(provider):
     """The format QgsMapToolIdentify asks for when the user picked none (QGIS's own order)."""
     from qgis.core import QgsRaster, QgsRasterDataProvider

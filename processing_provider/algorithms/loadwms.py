@@ -1,5 +1,7 @@
 """ls4:loadwms — a collection's live WMS as a layer in the project."""
 
+from xml.etree import ElementTree
+
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputString,
@@ -9,10 +11,11 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import keys, tiles
-from ...ls4_plugin.core.errors import InputError
+from ...ls4_plugin.core import keys, tiles, urls
+from ...ls4_plugin.core.errors import InputError, Ls4Error
 from ..base import Ls4Algorithm
 from ..wms import tile_layer, wms_layer
+from .testconnections import fetch
 
 
 class LoadWms(Ls4Algorithm):
@@ -66,10 +69,11 @@ class LoadWms(Ls4Algorithm):
         service = self.SERVICES[self.parameterAsEnum(parameters, self.SERVICE, context)]
         if service != "WMS":
             try:
-                urls = tiles.service_urls(url, name)
+                services = tiles.service_urls(url, name)
             except InputError as error:
                 raise QgsProcessingException(str(error)) from error
-            url = urls["wmts_capabilities" if service == "WMTS" else "xyz"]
+            url = services["wmts_capabilities" if service == "WMTS" else "xyz"]
+        check_offered(service, url, name)
         self.request = (service, url, name, crs)
         return {}
 
@@ -91,6 +95,30 @@ class LoadWms(Ls4Algorithm):
         context.project().addMapLayer(layer)
         feedback.pushInfo(f"Loaded {layer.name()} from {layer.source()}")
         return {"LAYER_ID": layer.id(), "URI": layer.source()}
+
+
+def check_offered(service, url, name):
+    """Fail unless the service's capabilities offer layer ``name``: checked here, in the worker,
+    without making a layer (see postProcessAlgorithm); XYZ has no capabilities."""
+    if service == "XYZ":
+        return
+    where = urls.capabilities_url(url) if service == "WMS" else url
+    try:
+        status, body = fetch(where)
+        offered = {
+            element.text
+            for element in ElementTree.fromstring(body).iter()
+            if element.tag.rsplit("}", 1)[-1] in ("Name", "Identifier")
+        }
+    except (Ls4Error, ElementTree.ParseError) as error:
+        raise QgsProcessingException(
+            f"The {service} at {url} did not load layer {name}: {error}"
+        ) from error
+    if status != 200 or name not in offered:
+        raise QgsProcessingException(
+            f"The {service} at {url} did not load layer {name}: {where} answered HTTP {status} "
+            "without that layer"
+        )
 
 
 def title(name):
