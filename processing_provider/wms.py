@@ -1,9 +1,16 @@
 """The WMS of a collection as a QGIS raster layer (created on the main thread only)."""
 
-from qgis.core import QgsDataSourceUri, QgsNetworkAccessManager, QgsRasterLayer
+from qgis.core import (
+    QgsBlockingNetworkRequest,
+    QgsDataSourceUri,
+    QgsNetworkAccessManager,
+    QgsRasterLayer,
+)
 from qgis.PyQt.QtCore import QUrl
+from qgis.PyQt.QtNetwork import QNetworkRequest
 
 from ..ls4_plugin.core import urls
+from ..ls4_plugin.core.errors import Ls4Error
 
 
 def wms_uri(wms_url, layer_name, crs="EPSG:3857"):
@@ -58,3 +65,14 @@ def forget_capabilities(wms_url):
     if not wms_url or cache is None:
         return
     cache.remove(QUrl(urls.capabilities_url(wms_url)))  # the request QGIS makes
+
+
+def fetch(url):
+    """The HTTP status and body of a GET of ``url`` through QGIS's network (its proxy and SSL)."""
+    request = QgsBlockingNetworkRequest()
+    error = request.get(QNetworkRequest(QUrl(url)), True)
+    reply = request.reply()
+    status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+    if error != QgsBlockingNetworkRequest.ErrorCode.NoError and not status:
+        raise Ls4Error(f"{url} did not answer: {request.errorMessage()}")
+    return int(status or 0), bytes(reply.content())

@@ -14,8 +14,7 @@ from ...ls4_plugin import settings
 from ...ls4_plugin.core import keys, tiles, urls
 from ...ls4_plugin.core.errors import InputError, Ls4Error
 from ..base import Ls4Algorithm
-from ..wms import tile_layer, wms_layer
-from .testconnections import fetch
+from ..wms import fetch, tile_layer, wms_layer
 
 
 class LoadWms(Ls4Algorithm):

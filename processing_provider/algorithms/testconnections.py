@@ -3,7 +3,6 @@
 import json
 
 from qgis.core import (
-    QgsBlockingNetworkRequest,
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
     QgsProcessingParameterAuthConfig,
@@ -11,13 +10,12 @@ from qgis.core import (
     QgsProcessingParameterProviderConnection,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QUrl
-from qgis.PyQt.QtNetwork import QNetworkRequest
 
 from ...ls4_plugin import settings
 from ...ls4_plugin.core import connections
 from ...ls4_plugin.core.errors import Ls4Error
 from ..base import Ls4Algorithm
+from ..wms import fetch
 
 # Where a parameter's default comes from: the LS4 setting of the same service.
 SETTING_OF = {
@@ -148,17 +146,6 @@ class TestConnections(Ls4Algorithm):
         results["FAILED"] = ", ".join(failed)
         results["REPORT"] = json.dumps(report)
         return results
-
-
-def fetch(url):
-    """The HTTP status and body of a GET of ``url`` through QGIS's network (its proxy and SSL)."""
-    request = QgsBlockingNetworkRequest()
-    error = request.get(QNetworkRequest(QUrl(url)), True)
-    reply = request.reply()
-    status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-    if error != QgsBlockingNetworkRequest.ErrorCode.NoError and not status:
-        raise Ls4Error(f"{url} did not answer: {request.errorMessage()}")
-    return int(status or 0), bytes(reply.content())
 
 
 def published(connection_name):
