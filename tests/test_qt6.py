@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -35,13 +36,16 @@ def pyqt5to6():
     python = f"cp{sys.version_info[0]}{sys.version_info[1]}"
     folder = REPO / "build" / f"pyqt5to6-{python}-{key}"
     if not (folder / "pyqt5to6" / "pyqt5to6.py").is_file():
-        staging = folder.with_name(folder.name + ".part")
-        shutil.rmtree(staging, ignore_errors=True)
+        # a staging folder of this process only: the 3.40 and 3.44 legs run at once on one clone
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=folder.parent, prefix=folder.name + ".part-")
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         command += ["--no-deps", "--only-binary=:all:", "--ignore-requires-python"]
-        subprocess.run([*command, "--target", str(staging), *TOOL], check=True, timeout=600)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.rename(staging, folder)
+        subprocess.run([*command, "--target", staging, *TOOL], check=True, timeout=600)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another leg's copy got there first: the same pinned files
+            shutil.rmtree(staging, ignore_errors=True)
 
     def run(directory):
         env = {"PYTHONPATH": str(folder), "QT_QPA_PLATFORM": "offscreen", "LANG": "C.UTF-8"}
