@@ -5,18 +5,21 @@ import hashlib
 import json
 import math
 import shutil
+import threading
 import urllib.error
 import urllib.request
+import uuid
 
 import pystac
 import pytest
 import stac_validation
 from osgeo import gdal
+from psycopg2 import sql
 from publish_support import fresh, index_rows, objects, s3_config, target
 from pystac_client import Client
 
 from ls4.ls4_plugin.core import keys, maintenance, pgstac, publish, stac, storage, tileindex
-from ls4.ls4_plugin.core.errors import InputError
+from ls4.ls4_plugin.core.errors import InputError, Ls4Error
 from ls4.ls4_plugin.core.feedback import Feedback
 from tools import sample_collection
 
@@ -439,6 +442,58 @@ def test_publishing_again_rewrites_no_stac_object(published, stack):
             "SELECT id, xmin::text FROM pgstac.items WHERE collection = %s", (COLLECTION.name,)
         )
         assert dict(cur.fetchall()) == rows_before
+
+
+def test_an_item_waits_for_another_frames_transaction_on_the_shared_connection(
+    published, stack, tmp_path
+):
+    """The frames of a run share one connection (LocalExecutor threads): writing an Item reads
+    the frame's row only when no other frame's transaction is open on it, and never commits that
+    transaction (here: one that then fails and is rolled back)."""
+    where = published["target"]
+    name = published["good"][0].name
+    cog_path = tmp_path / name
+    storage.download_file(where.s3, COLLECTION.key("cog", name), str(cog_path))
+    stray = f"stray_{uuid.uuid4().hex[:10]}"
+    outcome = []
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+
+        def write():
+            try:
+                outcome.append(stac.write_item(where, COLLECTION, name, cog_path, conn))
+            except Exception as error:  # reported below, in the test's thread
+                outcome.append(error)
+
+        writer = threading.Thread(target=write)
+        with (
+            pytest.raises(RuntimeError, match="the other frame"),
+            tileindex._transaction(conn) as cur,  # another frame's, still open
+        ):
+            cur.execute(sql.SQL("CREATE TABLE {} (id int)").format(sql.Identifier(stray)))
+            writer.start()
+            writer.join(3)
+            waited = writer.is_alive()
+            raise RuntimeError("the other frame failed")
+        writer.join(120)
+        assert not tileindex.table_exists(conn, stray)  # rolled back, not committed by the item
+        assert waited
+        assert outcome == ["unchanged"]
+
+
+def test_a_database_error_while_writing_an_item_is_the_cores_and_leaves_the_connection_usable(
+    published, stack, tmp_path
+):
+    where = published["target"]
+    name = published["good"][0].name
+    cog_path = tmp_path / name
+    storage.download_file(where.s3, COLLECTION.key("cog", name), str(cog_path))
+    missing = dataclasses.replace(COLLECTION, county="Stac Missing")  # no table
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        with pytest.raises(Ls4Error, match=f"PostgreSQL .*{missing.table}") as caught:
+            stac.write_item(where, missing, name, cog_path, conn)
+        assert not isinstance(caught.value, InputError)
+        # the failed statement was rolled back: the next frame's statements run
+        assert tileindex.count(conn, COLLECTION.table) == 3
 
 
 def test_a_canceled_run_has_items_for_exactly_the_frames_that_finished(stack, frames):

@@ -278,3 +278,15 @@ def test_a_lost_connection_does_not_hide_the_error_inside_the_lock(dsn, conn, ta
         conn.commit()
         raise RuntimeError("inside")
     assert not holds_derived_lock(conn, table)
+
+
+def test_row_geojson_is_the_footprint_in_4326_and_the_fields_or_none(conn, table):
+    tileindex.ensure_table(conn, table)
+    tileindex.upsert_frame(conn, table, frame(5), square(0, 0, 1000))
+    geometry, fields = tileindex.row_geojson(conn, table, frame(5)["location"])
+    assert geometry["type"] == "MultiPolygon"  # the column's type
+    xs = [x for x, _y in geometry["coordinates"][0][0]]
+    assert max(xs) == pytest.approx(1000 / 6378137.0 * 180 / 3.141592653589793, rel=1e-6)
+    expected = {k: v for k, v in frame(5).items() if k not in ("location", "src_srs")}
+    assert fields == expected
+    assert tileindex.row_geojson(conn, table, frame(6)["location"]) is None

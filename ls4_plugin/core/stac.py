@@ -47,7 +47,6 @@ from typing import TYPE_CHECKING, Any, cast
 import pystac
 from botocore.exceptions import ClientError
 from osgeo import gdal
-from psycopg2 import sql
 from pystac.extensions.file import FileExtension
 from pystac.extensions.projection import ProjectionExtension
 
@@ -332,26 +331,6 @@ def _sha256_of_object(config: storage.S3Config, key: str) -> str:
         for block in iter(lambda: body.read(4 * 1024 * 1024), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def row_geometry(
-    conn: tileindex.Connection, table: str, location: str
-) -> tuple[Document, dict[str, Any]] | None:
-    """``(GeoJSON geometry, fields)`` of the row at ``location``: the footprint in EPSG:4326 as
-    PostGIS transforms it, or None when there is no such row."""
-    tileindex.check_table_name(table)
-    query = sql.SQL(
-        "SELECT ST_AsGeoJSON(ST_Transform(geom, 4326), 9), date, roll, frame_num, dl_orig, "
-        "dl_georef, dl_index FROM {} WHERE location = %s"
-    ).format(sql.Identifier(table))
-    with conn.cursor() as cur:
-        cur.execute(query, (location,))
-        found = cur.fetchone()
-    conn.commit()
-    if found is None:
-        return None
-    names = ("date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
-    return json.loads(found[0]), dict(zip(names, found[1:], strict=True))
 
 
 @dataclass
@@ -799,7 +778,7 @@ def write_item(
     own = conn is None
     conn = conn or target.connect()
     try:
-        found = row_geometry(conn, collection.table, location)
+        found = tileindex.row_geojson(conn, collection.table, location)
     finally:
         if own:
             conn.close()

@@ -5,6 +5,7 @@ processes adding frames to one collection at the same time lose nothing. Identif
 by psycopg2 (``sql.Identifier``) and values are passed as parameters, never formatted into SQL.
 """
 
+import json
 import os
 import re
 import socket
@@ -461,6 +462,25 @@ def rows(conn: Connection, table: str) -> list[IndexRow]:
         cur.execute(query)
         names = ("id",) + FIELDS + ("footprint",)
         return [cast(IndexRow, dict(zip(names, record, strict=True))) for record in cur.fetchall()]
+
+
+def row_geojson(
+    conn: Connection, table: str, location: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``(GeoJSON geometry, fields)`` of the row at ``location``: the footprint in EPSG:4326 as
+    PostGIS transforms it (9 decimals) and the fields but ``location`` and ``src_srs``, or None
+    when there is no such row."""
+    check_table_name(table)
+    names = ("date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
+    query = sql.SQL(
+        "SELECT ST_AsGeoJSON(ST_Transform(geom, 4326), 9), {} FROM {} WHERE location = %s"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, names)), sql.Identifier(table))
+    with _transaction(conn) as cur:
+        cur.execute(query, (location,))
+        found = cur.fetchone()
+    if found is None:
+        return None
+    return json.loads(found[0]), dict(zip(names, found[1:], strict=True))
 
 
 def delete_rows(conn: Connection, table: str, locations: Iterable[str]) -> int:
