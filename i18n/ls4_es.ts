@@ -112,6 +112,10 @@
       <translation>{}: {} publicado(s), {} sin cambios, {} fallido(s), {} no intentado(s).</translation>
     </message>
     <message>
+      <source>WMS layer {} loaded.</source>
+      <translation>Capa WMS {} cargada.</translation>
+    </message>
+    <message>
       <source>Canceling…</source>
       <translation>Cancelando…</translation>
     </message>
@@ -196,10 +200,6 @@
       <translation>LS4: cargar WMS {}</translation>
     </message>
     <message>
-      <source>WMS layer {} loaded.</source>
-      <translation>Capa WMS {} cargada.</translation>
-    </message>
-    <message>
       <source>(Trying again every {} s.)</source>
       <translation>(Se vuelve a intentar cada {} s.)</translation>
     </message>
@@ -226,6 +226,10 @@
     <message>
       <source>{} frame(s) not published: click Publish to go on.</source>
       <translation>{} fotograma(s) sin publicar: pulse Publicar para continuar.</translation>
+    </message>
+    <message>
+      <source>STAC item of {}: {}</source>
+      <translation>Ítem STAC de {}: {}</translation>
     </message>
     <message>
       <source>Wait for {} to finish, or cancel it.</source>
@@ -258,10 +262,6 @@
     <message>
       <source>Cannot write {}: {}</source>
       <translation>No se puede escribir {}: {}</translation>
-    </message>
-    <message>
-      <source>STAC item of {}: {}</source>
-      <translation>Ítem STAC de {}: {}</translation>
     </message>
     <message>
       <source>Apply the policy</source>
@@ -532,6 +532,10 @@
   </context>
   <context>
     <name>Ls4Jobs</name>
+    <message>
+      <source>{}: QGIS's task manager lost the queued task; submitted it again.</source>
+      <translation>{}: el gestor de tareas de QGIS perdió la tarea en cola; se ha enviado de nuevo.</translation>
+    </message>
     <message>
       <source>The algorithm {} is not available: is the LS4 plugin loaded?</source>
       <translation>El algoritmo {} no está disponible: ¿está cargado el complemento LS4?</translation>

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qgis.core import QgsApplication, QgsProject
-from qgis.PyQt.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QThreadPool, QUrl
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, QMimeData, QPoint, Qt, QUrl
 from qgis.PyQt.QtGui import QDropEvent, QImage, QTextDocumentFragment
 
 import ls4
+from ls4.ls4_plugin.gui.jobs import task_pool
 
 
 def spin(seconds=0.01):
@@ -34,7 +35,7 @@ def wait_idle(dock, timeout=120):
     def running():
         jobs = list(dock.jobs) + [dock.main_job]
         tasks = QgsApplication.taskManager().tasks()
-        pool = QThreadPool.globalInstance()  # a queued task waits for a thread of this pool
+        pool = task_pool()  # a queued task waits for a thread of this pool
         return (
             f"the dock's algorithms to finish: {[j.title for j in jobs if j and j.running]}, "
             f"tasks {[(t.description(), t.status()) for t in tasks]}, "

@@ -16,8 +16,9 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProject,
+    QgsTask,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QObject, QTimer, pyqtSignal, pyqtSlot
+from qgis.PyQt.QtCore import QCoreApplication, QObject, QThreadPool, QTimer, pyqtSignal, pyqtSlot
 
 from .messages import localize
 
@@ -26,6 +27,10 @@ TR_CONTEXT = "Ls4Jobs"
 # Jobs whose task may still be running: the task holds references to their context and
 # feedback, so these must live until it has ended, whatever happens to the widget that started it.
 _ALIVE = set()
+# How often a queued task is looked at, and how many looks in a row it may sit queued beside an
+# idle thread before it is taken for lost (see AlgorithmJob._look).
+WATCH_MS = 1000
+LOST_AFTER = 2
 
 
 def tr(text):
@@ -44,9 +49,11 @@ class LogFeedback(QgsProcessingFeedback):
         self.title = title
         self.errors = []
         self.warnings = []
+        self.quiet = False  # a lost task's feedback: what its cancel says is not the user's news
 
     def _log(self, text, level):
-        QgsMessageLog.logMessage(f"{self.title}: {text}", LOG_TAG, level)
+        if not self.quiet:
+            QgsMessageLog.logMessage(f"{self.title}: {text}", LOG_TAG, level)
 
     def reportError(self, error, fatalError=False):
         self.errors.append(error)
@@ -78,11 +85,16 @@ class AlgorithmJob(QObject):
         self.title = title
         self.context = QgsProcessingContext()
         self.context.setProject(project or QgsProject.instance())
-        self.feedback = LogFeedback(title)
-        self.feedback.progressChanged.connect(self._on_progress)
+        self.feedback = None
+        self._new_feedback()
         self.task = None
         self.ok = None
         self.results = {}
+        self.resubmitted = 0
+        self._queued_looks = 0
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._look)
 
     @property
     def running(self):
@@ -103,14 +115,57 @@ class AlgorithmJob(QObject):
         if not valid:
             self._refuse(message)
             return
+        _ALIVE.add(self)
+        self._submit(algorithm)
+
+    def _new_feedback(self):
+        # a feedback is canceled with its task, so a task submitted again needs a fresh one
+        self.feedback = LogFeedback(self.title)
+        self.feedback.progressChanged.connect(self._on_progress)
+
+    def _submit(self, algorithm):
         self.task = QgsProcessingAlgRunnerTask(
             algorithm, self.parameters, self.context, self.feedback
         )
         self.task.setDescription(self.title)
         # Also emitted for a task canceled before it ran, or one whose prepare step failed.
         self.task.executed.connect(self._on_executed)
-        _ALIVE.add(self)
+        self._queued_looks = 0
         QgsApplication.taskManager().addTask(self.task)
+        self._watch.start()
+
+    def _look(self):
+        """Submit the task again if QGIS's task manager has lost it.
+
+        QGIS (3.40 at least, QGIS issue #53806) can drop a queued task's runnable from its
+        thread pool when the allocator gives a new runnable the address of one that just ended:
+        the task then stays "queued" forever while the pool's threads idle, and the dock waits
+        for it. A task left queued beside an idle thread for LOST_AFTER looks is such a task.
+        """
+        if self.task is None or self.task.status() != QgsTask.TaskStatus.Queued:
+            self._watch.stop()
+            return
+        pool = task_pool()
+        idle = pool.activeThreadCount() < pool.maxThreadCount()
+        self._queued_looks = self._queued_looks + 1 if idle else 0
+        if self._queued_looks < LOST_AFTER:
+            return
+        algorithm = QgsApplication.processingRegistry().algorithmById(self.algorithm_id)
+        if self.canceled or algorithm is None:
+            self.task.cancel()  # it will never run: end it, and ``done`` says canceled
+            return
+        lost, self.task = self.task, None
+        lost.executed.disconnect(self._on_executed)
+        self.feedback.quiet = True
+        lost.cancel()  # the task manager forgets it; it never ran, so nothing is undone
+        self.resubmitted += 1
+        self._log_resubmit()
+        self._new_feedback()
+        self._submit(algorithm)
+
+    def _log_resubmit(self):
+        text = tr("{}: QGIS's task manager lost the queued task; submitted it again.")
+        QgsMessageLog.logMessage(text.format(self.title), LOG_TAG, Qgis.MessageLevel.Info)
 
     def _refuse(self, message):
         self.feedback.reportError(message)
@@ -141,6 +196,7 @@ class AlgorithmJob(QObject):
     def _finish(self, ok, results):
         if self.ok is not None:
             return
+        self._watch.stop()
         self.ok, self.results = ok, results
         self.task = None  # the task manager deletes it
         _ALIVE.discard(self)
@@ -155,3 +211,9 @@ class AlgorithmJob(QObject):
         for signal in (self.done, self.progress):
             with suppress(TypeError):  # nothing was connected
                 signal.disconnect()
+
+
+def task_pool():
+    """The thread pool QGIS's task manager runs tasks on (its own since QGIS 3.32 or so)."""
+    manager = QgsApplication.taskManager()
+    return manager.threadPool() if hasattr(manager, "threadPool") else QThreadPool.globalInstance()
