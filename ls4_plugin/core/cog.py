@@ -111,6 +111,7 @@ def make_cog(
     memory_limit: float | None = None,
     report: RasterReport | None = None,
     footprint: bool = False,
+    opened: Dataset | None = None,
 ) -> CogResult:
     """Write ``src`` as an EPSG:3857 COG at ``dst``; returns a ``CogResult``.
 
@@ -123,13 +124,14 @@ def make_cog(
     machine's); above it the overview levels go to a temporary file (``CogResult.streamed``).
     ``report``: ``inspect_raster(src)`` when the caller has it (not inspected again).
     ``footprint``: also outline the COG's valid pixels (``CogResult.footprint``), read while it
-    is open for its validation.
+    is open for its validation. ``opened``: the source as ``open_and_inspect`` opened it for
+    ``report`` (not opened again).
     Raises ``InputError`` for an input or output it cannot use, ``Canceled`` on cancel;
     either way nothing is left at ``dst``.
     """
     feedback = ensure(feedback)
     _check_choices(band_layout, compression, quality, resampling)
-    plan, dataset = _plan(str(src), band_layout, compression, report)
+    plan, dataset = _plan(str(src), band_layout, compression, report, opened)
     if plan.nodata_warning:
         feedback.pushWarning(plan.nodata_warning)
     if plan.scale:
@@ -153,7 +155,7 @@ def make_cog(
                 streamed = False
     except Ls4Error:
         # No dataset may outlive a failed run (QGIS's exit would then crash in its destructor).
-        source = dataset = None  # noqa: F841
+        source = dataset = opened = None  # noqa: F841
         raise
     written = open_and_inspect(dst)
     validation = validate_cog(dst, plan.band_layout, plan.compression, opened=written)
@@ -198,7 +200,11 @@ def _check_choices(band_layout: str, compression: str, quality: int, resampling:
 
 
 def _plan(
-    src: str, band_layout: str, compression: str, report: RasterReport | None = None
+    src: str,
+    band_layout: str,
+    compression: str,
+    report: RasterReport | None = None,
+    opened: Dataset | None = None,
 ) -> tuple[_Plan, Dataset]:
     report = report or inspect_raster(src)
     if report.georeferencing == "none":
@@ -208,7 +214,7 @@ def _plan(
         )
     if report.crs is None:
         raise InputError(f"{src}: georeferenced but without a CRS: assign one (Assign projection)")
-    dataset = _open(src)
+    dataset = _open(src) if opened is None else opened
     layout = _band_layout(report, dataset, band_layout)
     alpha = report.alpha_band
     data_bands = [i for i in range(1, report.band_count + 1) if i != alpha]

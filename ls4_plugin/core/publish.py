@@ -39,6 +39,7 @@ from . import (
 )
 from .errors import Canceled, InputError, Ls4Error, ServiceUnavailable
 from .feedback import FeedbackLike, SubFeedback, check_canceled, ensure
+from .gdalutil import Dataset
 from .stac import StacConfig
 
 COG_OPTIONS_VERSION = "ls4-cog-1"
@@ -456,7 +457,7 @@ def _publish_source(
     feedback: FeedbackLike,
     run: Run,
 ) -> None:
-    report = check_publishable(collection, source)
+    report, opened = _inspect_publishable(collection, source)
     if target.stac.enabled:  # a frame that can get no STAC item fails before any upload
         stac.check_frame(collection, os.path.basename(source))
     s3 = storage.client(target.s3)
@@ -489,7 +490,9 @@ def _publish_source(
             feedback=SubFeedback(feedback, 0, 60),
             report=report,
             footprint=True,
+            opened=opened,
         )
+        opened = None  # closes the source
     try:
         run.check()
         storage.upload_file(
@@ -501,6 +504,7 @@ def _publish_source(
             checksum=source_sha,
         )
         run.check()
+        cog_sha = storage.file_sha256(cog_path, feedback)
         storage.upload_file(
             target.s3,
             cog_path,
@@ -508,10 +512,12 @@ def _publish_source(
             SubFeedback(feedback, 70, 95),
             s3,
             metadata={"source-sha256": source_sha, "options": COG_OPTIONS_VERSION},
+            checksum=cog_sha,
             current=metadata,  # _first_upload asked for it
         )
         feedback.pushInfo(f"{name}: uploaded to {result.georef_key} and {result.cog_key}")
-        scan_key = find_scan(target, collection, name, s3)
+        scans = _scan_heads(target, collection, name, s3)
+        scan_key = _found(scans)
         result.warnings += _scan_warnings(target, collection, name, scan_key)
         run.check()
         index_cog(
@@ -526,7 +532,12 @@ def _publish_source(
         )
         if target.stac.enabled:
             run.check()
-            _stac_item(target, collection, name, cog_path, run)
+            uploaded = {
+                result.georef_key: (source, source_sha),
+                result.cog_key: (cog_path, cog_sha),
+            }
+            known = _known_objects(target.s3, uploaded, scans)
+            _stac_item(target, collection, name, cog_path, run, known)
     finally:
         if os.path.exists(cog_path):
             os.remove(cog_path)
@@ -534,11 +545,31 @@ def _publish_source(
     feedback.setProgress(100)
 
 
+def _known_objects(
+    config: storage.S3Config,
+    uploaded: Mapping[str, tuple[str, str]],
+    heads: Mapping[str, Mapping[str, Any] | None],
+) -> dict[str, stac.ObjectInfo | None]:
+    """What the frame knows of its objects, for its STAC Item: ``uploaded`` ``{key: (path,
+    SHA-256)}``, just sent from those files; ``heads`` ``{key: HEAD answer, or None}``."""
+    known: dict[str, stac.ObjectInfo | None] = {
+        key: stac.uploaded_info(config, key, path, sha) for key, (path, sha) in uploaded.items()
+    }
+    for key, answer in heads.items():
+        known[key] = None if answer is None else stac.object_info_of_head(config, key, answer)
+    return known
+
+
 def _stac_item(
-    target: Target, collection: keys.Collection, name: str, cog_path: str, run: Run
+    target: Target,
+    collection: keys.Collection,
+    name: str,
+    cog_path: str,
+    run: Run,
+    known: Mapping[str, stac.ObjectInfo | None] | None = None,
 ) -> None:
     try:
-        stac.write_item(target, collection, name, cog_path, run.conn)
+        stac.write_item(target, collection, name, cog_path, run.conn, known)
     except ServiceUnavailable:
         raise
     except Ls4Error as error:
@@ -598,13 +629,27 @@ def find_scan(
     target: Target, collection: keys.Collection, name: str, s3: storage.S3Client | None = None
 ) -> str | None:
     """The key of the frame's scan in ``scanned/`` (``X.TIF`` or ``X.tif``), or None."""
+    return _found(_scan_heads(target, collection, name, s3 or storage.client(target.s3)))
+
+
+def _scan_heads(
+    target: Target, collection: keys.Collection, name: str, s3: storage.S3Client
+) -> dict[str, dict[str, Any] | None]:
+    """``{key: its HEAD, or None}`` of the frame's scan keys looked at, in order, up to the first
+    that is there (none for a mosaic)."""
+    heads: dict[str, dict[str, Any] | None] = {}
     if collection.type == "mosaic":
-        return None
+        return heads
     for candidate in _extension_cases(name):
         key = collection.key("scanned", candidate)
-        if storage.exists(target.s3, key, s3):
-            return key
-    return None
+        heads[key] = storage.head(target.s3, key, s3)
+        if heads[key] is not None:
+            break
+    return heads
+
+
+def _found(heads: Mapping[str, object | None]) -> str | None:
+    return next((key for key, answer in heads.items() if answer is not None), None)
 
 
 def index_cog(
@@ -718,7 +763,14 @@ def check_publishable(
     collection: keys.Collection, source: str | os.PathLike[str]
 ) -> rasterinfo.RasterReport:
     """The inspection of ``source``; InputError when it cannot join the collection."""
-    report = rasterinfo.inspect_raster(source)
+    return _inspect_publishable(collection, source)[0]
+
+
+def _inspect_publishable(
+    collection: keys.Collection, source: str | os.PathLike[str]
+) -> tuple[rasterinfo.RasterReport, Dataset]:
+    """``check_publishable``, and the source as it opened it (for ``make_cog``)."""
+    report, dataset = rasterinfo.open_and_inspect(source)
     if report.georeferencing == "none":
         raise InputError(f"{source}: not georeferenced (no geotransform, no GCPs)")
     if report.band_layout and report.band_layout != collection.band:
@@ -726,7 +778,7 @@ def check_publishable(
             f"{source}: band layout {report.band_layout!r} does not match the collection's "
             f"{collection.band!r}"
         )
-    return report
+    return report, dataset
 
 
 def _scan_warnings(

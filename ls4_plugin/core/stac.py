@@ -316,12 +316,38 @@ def object_info(
             if error.response.get("Error", {}).get("Code") in storage.NOT_FOUND:
                 return None
             raise
+    return object_info_of_head(config, key, head, local_path)
+
+
+def object_info_of_head(
+    config: storage.S3Config,
+    key: str,
+    head: Mapping[str, Any],
+    local_path: str | os.PathLike[str] | None = None,
+) -> ObjectInfo:
+    """``object_info`` from the answer of a HEAD of ``key`` that the caller made already."""
     digest = head.get("Metadata", {}).get(storage.CHECKSUM_KEY)
     if not digest:
         digest = storage.file_sha256(local_path) if local_path else _sha256_of_object(config, key)
     return ObjectInfo(
         key, storage.public_url(config, key), head["ContentLength"], multihash(digest)
     )
+
+
+def uploaded_info(
+    config: storage.S3Config, key: str, path: str | os.PathLike[str], sha256: str
+) -> ObjectInfo:
+    """``ObjectInfo`` of the object just uploaded to ``key`` from ``path`` (SHA-256 ``sha256``),
+    without asking S3 again: the object holds those bytes."""
+    return ObjectInfo(
+        key, storage.public_url(config, key), os.path.getsize(path), multihash(sha256)
+    )
+
+
+def scan_names(filename: str) -> list[str]:
+    """The file names a frame's scan may have in ``scanned/``, in the order they are looked for."""
+    stem, extension = os.path.splitext(filename)
+    return list(dict.fromkeys((filename, stem + extension.lower(), stem + extension.upper())))
 
 
 def _sha256_of_object(config: storage.S3Config, key: str) -> str:
@@ -343,9 +369,11 @@ class CogInfo:
     transparency: str = ""  # "internal mask" or "alpha band" when no band has a nodata value
 
 
-def cog_info(path: str | os.PathLike[str]) -> CogInfo:
-    """Projection, bands and ground sample distance of a COG in EPSG:3857."""
-    dataset = gdal.Open(os.fspath(path))
+def cog_info(path: str | os.PathLike[str], dataset: Dataset | None = None) -> CogInfo:
+    """Projection, bands and ground sample distance of a COG in EPSG:3857 (``dataset``: the
+    COG at ``path``, when the caller has it open)."""
+    if dataset is None:
+        dataset = gdal.Open(os.fspath(path))
     if dataset is None:
         raise InputError(f"{path}: cannot be read as a raster")
     gt = dataset.GetGeoTransform()
@@ -387,10 +415,14 @@ def has_mask(dataset: Dataset) -> bool:
     return bool(flags & gdal.GMF_PER_DATASET) and not flags & gdal.GMF_ALL_VALID
 
 
-def thumbnail_png(cog_path: str | os.PathLike[str], folder: str) -> str:
+def thumbnail_png(
+    cog_path: str | os.PathLike[str], folder: str, dataset: Dataset | None = None
+) -> str:
     """A PNG at most ``THUMBNAIL_SIZE`` wide or high from the COG's smallest overview that is
-    still at least that size, the collar transparent (the mask as alpha); returns its path."""
-    dataset = gdal.Open(os.fspath(cog_path))
+    still at least that size, the collar transparent (the mask as alpha); returns its path.
+    ``dataset``: the COG at ``cog_path``, when the caller has it open."""
+    if dataset is None:
+        dataset = gdal.Open(os.fspath(cog_path))
     width, height = dataset.RasterXSize, dataset.RasterYSize
     band = dataset.GetRasterBand(1)
     level = None
@@ -767,12 +799,22 @@ def write_item(
     filename: str,
     cog_path: str | os.PathLike[str],
     conn: tileindex.Connection | None = None,
+    known: Mapping[str, ObjectInfo | None] | None = None,
 ) -> str:
     """Build and write the Item (and thumbnail) of a frame whose row is in the tile index and
     whose COG is on S3; ``cog_path`` is a local copy of that COG. Returns "written",
-    "unchanged", or raises ``InputError`` (no row, unreadable date)."""
+    "unchanged", or raises ``InputError`` (no row, unreadable date).
+
+    ``known``: ``{key: ObjectInfo, or None for no object}`` of the frame's objects (COG, georef,
+    scan) that the caller has just uploaded or looked up; the keys it lacks are asked of S3.
+    """
     config = target.s3
     s3 = storage.client(config)
+    known = known or {}
+
+    def info(key: str, local_path: str | os.PathLike[str] | None = None) -> ObjectInfo | None:
+        return known[key] if key in known else object_info(config, key, s3, local_path)
+
     cog_key = collection.key("cog", filename)
     location = storage.vsis3_path(config, cog_key)
     own = conn is None
@@ -786,43 +828,38 @@ def write_item(
         raise InputError(f"{filename}: no row of {collection.table} holds {location}: no item")
     geometry, fields = found
     stem = frame_stem(filename)
-    image = object_info(config, cog_key, s3, local_path=cog_path)
+    image = info(cog_key, cog_path)
     if image is None:
         raise InputError(f"{filename}: its COG s3://{config.bucket}/{cog_key} is gone: no item")
     assets = {"image": image}
-    georef = object_info(config, collection.key("georef", filename), s3)
+    georef = info(collection.key("georef", filename))
     if georef is not None:
         assets["georef"] = georef
     if collection.type != "mosaic":
-        scan = _scan_info(config, collection, filename, s3)
+        scans = (info(collection.key("scanned", name)) for name in scan_names(filename))
+        scan = next((found for found in scans if found is not None), None)
         if scan is not None:
             assets["scan"] = scan
+    dataset = gdal.Open(os.fspath(cog_path))  # once, for the thumbnail and the projection
+    if dataset is None:
+        raise InputError(f"{cog_path}: cannot be read as a raster")
     with tempfile.TemporaryDirectory(prefix="ls4-stac-") as folder:
-        data = _read(thumbnail_png(cog_path, folder))
+        data = _read(thumbnail_png(cog_path, folder, dataset))
     key = thumbnail_key(collection.name, stem)
     put_if_changed(config, key, data, "image/png", s3)
     digest = hashlib.sha256(data).hexdigest()
     assets["thumbnail"] = ObjectInfo(
         key, storage.public_url(config, key), len(data), multihash(digest)
     )
-    item = build_item(target, collection, filename, geometry, fields, cog_info(cog_path), assets)
+    projection = cog_info(cog_path, dataset)
+    dataset = None  # closes the COG
+    item = build_item(target, collection, filename, geometry, fields, projection, assets)
     return put_if_changed(config, item_key(collection.name, stem), encode(item), GEOJSON_TYPE, s3)
 
 
 def _read(path: str) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
-
-
-def _scan_info(
-    config: storage.S3Config, collection: Collection, filename: str, s3: storage.S3Client
-) -> ObjectInfo | None:
-    stem, extension = os.path.splitext(filename)
-    for name in dict.fromkeys((filename, stem + extension.lower(), stem + extension.upper())):
-        info = object_info(config, collection.key("scanned", name), s3)
-        if info is not None:
-            return info
-    return None
 
 
 def item_exists(target: "Target", collection: CollectionName, filename: str) -> bool:

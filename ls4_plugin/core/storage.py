@@ -193,6 +193,12 @@ def _head(config: S3Config, key: str, s3: S3Client) -> dict[str, Any] | None:
             raise
 
 
+def head(config: S3Config, key: str, s3: S3Client | None = None) -> dict[str, Any] | None:
+    """The answer of a HEAD of ``key`` (``ContentLength``, ``Metadata``, ...), or None when there
+    is no such object."""
+    return _head(config, key, s3 or client(config))
+
+
 def object_metadata(config: S3Config, key: str, s3: S3Client | None = None) -> Metadata | None:
     """The user metadata kept with the object, or None when there is no such object."""
     answer = _head(config, key, s3 or client(config))
