@@ -51,7 +51,10 @@ def test_mapfile_follows_the_guide():
     assert (raster["tileitem"], raster["tilesrs"]) == ("location", "src_srs")
     index = layer(mapdict, "adams_usda_1950_frames_index")
     assert index["connectiontype"] == "POSTGIS"
-    assert index["connection"] == "service=ls4"
+    # the service name, and MapServer's bounded waits on PostgreSQL
+    assert index["connection"] == (
+        "service=ls4 connect_timeout=5 options='-c statement_timeout=30000'"
+    )
     assert index["data"] == ("geom from adams_usda_1950_frames using unique id using srid=3857")
     assert raster["extent"] == index["extent"] == list(EXTENT)
     # the map is in degrees so that MapServer prints its BoundingBox with 6 decimals
@@ -312,3 +315,19 @@ def test_mapfile_text_is_what_mappyfile_writes(served, stack):
     assert not mapfile.contains_secret(
         text, secrets=[stack["postgres"]["password"], stack["s3"]["secret_key"]]
     )
+
+
+@pytest.mark.parametrize(
+    "given, written",
+    [
+        ("service=ls4", "service=ls4 connect_timeout=5 options='-c statement_timeout=30000'"),
+        (
+            "service=ls4 connect_timeout=2",
+            "service=ls4 connect_timeout=2 options='-c statement_timeout=30000'",
+        ),
+        ("service=ls4 options='-c x=1'", "service=ls4 options='-c x=1' connect_timeout=5"),
+        ("postgresql:///ls4?service=ls4", "postgresql:///ls4?service=ls4"),
+    ],
+)
+def test_the_index_connection_bounds_mapserver_s_waits_unless_it_sets_them(given, written):
+    assert mapfile.bounded_connection(given) == written

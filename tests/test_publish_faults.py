@@ -18,6 +18,7 @@ import pytest
 from osgeo import gdal
 from publish_support import fresh, index_rows, objects, target
 from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsProject
+from wms_client import getmap_query, wms
 
 from ls4.ls4_plugin import settings
 from ls4.ls4_plugin.core import keys, maintenance, mapfile, publish, storage, tileindex, workspace
@@ -266,6 +267,26 @@ def test_a_hung_postmaster_refuses_a_new_run_within_the_connect_timeout(own_stac
     assert own_stack["postgres"]["password"] not in str(error)
     assert seconds < 10, seconds
     assert objects(own_stack, baca.prefix()) == {}
+
+
+def test_a_hung_postmaster_costs_a_wms_request_seconds_and_names_no_server(own_stack, frames):
+    baca = collection(own_stack, "1998")
+    publish.publish_collection(target(own_stack), baca, frames[:1])
+    with tileindex.connect(own_stack["postgres"]["dsn"]) as conn:
+        bbox = tileindex.extent(conn, baca.table)
+    url = f"{own_stack['mapserver']['base_url']}/wms/{baca.name}"
+    query = getmap_query(f"{baca.name},{baca.index_layer}", bbox, 64, 64)
+    assert wms(url, **query)[0] == "image/png"
+    with frozen(service_processes(own_stack, "postgres", children=False)):
+        started = time.monotonic()
+        content_type, body = wms(url, **query)
+        seconds = time.monotonic() - started
+    assert seconds < 15, seconds  # mapfile.SERVER_PG_WAITS: connect_timeout=5
+    text = body.decode(errors="replace")
+    assert "ServiceException" in text and "Database connection failed" in text, text
+    for leak in ("127.0.0.1", str(own_stack["postgres"]["port"]), own_stack["root"]):
+        assert leak not in text
+    assert wms(url, **query)[0] == "image/png"  # and the next request, once it answers
 
 
 def test_a_hung_s3_ends_the_run_in_seconds_and_the_other_frames_are_not_attempted(

@@ -51,6 +51,12 @@ HTML_FIELDS = (
     ("dl_index", "Index", True),
 )
 OUTLINE_RGB = [255, 0, 0]
+# MapServer's own waits on PostgreSQL, added to the mapfile's connection (libpq keywords) unless
+# it sets them: a hung database costs a WMS request seconds and an exception, instead of holding
+# one of the server's few mapserv processes until the client gives up (every collection's WMS
+# then stops answering). MapServer opens a connection per request, so connect_timeout is the
+# bound for a hung server; statement_timeout for a slow query or a lock a publisher holds.
+SERVER_PG_WAITS = (("connect_timeout", "5"), ("options", "'-c statement_timeout=30000'"))
 SECRET_PATTERNS = (
     re.compile(r"password\s*=", re.IGNORECASE),
     re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
@@ -122,7 +128,7 @@ def build_mapfile(
         "web": {"__type__": "web", "metadata": _web_metadata(title, wms_url, srs)},
         "layers": [
             *_raster_layers(collection, title, extent, srs, overview),
-            _index_layer(collection, title, table, extent, pg_connection, srs),
+            _index_layer(collection, title, table, extent, bounded_connection(pg_connection), srs),
         ],
     }
 
@@ -242,6 +248,15 @@ def _raster_layer(collection: str, title: str, extent: list[float], srs: str) ->
         "projection": [f"init=epsg:{TARGET_EPSG}"],
         "metadata": {"wms_title": title, "wms_srs": srs},
     }
+
+
+def bounded_connection(conninfo: str) -> str:
+    """``conninfo`` with SERVER_PG_WAITS for the keywords it does not set (a URI is kept)."""
+    if "://" in conninfo:
+        return conninfo
+    present = {word.split("=", 1)[0].strip().lower() for word in conninfo.split() if "=" in word}
+    extra = [f"{key}={value}" for key, value in SERVER_PG_WAITS if key not in present]
+    return " ".join([conninfo.strip(), *extra])
 
 
 def _index_layer(
