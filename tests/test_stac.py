@@ -496,6 +496,43 @@ def test_a_database_error_while_writing_an_item_is_the_cores_and_leaves_the_conn
         assert tileindex.count(conn, COLLECTION.table) == 3
 
 
+def test_collection_info_links_each_frame_to_its_item_and_says_the_bucket_is_public(
+    published, stack
+):
+    where = published["target"]
+    dsn = stack["postgres"]["dsn"]
+    template = stack["mapserver"]["wms_url_template"]
+
+    class Infos(Feedback):
+        def __init__(self):
+            super().__init__()
+            self.infos = []
+
+        def pushInfo(self, text):
+            self.infos.append(text)
+
+    feedback = Infos()
+    info = publish.collection_info(dsn, COLLECTION, lambda: where.s3, True, template, feedback)
+    assert (info.exists, info.band_layout, info.public_read) == (True, "bw", "yes")
+    assert info.wms_url == template.format(collection=COLLECTION.name)
+    assert len(info.frames) == 3
+    for frame in info.frames:
+        item = get_json(frame["stac_item"])
+        assert item["id"] == stac.frame_stem(frame["file"])
+        assert item["assets"]["image"]["href"] == frame["dl_georef"]
+
+    def no_s3():
+        raise Ls4Error("no bucket in LS4 settings")
+
+    info = publish.collection_info(dsn, COLLECTION, no_s3, True, "http://x/wms", feedback)
+    assert {frame["stac_item"] for frame in info.frames} == {""}
+    assert (info.public_read, info.wms_url) == ("", "")
+    assert feedback.infos[-1] == "Public read of the bucket not checked: no bucket in LS4 settings"
+    assert feedback.infos[0] == f"{COLLECTION.name}: 3 frame(s) in the index"
+    off = publish.collection_info(dsn, COLLECTION, lambda: where.s3, False, template)
+    assert {frame["stac_item"] for frame in off.frames} == {""}
+
+
 def test_a_canceled_run_has_items_for_exactly_the_frames_that_finished(stack, frames):
     good, _bad = frames
     where = stac_target(stack)

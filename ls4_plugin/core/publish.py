@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +44,7 @@ from .stac import StacConfig
 
 COG_OPTIONS_VERSION = "ls4-cog-1"
 NOT_ATTEMPTED = "not attempted"
-# The tile index fields ``published_frames`` reports for each frame.
+# The tile index fields ``collection_info`` reports for each frame.
 FRAME_FIELDS = ("location", "date", "roll", "frame_num", "dl_orig", "dl_georef", "dl_index")
 
 
@@ -717,18 +717,74 @@ def index_cogs(
     return counts
 
 
-def published_frames(
-    dsn: str, collection: keys.CollectionName
-) -> tuple[bool, list[dict[str, Any]]]:
-    """What the collection's tile index holds: ``(the table exists, [frame])``.
+@dataclass
+class CollectionInfo:
+    """What ``collection_info`` found of a collection."""
 
-    A frame is its file name (``file``) and the row's fields people read; a collection whose
-    table does not exist has no frames. Nothing is changed.
+    exists: bool  # its tile index table exists
+    frames: list[dict[str, Any]]  # file name, the row's fields people read, its STAC Item's URL
+    band_layout: str  # the band layout its table records; "" while nothing is published
+    wms_url: str  # "" when the template has no ``{collection}``
+    # "yes"/"no": the bucket's policy lets anyone read the public stages; "": S3 cannot tell
+    public_read: str
+
+
+def collection_info(
+    dsn: str,
+    collection: keys.CollectionName,
+    s3_config: Callable[[], storage.S3Config],
+    stac_enabled: bool,
+    wms_url_template: str,
+    feedback: FeedbackLike | None = None,
+) -> CollectionInfo:
+    """What the collection's tile index holds and where it is served. Nothing is changed.
+
+    A frame is its file name (``file``), the row's fields people read and ``stac_item``, the
+    public URL of its STAC Item ("" when ``stac_enabled`` is off or there is no S3
+    configuration); a collection whose table does not exist has no frames. ``s3_config`` gives
+    the S3 configuration or raises ``Ls4Error`` saying why there is none.
     """
+    feedback = ensure(feedback)
     with tileindex.connect(dsn) as conn:
         exists = tileindex.table_exists(conn, collection.table)
         rows = tileindex.rows(conn, collection.table) if exists else []
-    return exists, [_frame_entry(row) for row in rows]
+        stored = stored_collection(conn, collection.table) if exists else None
+    frames = [_frame_entry(row) for row in rows]
+    config = _s3_or_none(s3_config) if stac_enabled and frames else None
+    for frame in frames:
+        stem = stac.frame_stem(frame["file"])
+        frame["stac_item"] = (
+            storage.public_url(config, stac.item_key(collection.name, stem)) if config else ""
+        )
+    state = f"{len(frames)} frame(s) in the index" if exists else "no tile index table yet"
+    feedback.pushInfo(f"{collection.name}: {state}")
+    return CollectionInfo(
+        exists=exists,
+        frames=frames,
+        band_layout=stored.band if stored is not None else "",
+        wms_url=(
+            wms_url_template.format(collection=collection.name)
+            if "{collection}" in wms_url_template
+            else ""
+        ),
+        public_read=_public_read(s3_config, feedback),
+    )
+
+
+def _s3_or_none(s3_config: Callable[[], storage.S3Config]) -> storage.S3Config | None:
+    try:
+        return s3_config()
+    except Ls4Error:
+        return None
+
+
+def _public_read(s3_config: Callable[[], storage.S3Config], feedback: FeedbackLike) -> str:
+    try:
+        missing = storage.missing_public_read(s3_config())
+    except Ls4Error as error:
+        feedback.pushInfo(f"Public read of the bucket not checked: {error}")
+        return ""
+    return "no" if missing else "yes"
 
 
 def _frame_entry(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,7 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import publish, stac, storage, tileindex
-from ...ls4_plugin.core.errors import Ls4Error
+from ...ls4_plugin.core import publish
 from .. import params
 from ..base import Ls4Algorithm
 
@@ -48,51 +47,22 @@ class CollectionInfo(Ls4Algorithm):
 
     def execute(self, parameters, context, feedback):
         collection = params.collection_name_from(self, parameters, context)
-        dsn = params.dsn_from(self, parameters, context)
-        exists, frames = publish.published_frames(dsn, collection)
-        stored = None
-        if exists:
-            with tileindex.connect(dsn) as conn:
-                stored = publish.stored_collection(conn, collection.table)
-        for frame in frames:
-            frame["stac_item"] = stac_item_url(collection.name, frame["file"])
-        state = f"{len(frames)} frame(s) in the index" if exists else "no tile index table yet"
-        feedback.pushInfo(f"{collection.name}: {state}")
+        info = publish.collection_info(
+            params.dsn_from(self, parameters, context),
+            collection,
+            settings.s3_config,
+            bool(settings.value("stac/enabled")),
+            settings.value("mapserver/wms_url_template"),
+            feedback,
+        )
         return {
             "COLLECTION": collection.name,
             "TABLE": collection.table,
             "MAPFILE_KEY": collection.mapfile_key,
-            "WMS_URL": wms_url(collection.name),
-            "EXISTS": exists,
-            "FRAME_COUNT": len(frames),
-            "FRAMES": json.dumps(frames),
-            "BAND_LAYOUT": stored.band if stored is not None else "",
-            "PUBLIC_READ": public_read(feedback),
+            "WMS_URL": info.wms_url,
+            "EXISTS": info.exists,
+            "FRAME_COUNT": len(info.frames),
+            "FRAMES": json.dumps(info.frames),
+            "BAND_LAYOUT": info.band_layout,
+            "PUBLIC_READ": info.public_read,
         }
-
-
-def public_read(feedback):
-    """ "yes" when the bucket's policy lets anyone read the public stages, "no" when it does
-    not (published COGs and download links answer 403), "" when S3 cannot tell."""
-    try:
-        missing = storage.missing_public_read(settings.s3_config())
-    except Ls4Error as error:
-        feedback.pushInfo(f"Public read of the bucket not checked: {error}")
-        return ""
-    return "no" if missing else "yes"
-
-
-def stac_item_url(name, filename):
-    """The public URL of a frame's STAC item, or "" when LS4 settings write no STAC."""
-    if not settings.value("stac/enabled"):
-        return ""
-    try:
-        config = settings.s3_config()
-    except Ls4Error:
-        return ""
-    return storage.public_url(config, stac.item_key(name, stac.frame_stem(filename)))
-
-
-def wms_url(name):
-    template = settings.value("mapserver/wms_url_template")
-    return template.format(collection=name) if "{collection}" in template else ""
