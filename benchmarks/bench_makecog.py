@@ -370,7 +370,7 @@ def timed_make_cog(src, dst):
     class Clock(Feedback):
         marks = []
 
-        def setProgress(self, percent):  # noqa: N802
+        def setProgress(self, percent):
             self.marks.append((time.perf_counter(), percent))
 
     clock = Clock()

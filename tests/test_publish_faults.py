@@ -203,7 +203,7 @@ class AfterFirstUpload(Feedback):
         self.fault = fault
         self.done = False
 
-    def pushInfo(self, text):  # noqa: N802
+    def pushInfo(self, text):
         super().pushInfo(text)
         if "uploaded to" in text and not self.done:
             self.done = True
@@ -473,7 +473,7 @@ class Messages(QgsProcessingFeedback):
         super().__init__()
         self.errors = []
 
-    def reportError(self, error, fatal=False):  # noqa: N802
+    def reportError(self, error, fatal=False):
         self.errors.append(error)
         super().reportError(error, fatal)
 

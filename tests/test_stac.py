@@ -539,7 +539,7 @@ def test_a_canceled_run_has_items_for_exactly_the_frames_that_finished(stack, fr
     forget(stack, CANCELED)
 
     class CancelAfterFirstUpload(Feedback):
-        def pushInfo(self, text):  # noqa: N802
+        def pushInfo(self, text):
             if "uploaded to" in text:
                 self.cancel()
 

@@ -144,7 +144,7 @@ def test_seed_reports_progress_and_stops_on_cancel(published, stack):
             super().__init__()
             self.steps = []
 
-        def setProgress(self, percent):  # noqa: N802
+        def setProgress(self, percent):
             self.steps.append(percent)
             if len(self.steps) == 2:
                 self.cancel()

@@ -188,7 +188,7 @@ class TaskFeedback(Feedback):
         self._event: Any = None  # a distributed.Event, made at the first look
         self._last_look = -CANCEL_POLL
 
-    def isCanceled(self) -> bool:  # noqa: N802
+    def isCanceled(self) -> bool:
         if self.canceled or not self.event_name:
             return self.canceled
         now = time.monotonic()

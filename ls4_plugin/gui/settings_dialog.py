@@ -300,7 +300,7 @@ class SettingsDialog(QDialog):
             wanted = wanted.boundedTo(screen.size())
         self.resize(wanted)
 
-    def sizeHint(self):  # noqa: N802 (Qt's name): the content's size, not the scroll area's
+    def sizeHint(self):  # the content's size, not the scroll area's
         hint = super().sizeHint()
         content = self.scroll.widget().sizeHint()
         return hint.expandedTo(content + QSize(40, 80))

@@ -93,7 +93,7 @@ class FileTable(QTableWidget):
             box = metrics.boundingRect(QRect(0, 0, width, 100000), WRAP, text)
             self.setRowHeight(number, max(least, box.height() + TEXT_MARGINS))
 
-    def resizeEvent(self, event):  # noqa: N802 (Qt's name)
+    def resizeEvent(self, event):
         super().resizeEvent(event)
         # the stretched Status column has its new width once the header has laid out
         self._fit_rows.start()
@@ -185,35 +185,35 @@ class FlowLayout(QLayout):
         self._spacing = spacing
         self.setContentsMargins(0, 0, 0, 0)
 
-    def addItem(self, item):  # noqa: N802 (Qt's name)
+    def addItem(self, item):
         self._items.append(item)
 
     def count(self):
         return len(self._items)
 
-    def itemAt(self, index):  # noqa: N802
+    def itemAt(self, index):
         return self._items[index] if 0 <= index < len(self._items) else None
 
-    def takeAt(self, index):  # noqa: N802
+    def takeAt(self, index):
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
-    def expandingDirections(self):  # noqa: N802
+    def expandingDirections(self):
         return Qt.Orientation(0)
 
-    def hasHeightForWidth(self):  # noqa: N802
+    def hasHeightForWidth(self):
         return True
 
-    def heightForWidth(self, width):  # noqa: N802
+    def heightForWidth(self, width):
         return self._arrange(QRect(0, 0, width, 0), move=False)
 
-    def setGeometry(self, rect):  # noqa: N802
+    def setGeometry(self, rect):
         super().setGeometry(rect)
         self._arrange(rect, move=True)
 
-    def sizeHint(self):  # noqa: N802
+    def sizeHint(self):
         return self.minimumSize()
 
-    def minimumSize(self):  # noqa: N802
+    def minimumSize(self):
         size = QSize()
         for item in self._items:
             size = size.expandedTo(item.minimumSize())

@@ -24,7 +24,7 @@ class WriteStac(Ls4Algorithm):
         "writes all of this itself; this algorithm is for collections published before."
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         # The table is named without the band layout; the band comes from the rows' COG keys.
         params.add_collection_params(self, with_band=False)
         params.add_database_param(self)
