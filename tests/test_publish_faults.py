@@ -284,7 +284,7 @@ def test_a_hung_postmaster_costs_a_wms_request_seconds_and_names_no_server(own_s
     assert seconds < 15, seconds  # mapfile.SERVER_PG_WAITS: connect_timeout=5
     text = body.decode(errors="replace")
     assert "ServiceException" in text and "Database connection failed" in text, text
-    for leak in ("127.0.0.1", str(own_stack["postgres"]["port"]), own_stack["root"]):
+    for leak in ("127.0.0.1", str(own_stack["postgres"]["port"]), own_stack["root"], "service="):
         assert leak not in text
     assert wms(url, **query)[0] == "image/png"  # and the next request, once it answers
 

@@ -134,6 +134,30 @@ def test_loadwms_loads_each_collection_with_its_extent(collections, configured, 
         QgsProject.instance().removeMapLayer(layer.id())
 
 
+def test_loadwms_titles_the_layer_as_published_in_the_user_s_spelling(
+    configured, run_alg, tmp_path
+):
+    """Run from the modeler or qgis_process, with only the lower-case name to go on."""
+    from qgis.core import QgsProject
+
+    spelled = keys.Collection(band="bw", type="frames", agency="TxDOT", county="Tiny", year="2015")
+    frame = tmp_path / sample_collection.frame_name(1)
+    source = sample_collection.DATA / sample_collection.SOURCES["bw"]
+    gdal.Translate(str(frame), str(source), srcWin=[100, 50, 60, 60])
+    fresh(configured, spelled)
+    run_alg("publishcollection", {"INPUT": [str(frame)], **params(spelled)})
+    results = run_alg("loadwms", {"COLLECTION": spelled.name})
+    layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
+    try:
+        assert layer.name() == "Tiny County TxDOT 2015 frames (black and white)"
+        wmts = run_alg("loadwms", {"COLLECTION": spelled.name, "SERVICE": 1})
+        tiles = QgsProject.instance().mapLayer(wmts["LAYER_ID"])
+        assert tiles.isValid() and "TxDOT" in tiles.name(), tiles.name()
+    finally:
+        QgsProject.instance().removeAllMapLayers()
+        fresh(configured, spelled)
+
+
 def test_loadwms_of_a_collection_the_wms_does_not_serve_fails_and_adds_no_layer(
     configured, run_alg
 ):

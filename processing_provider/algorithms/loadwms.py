@@ -72,8 +72,8 @@ class LoadWms(Ls4Algorithm):
             except InputError as error:
                 raise QgsProcessingException(str(error)) from error
             url = services["wmts_capabilities" if service == "WMTS" else "xyz"]
-        check_offered(service, url, name)
-        self.request = (service, url, name, crs)
+        published = offered_title(service, url, name)
+        self.request = (service, url, name, crs, published or title(name))
         return {}
 
     def postProcessAlgorithm(self, context, feedback):
@@ -82,11 +82,11 @@ class LoadWms(Ls4Algorithm):
         # threads (GDAL's warp threads) have ended: EPSG:4326 to 3857 became the identity, the
         # layer's extent the geographic box read as metres (3.22: a map of nothing; 3.40:
         # "Cannot calculate extent").
-        service, url, name, crs = self.request
+        service, url, name, crs, layer_title = self.request
         if service == "WMS":
-            layer = wms_layer(url, name, title(name), crs=crs)
+            layer = wms_layer(url, name, layer_title, crs=crs)
         else:
-            layer = tile_layer(service, url, name, title(name))
+            layer = tile_layer(service, url, name, layer_title)
         if not layer.isValid():
             raise QgsProcessingException(
                 f"The {service} at {url} did not load layer {name}: {layer.error().summary()}"
@@ -96,28 +96,44 @@ class LoadWms(Ls4Algorithm):
         return {"LAYER_ID": layer.id(), "URI": layer.source()}
 
 
-def check_offered(service, url, name):
-    """Fail unless the service's capabilities offer layer ``name``: checked here, in the worker,
-    without making a layer (see postProcessAlgorithm); XYZ has no capabilities."""
+def offered_title(service, url, name):
+    """The title the service's capabilities give layer ``name`` (None for XYZ, which has no
+    capabilities); fails unless they offer it. Checked here, in the worker, without making a
+    layer (see postProcessAlgorithm). The title is the publisher's: its spelling ("TxDOT"),
+    which the name's lower case has lost."""
     if service == "XYZ":
-        return
+        return None
     where = urls.capabilities_url(url) if service == "WMS" else url
     try:
         status, body = fetch(where)
-        offered = {
-            element.text
-            for element in ElementTree.fromstring(body).iter()
-            if element.tag.rsplit("}", 1)[-1] in ("Name", "Identifier")
-        }
+        layers = _offered_layers(ElementTree.fromstring(body)) if status == 200 else {}
     except (Ls4Error, ElementTree.ParseError) as error:
         raise QgsProcessingException(
             f"The {service} at {url} did not load layer {name}: {error}"
         ) from error
-    if status != 200 or name not in offered:
+    if name not in layers:
         raise QgsProcessingException(
             f"The {service} at {url} did not load layer {name}: {where} answered HTTP {status} "
             "without that layer"
         )
+    return layers[name]
+
+
+def _offered_layers(root):
+    """``{name: title or None}`` of the layers of WMS or WMTS capabilities."""
+    layers = {}
+    for layer in root.iter():
+        if _local(layer.tag) != "Layer":
+            continue
+        fields = {_local(child.tag): (child.text or "").strip() for child in layer}
+        name = fields.get("Name") or fields.get("Identifier")
+        if name:
+            layers[name] = fields.get("Title") or None
+    return layers
+
+
+def _local(tag):
+    return tag.rsplit("}", 1)[-1]
 
 
 def title(name):
