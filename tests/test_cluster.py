@@ -6,6 +6,7 @@ published; a worker without credentials fails its frames naming what it lacks; a
 in what the scheduler receives.
 """
 
+import contextlib
 import json
 import os
 import pickle
@@ -296,22 +297,115 @@ class CancelAfterFirst(Feedback):
 
 
 def test_cancel_stops_the_tasks_not_started_and_leaves_a_consistent_estate(stack, cluster, frames):
+    """Both workers are stopped (SIGSTOP) while the caller submits the frames, so the scheduler
+    gives each its task slots and queues the rest; then one runs: its first finished task cancels
+    the run. The other is let go only once the cancel has reached the scheduler: its tasks, not
+    started then, must not publish, however loaded the machine is."""
     coll = fresh(stack, collection("Routt"))
-    with pytest.raises(Canceled):  # raised after the finished frames' mapfile is written
-        publish.publish_collection(
-            target(stack),
-            coll,
-            frames,
-            feedback=CancelAfterFirst(),
-            executor=engines.DaskExecutor(cluster.address),
-        )
+    pids = cluster.worker_pids()
+    first, held = sorted(pids)
+    outcome = {}
+
+    def publish_it():
+        try:
+            publish.publish_collection(
+                target(stack),
+                coll,
+                frames,
+                feedback=CancelAfterFirst(),
+                executor=engines.DaskExecutor(cluster.address),
+            )
+        except Canceled as canceled:  # raised after the finished frames' mapfile is written
+            outcome["canceled"] = canceled
+        except BaseException as error:
+            outcome["error"] = error
+
+    runner = threading.Thread(target=publish_it)
+    with cluster.client() as client:
+        before = client.run_on_scheduler(_cancel_events_set)
+        try:
+            for pid in pids.values():
+                freeze(pid)
+            runner.start()
+            wait_for(
+                lambda: (
+                    client.run_on_scheduler(_tasks_of, coll.name) == len(frames)
+                    and client.processing()[held]
+                ),
+                "the frames submitted, some of them given to the stopped worker",
+            )
+            # ls4-<collection>-<file>-<8 hex>: the frames the stopped worker holds, not started
+            prefix = f"ls4-{coll.name}-"
+            held_frames = {str(key)[len(prefix) : -9] for key in client.processing()[held]}
+            thaw(pids[first])
+            wait_for(
+                lambda: set(client.run_on_scheduler(_cancel_events_set)) - set(before),
+                "the run's cancel on the scheduler",
+            )
+        finally:
+            for pid in pids.values():
+                thaw(pid)
+        runner.join(300)
+    assert not runner.is_alive()
+    assert "error" not in outcome, outcome
+    assert "canceled" in outcome
     rows = index_rows(stack, coll.table)
     cogs = sorted(key for key in objects(stack, coll.prefix()) if "/cog/" in key)
     assert 1 <= len(rows) < len(frames)
+    assert held_frames and held_frames <= {os.path.basename(frame) for frame in frames}
+    assert not held_frames & {os.path.basename(row["location"]) for row in rows}
     assert cogs == sorted(coll.key("cog", os.path.basename(row["location"])) for row in rows)
     assert staged_objects(stack, coll) == {}
     assert storage.exists(target(stack).s3, coll.mapfile_key)
     assert open_uploads(stack, coll) == []
+
+
+def _tasks_of(name, dask_scheduler):
+    """On the scheduler: how many tasks of the collection ``name`` it holds."""
+    return sum(1 for key in dask_scheduler.tasks if str(key).startswith(f"ls4-{name}-"))
+
+
+def _cancel_events_set(dask_scheduler):
+    """On the scheduler: the names of the runs' cancel events that are set."""
+    events = dask_scheduler.extensions["events"]._events
+    return [
+        name for name, event in events.items() if name.startswith("ls4-cancel-") and event.is_set()
+    ]
+
+
+def _threads_state(pid):
+    """The states (``R``, ``S``, ``T``…) of every thread of ``pid``; empty once it is gone."""
+    states = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return states
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as stat:
+                states.append(stat.read().rsplit(")", 1)[1].split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return states
+
+
+def freeze(pid):
+    """SIGSTOP ``pid`` and wait until none of its threads runs (or it has ended)."""
+    os.kill(pid, signal.SIGSTOP)
+    while any(state not in ("T", "t", "Z", "X") for state in _threads_state(pid)):
+        time.sleep(0.001)
+
+
+def thaw(pid):
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)
+
+
+def wait_for(condition, what, timeout=240):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.05)
 
 
 class CancelWhileStaging(Feedback):
@@ -510,14 +604,20 @@ def test_a_killed_caller_s_uploads_are_removed_by_the_next_run(stack, frames, tm
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
+            # The caller runs in steps of 10 ms and the bucket is looked at while it is stopped:
+            # a multipart upload seen open cannot complete before the kill, and one upload of
+            # 36 MB in 8 MB parts (begun, parts sent, completed) never fits in one step.
             killed = None
             deadline = time.monotonic() + 240
             while killed is None and caller.poll() is None and time.monotonic() < deadline:
+                thaw(caller.pid)
+                time.sleep(0.01)
+                freeze(caller.pid)
                 staging = [u for u in open_uploads(stack, coll) if "/staging/" in u["Key"]]
                 if staging:
                     os.kill(caller.pid, signal.SIGKILL)
                     killed = staging[0]["Key"]
-                time.sleep(0.02)
+            thaw(caller.pid)
             output = caller.communicate(timeout=60)[0].decode(errors="replace")
             assert killed, f"the caller was not caught staging in parts: {output}"
             assert caller.returncode == -signal.SIGKILL
