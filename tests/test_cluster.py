@@ -133,7 +133,7 @@ class RecordProgress(Feedback):
         super().__init__()
         self.values = []
 
-    def setProgress(self, percent):  # noqa: N802
+    def setProgress(self, percent):
         super().setProgress(percent)
         self.values.append(percent)
 
@@ -290,7 +290,7 @@ def _workers(cluster):
 class CancelAfterFirst(Feedback):
     """Cancels as soon as the run reports its first finished task."""
 
-    def setProgress(self, percent):  # noqa: N802
+    def setProgress(self, percent):
         super().setProgress(percent)
         if percent > 20 + 1e-6:
             self.cancel()
@@ -411,7 +411,7 @@ def wait_for(condition, what, timeout=240):
 class CancelWhileStaging(Feedback):
     """Cancels at the run's first progress, while the caller stages the first source."""
 
-    def setProgress(self, percent):  # noqa: N802
+    def setProgress(self, percent):
         super().setProgress(percent)
         if 0 < percent < 18:
             self.cancel()
