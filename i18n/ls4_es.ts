@@ -576,6 +576,14 @@
       <translation>las credenciales por defecto</translation>
     </message>
     <message>
+      <source>nothing answers at this address (is the server running?)</source>
+      <translation>nada responde en esta dirección (¿está en marcha el servidor?)</translation>
+    </message>
+    <message>
+      <source>S3 did not answer in time</source>
+      <translation>S3 no respondió a tiempo</translation>
+    </message>
+    <message>
       <source>S3 refused {} at {}: {}</source>
       <translation>S3 rechazó {} en {}: {}</translation>
     </message>
@@ -590,6 +598,14 @@
     <message>
       <source>the WMS path answers at {} (404 for a collection that is not published); publish a collection to check MapServer itself</source>
       <translation>la ruta WMS responde en {} (404 para una colección sin publicar); publique una colección para comprobar el propio MapServer</translation>
+    </message>
+    <message>
+      <source>Mapfile {}: the tile index {} has no usable extent ({}); add frames before publishing the mapfile</source>
+      <translation>Mapfile {}: el índice de teselas {} no tiene una extensión utilizable ({}); añada fotogramas antes de publicar el mapfile</translation>
+    </message>
+    <message>
+      <source>{}: cannot be written in {}: no space left on the device ({} bytes free); GDAL said: {}</source>
+      <translation>{}: no se puede escribir en {}: no queda espacio en el dispositivo ({} bytes libres); GDAL dijo: {}</translation>
     </message>
     <message>
       <source>bucket {} at {} answers with these credentials</source>
@@ -664,6 +680,90 @@
       <translation>no intentado: {} no responde</translation>
     </message>
     <message>
+      <source>stopped: {} unreachable</source>
+      <translation>detenido: {} inalcanzable</translation>
+    </message>
+    <message>
+      <source>S3 at {} refused {}: {}</source>
+      <translation>S3 en {} rechazó {}: {}</translation>
+    </message>
+    <message>
+      <source>PostgreSQL ({}) did not answer within {} s</source>
+      <translation>PostgreSQL ({}) no respondió en {} s</translation>
+    </message>
+    <message>
+      <source>{}: the file does not exist</source>
+      <translation>{}: el archivo no existe</translation>
+    </message>
+    <message>
+      <source>{}: this is a folder, not a raster file</source>
+      <translation>{}: es una carpeta, no un archivo ráster</translation>
+    </message>
+    <message>
+      <source>{}: the file is empty (0 bytes)</source>
+      <translation>{}: el archivo está vacío (0 bytes)</translation>
+    </message>
+    <message>
+      <source>{}: has no raster bands (a container of subdatasets?)</source>
+      <translation>{}: no tiene bandas ráster (¿un contenedor de subconjuntos de datos?)</translation>
+    </message>
+    <message>
+      <source>{}: the file is truncated: it has {} bytes but its image data runs to byte {} (an interrupted copy or download?)</source>
+      <translation>{}: el archivo está truncado: tiene {} bytes pero sus datos de imagen llegan hasta el byte {} (¿una copia o descarga interrumpida?)</translation>
+    </message>
+    <message>
+      <source>{}: not a raster file GDAL can read (GDAL: {})</source>
+      <translation>{}: no es un archivo ráster que GDAL pueda leer (GDAL: {})</translation>
+    </message>
+    <message>
+      <source>{}: not a raster file GDAL can read</source>
+      <translation>{}: no es un archivo ráster que GDAL pueda leer</translation>
+    </message>
+    <message>
+      <source>{}: GDAL cannot open it: {}</source>
+      <translation>{}: GDAL no puede abrirlo: {}</translation>
+    </message>
+    <message>
+      <source>{}: not georeferenced (no geotransform and no GCPs): georeference the scan first (ls4:georeference)</source>
+      <translation>{}: sin georreferenciar (ni geotransformación ni puntos de control): georreferencie primero el escaneo (ls4:georeference)</translation>
+    </message>
+    <message>
+      <source>{}: georeferenced but without a CRS: assign one (Assign projection)</source>
+      <translation>{}: georreferenciado pero sin SRC: asígnele uno (Asignar proyección)</translation>
+    </message>
+    <message>
+      <source>{}: a paletted image: expand it to RGB first (gdal_translate -expand)</source>
+      <translation>{}: una imagen con paleta: expándala primero a RGB (gdal_translate -expand)</translation>
+    </message>
+    <message>
+      <source>{}: WEBP holds colour (nc) images only: use DEFLATE or ZSTD</source>
+      <translation>{}: WEBP solo guarda imágenes en color (nc): use DEFLATE o ZSTD</translation>
+    </message>
+    <message>
+      <source>{}: cannot be written in {}: {}</source>
+      <translation>{}: no se puede escribir en {}: {}</translation>
+    </message>
+    <message>
+      <source>{}: no STAC item: its date {} cannot be read as a day within a year of the collection's {}</source>
+      <translation>{}: sin ítem STAC: su fecha {} no se puede leer como un día cercano al año {} de la colección</translation>
+    </message>
+    <message>
+      <source>{}: no STAC item: the collection {} has no year (its mission code names none), so its date range is unknown</source>
+      <translation>{}: sin ítem STAC: la colección {} no tiene año (su código de misión no nombra ninguno), así que su intervalo de fechas es desconocido</translation>
+    </message>
+    <message>
+      <source>{}: no row of {} holds {}: no item</source>
+      <translation>{}: ninguna fila de {} contiene {}: sin ítem</translation>
+    </message>
+    <message>
+      <source>{}: its COG {} is gone: no item</source>
+      <translation>{}: su COG {} ya no existe: sin ítem</translation>
+    </message>
+    <message>
+      <source>{}: cannot be read as a raster</source>
+      <translation>{}: no se puede leer como ráster</translation>
+    </message>
+    <message>
       <source>Canceled</source>
       <translation>Cancelado</translation>
     </message>
@@ -720,6 +820,10 @@
       <translation>la colección {} ya existe en {} (prefijo S3 {}, tabla {}); una colección tiene una sola disposición de bandas, así que estos fotogramas en {} no pueden unirse a ella. Compruebe la disposición de bandas elegida o publíquelos como una colección propia (otra agencia, otro año u otro tipo)</translation>
     </message>
     <message>
+      <source>mapfile not written: {} unreachable ({})</source>
+      <translation>mapfile no escrito: {} inalcanzable ({})</translation>
+    </message>
+    <message>
       <source>connection {}: {}</source>
       <translation>conexión {}: {}</translation>
     </message>
@@ -734,6 +838,18 @@
     <message>
       <source>Cannot connect to PostgreSQL ({}): {}</source>
       <translation>No se puede conectar a PostgreSQL ({}): {}</translation>
+    </message>
+    <message>
+      <source>S3 at {} cannot be reached for {}: {}</source>
+      <translation>S3 en {} no es alcanzable para {}: {}</translation>
+    </message>
+    <message>
+      <source>PostgreSQL ({}) is unreachable: {}</source>
+      <translation>PostgreSQL ({}) es inalcanzable: {}</translation>
+    </message>
+    <message>
+      <source>{}: no STAC item: its date {} could be {} and the collection {} names no year to decide</source>
+      <translation>{}: sin ítem STAC: su fecha {} podría ser de {} y la colección {} no nombra ningún año para decidir</translation>
     </message>
   </context>
   <context>

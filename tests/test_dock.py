@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import urllib.request
 from dataclasses import replace
@@ -46,7 +47,17 @@ from translations import read_ts, source_strings
 
 import ls4
 from ls4.ls4_plugin import settings
-from ls4.ls4_plugin.core import counties, keys, publish, stac, storage, tileindex
+from ls4.ls4_plugin.core import (
+    cog,
+    counties,
+    keys,
+    mapfile,
+    publish,
+    rasterinfo,
+    stac,
+    storage,
+    tileindex,
+)
 from ls4.ls4_plugin.core.errors import Ls4Error
 from ls4.ls4_plugin.gui.messages import localize
 from tools import qgis_env, sample_collection
@@ -802,18 +813,57 @@ def core_messages(stack):
     refusal(tileindex.connect, "host=127.0.0.1 port=1 dbname=none connect_timeout=2")
     weld = replace(colour, band="bw")
     said += publish._scan_warnings(target(stack), weld, "04-15-14_1-002.tif", None)
+    frame_and_service_messages(stack, refusal)
     return said
+
+
+def frame_and_service_messages(stack, refusal):
+    """Files the core cannot read or publish, and services it cannot reach, made by the core."""
+    folder = Path(tempfile.mkdtemp(prefix="ls4-messages-"))
+    try:
+        empty, truncated, no_crs = (folder / name for name in ("e.tif", "t.tif", "n.tif"))
+        empty.write_bytes(b"")
+        whole = (sample_collection.DATA / "hro_colorado_gray.tif").read_bytes()
+        truncated.write_bytes(whole[: len(whole) // 2])
+        made = gdal.GetDriverByName("GTiff").Create(str(no_crs), 8, 8, 1, gdal.GDT_Byte)
+        made.SetGeoTransform([500000, 1, 0, 4000000, 0, -1])  # and no CRS
+        made = None
+        for path in (folder / "gone.tif", folder, empty, truncated):
+            refusal(rasterinfo.inspect_raster, path)
+        refusal(
+            cog.make_cog, sample_collection.DATA / "hro_colorado_gray_scan.tif", folder / "c.tif"
+        )
+        refusal(cog.make_cog, no_crs, folder / "c.tif")
+    finally:
+        shutil.rmtree(folder)
+    closed = replace(target(stack).s3, endpoint_url="http://127.0.0.1:1", max_attempts=1)
+    refusal(storage.head, closed, "bw/x.tif")
+    refusal(
+        mapfile.build_mapfile,
+        "weld_usgs_2014_frames",
+        "Weld",
+        "weld_usgs_2014_frames",
+        None,
+        "http://h/wms",
+    )
+    refusal(stac.frame_dates, collection_of("Weld"), "04-15-64_1-001.tif")
 
 
 def test_the_core_messages_read_as_the_core_wrote_them_in_english(configured):
     messages = core_messages(configured)
-    assert len(messages) == 12
+    assert len(messages) == 21
+    plainly = ("Cannot connect to PostgreSQL", "S3 at http://127.0.0.1:1 cannot be reached")
     for message in messages:
-        if not message.startswith("Cannot connect to PostgreSQL"):  # libpq's words, said plainly
+        if not message.startswith(plainly):  # libpq's and botocore's words, said plainly
             assert localize(message) == message
-    refused = next(m for m in messages if m.startswith("Cannot connect to PostgreSQL"))
+    refused = next(m for m in messages if m.startswith(plainly[0]))
     assert localize(refused).endswith(
         ": nothing answers at this host and port (is the server running?)"
+    )
+    unreachable = next(m for m in messages if m.startswith(plainly[1]))
+    assert localize(unreachable) == (
+        "S3 at http://127.0.0.1:1 cannot be reached for s3://ls4/bw/x.tif: "
+        "nothing answers at this address (is the server running?)"
     )
 
 

@@ -601,6 +601,23 @@ def test_a_full_disk_while_writing_a_cog_says_so_and_qgis_process_exits_cleanly(
     assert not [name for name in leftovers if name.startswith(("processing_", "ls4-run-"))]
 
 
+def test_a_truncated_frame_is_refused_and_qgis_process_exits_cleanly(qgis_process_env, tmp_path):
+    """A batch user's view of a refused frame: exit status 1 and the reason, no traceback."""
+    whole = (sample_collection.DATA / "hro_colorado_gray.tif").read_bytes()
+    truncated = tmp_path / "04-15-14_1-001.tif"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    done = subprocess.run(
+        ["/usr/bin/qgis_process.bin", "run", "ls4:inspectraster", "--", f"INPUT={truncated}"],
+        env=qgis_process_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])  # not a SIGSEGV
+    said = done.stdout + done.stderr
+    assert f"{truncated}: the file is truncated" in said and "Traceback" not in said
+
+
 # --- finding 12: the driver's errors become the core's, naming the database -----------------
 
 

@@ -8,6 +8,7 @@ import html
 import json
 import math
 import os
+import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -133,6 +134,17 @@ def open_and_inspect(path: object) -> tuple[RasterReport, Dataset]:
     dataset, messages = open_raster(path)
     if dataset is None:
         raise InputError(_unreadable_message(path, messages))
+    try:
+        return _report(path, dataset), dataset
+    except BaseException as error:
+        # The exception's frames would keep the file open until the garbage collector, which
+        # may run after GDAL has shut down (a SIGSEGV at exit, seen on QGIS 3.40).
+        dataset = None
+        traceback.clear_frames(error.__traceback__)
+        raise
+
+
+def _report(path: str, dataset: Dataset) -> RasterReport:
     if dataset.RasterCount == 0:
         raise InputError(f"{path}: has no raster bands (a container of subdatasets?)")
     _check_complete(path, dataset)
@@ -156,7 +168,7 @@ def open_and_inspect(path: object) -> tuple[RasterReport, Dataset]:
     report.mask = _mask(dataset)
     report.cog_errors, report.cog_warnings, _ = dataset_layout_problems(dataset)
     report.is_cog = not report.cog_errors
-    return report, dataset
+    return report
 
 
 # --- the file itself -----------------------------------------------------------------------------

@@ -90,6 +90,20 @@ def _credentials(words):
     return tr("the default credentials") if words == "the default credentials" else words
 
 
+def _s3_reason(words):
+    """botocore's reason S3 could not be reached, in words a user can act on."""
+    if "Could not connect to the endpoint URL" in words:
+        return tr("nothing answers at this address (is the server running?)")
+    if "timeout" in words.lower():
+        return tr("S3 did not answer in time")
+    return words
+
+
+def _s3_where(words):
+    match = re.fullmatch(rf"bucket {_VALUE}", words)
+    return tr("bucket {}").format(match.group(1)) if match else words
+
+
 def _or(names):
     return tr(" or ").join(names.split(" or "))
 
@@ -127,6 +141,28 @@ def _shapes():
             tr(
                 "the WMS path answers at {} (404 for a collection that is not published); "
                 "publish a collection to check MapServer itself"
+            ),
+        ),
+        (
+            r"mapfile not written: (\S+) unreachable \((.+)\)",
+            lambda service, why: tr("mapfile not written: {} unreachable ({})").format(
+                service, localize(why)
+            ),
+        ),
+        (
+            r"Mapfile (\S+): the tile index (\S+) has no usable extent \((.*)\); add frames "
+            r"before publishing the mapfile",
+            tr(
+                "Mapfile {}: the tile index {} has no usable extent ({}); add frames before "
+                "publishing the mapfile"
+            ),
+        ),
+        (
+            r"(.+): cannot be written in (.+?): No space left on device \((\d+) bytes free\); "
+            r"GDAL said: (.+)",
+            tr(
+                "{}: cannot be written in {}: no space left on the device ({} bytes free); "
+                "GDAL said: {}"
             ),
         ),
         (r"(.+); (.+)", lambda first, rest: f"{localize(first)}; {localize(rest)}"),
@@ -225,5 +261,95 @@ def _shapes():
             tr("its scan is missing from scanned/ (expected {})"),
         ),
         (r"not attempted: (.+) unreachable", tr("not attempted: {} unreachable")),
+        (r"stopped: (.+) unreachable", tr("stopped: {} unreachable")),
+        (
+            rf"S3 at (\S+) cannot be reached for (bucket {_VALUE}|s3://\S+): (.+)",
+            lambda endpoint, where, _bucket, why: tr(
+                "S3 at {} cannot be reached for {}: {}"
+            ).format(endpoint, _s3_where(where), _s3_reason(why)),
+        ),
+        (r"S3 at (\S+) refused (s3://\S+): (.+)", tr("S3 at {} refused {}: {}")),
+        (
+            r"PostgreSQL \((.*)\) did not answer within (\S+) s",
+            tr("PostgreSQL ({}) did not answer within {} s"),
+        ),
+        (
+            r"PostgreSQL \((.*)\) is unreachable: (.+)",
+            lambda where, why: tr("PostgreSQL ({}) is unreachable: {}").format(where, _reason(why)),
+        ),
+        # a frame the core cannot read or make a COG of (core.rasterinfo, gdalutil, cog)
+        (r"(.+): the file does not exist", tr("{}: the file does not exist")),
+        (
+            r"(.+): this is a folder, not a raster file",
+            tr("{}: this is a folder, not a raster file"),
+        ),
+        (r"(.+): the file is empty \(0 bytes\)", tr("{}: the file is empty (0 bytes)")),
+        (
+            r"(.+): has no raster bands \(a container of subdatasets\?\)",
+            tr("{}: has no raster bands (a container of subdatasets?)"),
+        ),
+        (
+            r"(.+): the file is truncated: it has (\d+) bytes but its image data runs to byte "
+            r"(\d+) \(an interrupted copy or download\?\)",
+            tr(
+                "{}: the file is truncated: it has {} bytes but its image data runs to byte {} "
+                "(an interrupted copy or download?)"
+            ),
+        ),
+        (
+            r"(.+): not a raster file GDAL can read \(GDAL: (.+)\)",
+            tr("{}: not a raster file GDAL can read (GDAL: {})"),
+        ),
+        (r"(.+): not a raster file GDAL can read", tr("{}: not a raster file GDAL can read")),
+        (r"(.+): GDAL cannot open it: (.*)", tr("{}: GDAL cannot open it: {}")),
+        (
+            r"(.+): not georeferenced \(no geotransform and no GCPs\): georeference the scan "
+            r"first \(ls4:georeference\)",
+            tr(
+                "{}: not georeferenced (no geotransform and no GCPs): georeference the scan "
+                "first (ls4:georeference)"
+            ),
+        ),
+        (
+            r"(.+): georeferenced but without a CRS: assign one \(Assign projection\)",
+            tr("{}: georeferenced but without a CRS: assign one (Assign projection)"),
+        ),
+        (
+            r"(.+): a paletted image: expand it to RGB first \(gdal_translate -expand\)",
+            tr("{}: a paletted image: expand it to RGB first (gdal_translate -expand)"),
+        ),
+        (
+            r"(.+): WEBP holds colour \(nc\) images only: use DEFLATE or ZSTD",
+            tr("{}: WEBP holds colour (nc) images only: use DEFLATE or ZSTD"),
+        ),
+        (r"(.+): cannot be written in (.+?): (.+)", tr("{}: cannot be written in {}: {}")),
+        # STAC items the publish could not write (core.stac): warnings
+        (
+            r"(.+): no STAC item: its date (\S+) cannot be read as a day within a year of the "
+            r"collection's (\d+)",
+            tr(
+                "{}: no STAC item: its date {} cannot be read as a day within a year of the "
+                "collection's {}"
+            ),
+        ),
+        (
+            r"(.+): no STAC item: its date (\S+) could be (.+) and the collection (\S+) names "
+            r"no year to decide",
+            lambda name, date, years, collection: tr(
+                "{}: no STAC item: its date {} could be {} and the collection {} names no year "
+                "to decide"
+            ).format(name, date, _or(years), collection),
+        ),
+        (
+            r"(.+): no STAC item: the collection (\S+) has no year \(its mission code names "
+            r"none\), so its date range is unknown",
+            tr(
+                "{}: no STAC item: the collection {} has no year (its mission code names none), "
+                "so its date range is unknown"
+            ),
+        ),
+        (r"(.+): no row of (\S+) holds (\S+): no item", tr("{}: no row of {} holds {}: no item")),
+        (r"(.+): its COG (\S+) is gone: no item", tr("{}: its COG {} is gone: no item")),
+        (r"(.+): cannot be read as a raster", tr("{}: cannot be read as a raster")),
         (r"Canceled by the user|canceled by the user", tr("Canceled")),
     ]
