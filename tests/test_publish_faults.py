@@ -578,22 +578,9 @@ def test_a_full_disk_while_writing_a_cog_says_so_and_qgis_process_exits_cleanly(
     )
     for size in ("100k", "1m"):  # full at the first write, and in the middle of GDAL's writing
         with full_tmpfs(tmp_path / f"full-{size}", size=size, fill=False) as full:
-            done = subprocess.run(
-                [
-                    "/usr/bin/qgis_process.bin",
-                    "run",
-                    "ls4:makecog",
-                    "--",
-                    f"INPUT={source}",
-                    f"OUTPUT={full / 'out.tif'}",
-                ],
-                env=qgis_process_env,
-                capture_output=True,
-                text=True,
-                timeout=300,
+            said = refused_by_qgis_process(
+                qgis_process_env, "ls4:makecog", f"INPUT={source}", f"OUTPUT={full / 'out.tif'}"
             )
-            assert done.returncode == 1, (done.returncode, done.stderr[-2000:])  # not a SIGSEGV
-            said = done.stdout + done.stderr
             assert "No space left on device" in said and f"cannot be written in {full}" in said
             assert "Traceback" not in said
             assert list(full.iterdir()) == []  # output and partial files removed
@@ -606,16 +593,21 @@ def test_a_truncated_frame_is_refused_and_qgis_process_exits_cleanly(qgis_proces
     whole = (sample_collection.DATA / "hro_colorado_gray.tif").read_bytes()
     truncated = tmp_path / "04-15-14_1-001.tif"
     truncated.write_bytes(whole[: len(whole) // 2])
+    said = refused_by_qgis_process(qgis_process_env, "ls4:inspectraster", f"INPUT={truncated}")
+    assert f"{truncated}: the file is truncated" in said and "Traceback" not in said
+
+
+def refused_by_qgis_process(env, algorithm, *parameters):
+    """What ``qgis_process run`` says when it refuses: it must exit 1, not crash."""
     done = subprocess.run(
-        ["/usr/bin/qgis_process.bin", "run", "ls4:inspectraster", "--", f"INPUT={truncated}"],
-        env=qgis_process_env,
+        ["/usr/bin/qgis_process.bin", "run", algorithm, "--", *parameters],
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 1, (done.returncode, done.stderr[-2000:])  # not a SIGSEGV
-    said = done.stdout + done.stderr
-    assert f"{truncated}: the file is truncated" in said and "Traceback" not in said
+    return done.stdout + done.stderr
 
 
 # --- finding 12: the driver's errors become the core's, naming the database -----------------
