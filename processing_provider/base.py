@@ -79,6 +79,9 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
             if not definition.checkValueIsAcceptable(value, context):
                 message = self.tr("Incorrect parameter value for {}")
                 return False, message.format(definition.description())
+        problem = params.collection_problem(self, parameters, context)
+        if problem:
+            return False, problem
         needs = self.settings_needed(parameters, context)
         problem = params.settings_problem(self, parameters, context, needs)
         return (False, problem) if problem else (True, "")

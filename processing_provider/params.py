@@ -8,7 +8,7 @@ from qgis.core import (
 )
 
 from ..ls4_plugin import settings
-from ..ls4_plugin.core import keys, publish, rasterinfo, stac
+from ..ls4_plugin.core import keys, publish, rasterinfo, stac, tileindex
 from ..ls4_plugin.core.errors import InputError, Ls4Error
 
 COUNTY, AGENCY, YEAR, MISSION = "COUNTY", "AGENCY", "YEAR", "MISSION"
@@ -51,7 +51,10 @@ def add_collection_params(alg, with_band=True):
     """COUNTY … TYPE, and BAND_LAYOUT (auto, bw, nc: the same choices in every algorithm)."""
     alg.add(
         QgsProcessingParameterString(COUNTY, alg.tr("County"), optional=True),
-        "County name, e.g. Bexar or Fort Bend. Leave empty for a multi-county mission.",
+        "County name, e.g. Bexar or Fort Bend, in any case: it is written as the county list of "
+        "LS4 settings spells it (default: Texas's 254 counties), and a name not in the list is "
+        "refused with the closest names, unless a collection is already published under it. "
+        "Leave empty for a multi-county mission.",
     )
     alg.add(
         QgsProcessingParameterString(AGENCY, alg.tr("Agency")),
@@ -95,10 +98,62 @@ def collection_name_from(alg, parameters, context):
 
 
 def form_from(alg, parameters, context):
-    """The collection fields of the parameters as ``keys.collection_from_form`` reads them."""
+    """The collection fields of the parameters as ``keys.collection_from_form`` reads them,
+    the county as the county list spells it (``listed_county``)."""
     form = {name: alg.parameterAsString(parameters, name, context) for name in TEXT_FIELDS}
     form[TYPE] = enum_value(alg, parameters, TYPE, context, keys.TYPES)
+    form[COUNTY] = listed_county(alg, parameters, context, form)
     return form
+
+
+def listed_county(alg, parameters, context, form):
+    """COUNTY as the county list of LS4 settings spells it ("mclennan" -> "McLennan").
+
+    A county the list does not hold is refused with the closest names ("'Travs' is not in the
+    county list of Texas: did you mean Travis?"), unless a collection is already published
+    under it (its table records it): the estate published before the list keeps working, and
+    ``publish.settle_identity`` then writes it as that table spells it. Empty (a multi-county
+    mission) and "MultiCounty" are left to ``keys``.
+    """
+    typed = (form.get(COUNTY) or "").strip()
+    if not typed or typed.lower() == keys.MULTI_COUNTY.lower():
+        return typed
+    county_list = settings.county_list()
+    found = county_list.find(typed)
+    if found is not None:
+        return found.name
+    try:
+        county_list.canonical(typed)
+    except InputError as refusal:
+        if not published_under(alg, parameters, context, {**form, COUNTY: typed}):
+            raise refusal from None
+    return typed
+
+
+def published_under(alg, parameters, context, form):
+    """Whether the collection ``form`` names is published already (its table records what it
+    holds); False when that cannot be told (a bad field, no database, the database down)."""
+    try:
+        table = keys.collection_from_form(form).table
+        with tileindex.connect(dsn_from(alg, parameters, context), settings.pg_timeouts()) as conn:
+            return (
+                tileindex.table_exists(conn, table)
+                and publish.stored_collection(conn, table) is not None
+            )
+    except Ls4Error:
+        return False
+
+
+def collection_problem(alg, parameters, context):
+    """Why the collection fields name no collection (a field's rule, a county not in the
+    list); "" when they do, or when the algorithm has no collection fields."""
+    if alg.parameterDefinition(COUNTY) is None:
+        return ""
+    try:
+        collection_name_from(alg, parameters, context)
+    except InputError as error:
+        return str(error)
+    return ""
 
 
 def detected_band(sources):

@@ -69,6 +69,56 @@ def test_algorithms_reading_no_settings_are_not_refused(ls4_provider, ls4_settin
     assert (ok, message) == (True, "")
 
 
+# --- the county list, in every algorithm with collection fields (qgis_process, modeler, dock) --
+
+
+def test_a_county_not_in_the_list_is_refused_before_a_run_with_the_closest_names(
+    ls4_provider, ls4_settings, tmp_path
+):
+    frame = tmp_path / "04-01-52_1-1.tif"
+    frame.write_bytes(b"")
+    publish = {**COLLECTION, "COUNTY": "Travs", "INPUT": [str(frame)]}
+    ok, message = check("publishcollection", publish)
+    assert (ok, message) == (
+        False,
+        "'Travs' is not in the county list of Texas: did you mean Travis?",
+    )
+    for name in ("writemapfile", "collectioninfo", "writestac", "seedtiles"):
+        ok, message = check(name, {**COLLECTION, "COUNTY": "Mc Lenan"})
+        assert not ok and message.startswith("'Mc Lenan' is not in the county list of Texas")
+        assert "McLennan" in message, (name, message)
+    # a multi-county mission has no county to check
+    upload = {**COLLECTION, "INPUT": [str(frame)], "STAGE": 0}
+    multi = {**upload, "COUNTY": "", "YEAR": "", "MISSION": "AR-1963"}
+    assert check("uploadtos3", multi) == (True, "")
+    # the other field rules are said before a run too (they were only said when it ran)
+    ok, message = check("uploadtos3", {**upload, "YEAR": "19x5"})
+    assert (ok, message) == (False, "year '19x5' must be four digits")
+
+
+@pytest.mark.parametrize(
+    ("typed", "prefix"),
+    [
+        ("mclennan", "bw/McLennan/TxDOT_1952/frames/"),
+        ("DEWITT", "bw/DeWitt/TxDOT_1952/frames/"),
+        ("la_salle", "bw/La_Salle/TxDOT_1952/frames/"),
+        (" fort  bend ", "bw/Fort_Bend/TxDOT_1952/frames/"),
+    ],
+)
+def test_a_county_typed_in_any_case_is_keyed_as_the_list_spells_it(
+    ls4_provider, ls4_settings, typed, prefix
+):
+    from ls4.processing_provider import params
+
+    context = QgsProcessingContext()
+    algorithm = QgsApplication.processingRegistry().algorithmById("ls4:uploadtos3")
+    parameters = {**COLLECTION, "COUNTY": typed}
+    assert params.collection_problem(algorithm, parameters, context) == ""
+    collection = params.collection_from(algorithm, parameters, context, band="bw")
+    assert collection.prefix() == prefix
+    assert collection.title.startswith(prefix.split("/")[1].replace("_", " ") + " County TxDOT")
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

@@ -1,11 +1,12 @@
 """The counties a collection may name: a list from a CSV file, with close-match suggestions.
 
 The shipped default is ``data/texas_counties.csv``: Texas's 254 counties with their FIPS codes
-(the publisher's own state). Another state or an edited list is a CSV file with the header
-``state,fips,county`` (one county a row; ``fips`` may be empty), chosen with the LS4 setting
-``names/county_list``. What the user typed is matched without regard to case, underscores or
-repeated spaces ("fort_bend", "FORT BEND"); the list's spelling ("Fort Bend", "DeWitt") is the
-canonical one that goes into keys and titles.
+(the publisher's own state; its source is named in the file's first lines). Another state or
+an edited list is a CSV file with the header ``state,fips,county`` (one county a row; ``fips``
+may be empty), chosen with the LS4 setting ``keys/county_list``; lines starting with ``#``
+before the header are comments (where the list comes from). What the user typed is matched
+without regard to case, underscores or repeated spaces ("fort_bend", "FORT BEND"); the list's
+spelling ("Fort Bend", "DeWitt") is the canonical one that goes into keys and titles.
 """
 
 import csv
@@ -82,11 +83,13 @@ def load(path: str | None = None) -> CountyList:
 def _load(path: str, _stamp: int) -> CountyList:
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+            lines = handle.read().splitlines(keepends=True)
+        comments = next((n for n, line in enumerate(lines) if not line.startswith("#")), 0)
+        rows = list(csv.DictReader(lines[comments:]))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"{path}: the county list cannot be read ({error})") from None
     counties = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=comments + 2):
         name = (row.get("county") or "").strip()
         if not name:
             raise InputError(f"{path}, line {number}: no county (the header is state,fips,county)")
