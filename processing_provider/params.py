@@ -3,7 +3,9 @@
 from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterProviderConnection,
+    QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
 
@@ -29,6 +31,40 @@ COG_COMPRESSIONS = [
     ("JPEG", "JPEG"),
     ("WEBP", "WEBP (colour only)"),
 ]
+
+
+# --- raster inputs: files GDAL opens, never layers QGIS loads to check them ----------------
+#
+# Processing checks a raster parameter's value by loading it as a QgsRasterLayer
+# (checkValueIsAcceptable), and qgis_process does so for every parameter before a run. Loading a
+# layer gives it its default renderer, whose contrast stretch computes the band statistics, and
+# GDAL then saves them (PAM) in a new ``<input>.aux.xml`` beside the user's file. LS4's
+# algorithms open their inputs with GDAL themselves (``Ls4Algorithm.raster_paths``; a file that
+# is not a raster is said by GDAL, naming it), so text values (paths, GDAL virtual paths, a
+# project layer's id or name) are accepted as they are. PAM stays on: a frame georeferenced by
+# its .aux.xml is still read with it.
+
+
+def _all_text(value, minimum=1):
+    values = value if isinstance(value, list | tuple) else [value]
+    return len(values) >= max(1, minimum) and all(
+        isinstance(item, str) and item.strip() for item in values
+    )
+
+
+class RasterFile(QgsProcessingParameterRasterLayer):
+    """A raster layer parameter whose text values are not loaded as layers to be checked."""
+
+    def checkValueIsAcceptable(self, value, context=None):
+        return _all_text(value) or super().checkValueIsAcceptable(value, context)
+
+
+class RasterFiles(QgsProcessingParameterMultipleLayers):
+    """A multiple-layer parameter whose text values are not loaded as layers to be checked."""
+
+    def checkValueIsAcceptable(self, value, context=None):
+        minimum = self.minimumNumberInputs()
+        return _all_text(value, minimum) or super().checkValueIsAcceptable(value, context)
 
 
 def enum_param(alg, name, description, choices):

@@ -1,7 +1,11 @@
 """What the publishing tests share: the stack as LS4 settings, a Target, bucket and index reads."""
 
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import boto3
 from botocore.config import Config
@@ -98,3 +102,35 @@ def anonymous_status(url):
             return reply.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+
+
+def qgis_process_env(root, before_enable=None):
+    """The environment of ``qgis_process`` runs with a fresh profile under ``root`` whose plugin
+    folder holds this repository as ls4, enabled (``before_enable(env, profile folder)`` runs
+    first, e.g. to write the profile's settings)."""
+    root = Path(root)
+    profile = root / "profiles" / "profiles" / "default"
+    plugins = profile / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "ls4").symlink_to(Path(__file__).resolve().parents[1])
+    runtime = root / "home" / "runtime"
+    runtime.mkdir(parents=True)
+    runtime.chmod(0o700)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(root / "home"),
+        "LANG": "C.UTF-8",
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_RUNTIME_DIR": str(runtime),
+        "QGIS_CUSTOM_CONFIG_PATH": str(root / "profiles"),
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p.endswith("site-packages")),
+        "TMPDIR": str(root),
+    }
+    if before_enable is not None:
+        before_enable(env, profile)
+    done = subprocess.run([QGIS_PROCESS, "plugins", "enable", "ls4"], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    return env

@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import mappyfile
+import publish_support
 import pytest
 from osgeo import gdal
 from publish_support import fresh, index_rows, objects, target
@@ -544,28 +545,7 @@ def test_when_the_mapfile_step_fails_the_frames_and_the_report_are_still_written
 @pytest.fixture(scope="module")
 def qgis_process_env(tmp_path_factory):
     """qgis_process with a fresh profile whose plugin folder holds this repository as ls4."""
-    root = tmp_path_factory.mktemp("qgis_process")
-    plugins = root / "profiles" / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    (plugins / "ls4").symlink_to(REPO)
-    runtime = root / "home" / "runtime"
-    runtime.mkdir(parents=True)
-    runtime.chmod(0o700)
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(root / "home"),
-        "LANG": "C.UTF-8",
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_RUNTIME_DIR": str(runtime),
-        "QGIS_CUSTOM_CONFIG_PATH": str(root / "profiles"),
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p.endswith("site-packages")),
-        "TMPDIR": str(root),
-    }
-    done = subprocess.run(
-        ["/usr/bin/qgis_process.bin", "plugins", "enable", "ls4"], env=env, capture_output=True
-    )
-    assert done.returncode == 0, done.stderr
-    return env
+    return publish_support.qgis_process_env(tmp_path_factory.mktemp("qgis_process"))
 
 
 @needs_root

@@ -11,12 +11,12 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterRasterLayer,
     QgsWkbTypes,
 )
 
 from ...ls4_plugin.compat import field
 from ...ls4_plugin.core import footprint
+from .. import params
 from ..base import Ls4Algorithm
 
 
@@ -35,7 +35,7 @@ class FrameFootprint(Ls4Algorithm):
 
     def initAlgorithm(self, config=None):
         self.add(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Frame")),
+            params.RasterFile(self.INPUT, self.tr("Frame")),
             "A georeferenced frame: a file, a project layer, or a COG GDAL reads remotely "
             "(/vsicurl/https://…, /vsis3/bucket/key).",
         )

@@ -6,7 +6,6 @@ from qgis.core import (
     QgsProcessingParameterCrs,
     QgsProcessingParameterFile,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
 )
 
 from ...ls4_plugin.core import georef
@@ -50,7 +49,7 @@ class Georeference(Ls4Algorithm):
 
     def initAlgorithm(self, config=None):
         self.add(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Scan")),
+            params.RasterFile(self.INPUT, self.tr("Scan")),
             "The scanned photograph, not yet georeferenced.",
         )
         self.add(

@@ -5,10 +5,10 @@ from qgis.core import (
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterRasterLayer,
 )
 
 from ...ls4_plugin.core.rasterinfo import inspect_raster
+from .. import params
 from ..base import Ls4Algorithm
 
 
@@ -31,7 +31,7 @@ class InspectRaster(Ls4Algorithm):
 
     def initAlgorithm(self, config=None):
         self.add(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Raster")),
+            params.RasterFile(self.INPUT, self.tr("Raster")),
             "The raster to inspect: a layer of the project or a file.",
         )
         self.add(

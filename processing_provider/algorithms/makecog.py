@@ -7,7 +7,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
 )
 
 from ...ls4_plugin.core import cog
@@ -52,7 +51,7 @@ class MakeCog(Ls4Algorithm):
 
     def initAlgorithm(self, config=None):
         self.add(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Georeferenced image")),
+            params.RasterFile(self.INPUT, self.tr("Georeferenced image")),
             "The georeferenced frame, index sheet or mosaic: a geotransform or GCPs, any CRS.",
         )
         self.add(

@@ -9,7 +9,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
@@ -40,7 +39,7 @@ class PublishCollection(Ls4Algorithm):
 
     def initAlgorithm(self, config=None):
         self.add(
-            QgsProcessingParameterMultipleLayers(
+            params.RasterFiles(
                 self.INPUT, self.tr("Georeferenced frames"), QgsProcessing.SourceType.TypeRaster
             ),
             "Georeferenced images (GeoTIFF), named by the collection's file-name rules, e.g. "

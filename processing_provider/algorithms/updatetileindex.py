@@ -1,6 +1,6 @@
 """ls4:updatetileindex — COGs already on S3 → rows of the collection's tile index."""
 
-from qgis.core import QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterMultipleLayers
+from qgis.core import QgsProcessing, QgsProcessingOutputNumber
 
 from ...ls4_plugin.core import publish
 from .. import params
@@ -22,9 +22,7 @@ class UpdateTileIndex(Ls4Algorithm):
 
     def initAlgorithm(self, config=None):
         self.add(
-            QgsProcessingParameterMultipleLayers(
-                self.INPUT, self.tr("COGs"), QgsProcessing.SourceType.TypeRaster
-            ),
+            params.RasterFiles(self.INPUT, self.tr("COGs"), QgsProcessing.SourceType.TypeRaster),
             "Local copies of the COGs uploaded to the collection's cog/ folder.",
         )
         params.add_collection_params(self)

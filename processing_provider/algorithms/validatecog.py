@@ -5,7 +5,6 @@ import json
 from qgis.core import (
     QgsProcessingOutputBoolean,
     QgsProcessingOutputString,
-    QgsProcessingParameterRasterLayer,
 )
 
 from ...ls4_plugin.core.validate import validate_cog
@@ -37,7 +36,7 @@ class ValidateCog(Ls4Algorithm):
 
     def initAlgorithm(self, config=None):
         self.add(
-            QgsProcessingParameterRasterLayer(self.INPUT, self.tr("COG")),
+            params.RasterFile(self.INPUT, self.tr("COG")),
             "The GeoTIFF to check: a layer of the project or a file.",
         )
         self.add(
