@@ -2,7 +2,7 @@
 settings point at the stack, the shipped (Texas) county list, frames in a folder of their own.
 
 Issue 13 item 14 (no ``.aux.xml`` left beside the inputs), the county list in a batch (issue 17
-item 2).
+item 2), and what a batch user gets with ``--json`` when no frame was published.
 """
 
 import json
@@ -161,3 +161,62 @@ def test_the_estate_published_before_the_list_keeps_its_spelling(stack, batch, t
         ]
         assert len(index_rows(stack, collection.table)) == 2
         fresh(stack, collection)
+
+
+def truncated(frame, folder):
+    """A copy of ``frame`` cut to a third: a frame GDAL refuses ("truncated")."""
+    data = Path(frame).read_bytes()
+    out = Path(folder) / Path(frame).name
+    out.write_bytes(data[: len(data) // 3])
+    return out
+
+
+def test_qgis_process_json_carries_every_frames_status_or_the_error_names_each_frame(
+    stack, batch, tmp_path
+):
+    """qgis_process prints its JSON only for a run that succeeds (3.22, 3.40 and 3.44 alike; with
+    --json the log is not printed either). A run that published a frame returns: FRAMES in the
+    JSON has every frame, the failed one too. A run that published none fails (exit status 1):
+    its error, on stderr, names every frame with its status, and REPORT holds them."""
+    good, bad_one, bad_two = sample_collection.cut_frames("bw", tmp_path, count=3)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    bad_one, bad_two = truncated(bad_one, broken), truncated(bad_two, broken)
+    collection = fresh(stack, frames_of("Bosque"))
+    report = tmp_path / "report.json"
+
+    done = qgis_process(
+        batch,
+        "ls4:publishcollection",
+        f"INPUT={good}",
+        f"INPUT={bad_one}",
+        *fields("bosque", "2014"),
+        f"REPORT={report}",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout)["results"]
+    statuses = {f["source"]: f["status"] for f in json.loads(results["FRAMES"])}
+    assert statuses == {str(good): "published", str(bad_one): "failed"}
+    assert results["STATUS"] == "incomplete: 1 of 2 frames not published"
+
+    report.unlink()
+    done = qgis_process(
+        batch,
+        "ls4:publishcollection",
+        f"INPUT={bad_one}",
+        f"INPUT={bad_two}",
+        *fields("bosque", "2014"),
+        f"REPORT={report}",
+    )
+    assert done.returncode == 1
+    said = done.stderr
+    assert f"No frame was published (2 frames; every frame's status is in {report}): " in said
+    for frame in (bad_one, bad_two):
+        assert f"{frame}: failed: " in said and "truncated" in said.split(f"{frame}: failed: ")[1]
+    assert "Traceback" not in said
+    written = json.loads(report.read_text())
+    assert [(f["source"], f["status"]) for f in written["frames"]] == [
+        (str(bad_one), "failed"),
+        (str(bad_two), "failed"),
+    ]
+    fresh(stack, collection)

@@ -115,7 +115,7 @@ class PublishCollection(Ls4Algorithm):
             notify.deliver(settings.value("sns/topic_arn"), *failure, feedback)
         report_path = self.parameterAsFileOutput(parameters, self.REPORT, context)
         report_path = write_report(report_path, result, feedback)
-        self._report(result, feedback)
+        self._report(result, feedback, report_path)
         self.load = self.parameterAsBool(parameters, self.LOAD_RESULT, context) and (
             result.mapfile_key
         )
@@ -130,16 +130,19 @@ class PublishCollection(Ls4Algorithm):
             self.REPORT: report_path or None,
         }
 
-    def _report(self, result, feedback):
+    def _report(self, result, feedback, report_path=None):
         for frame in result.frames:
             where = f" (on {frame.worker})" if frame.worker not in ("", "local") else ""
             feedback.pushInfo(f"{frame.status}: {frame.source} {frame.message}{where}")
             for warning in frame.warnings:
                 feedback.pushWarning(warning)
-        failed = "; ".join(f"{frame.source}: {frame.message}" for frame in result.failed)
         if result.failed and len(result.failed) == len(result.frames):
-            reasons = [*result.errors, "No frame was published: " + failed]
-            raise QgsProcessingException("; ".join(reasons))
+            # The run fails (exit status 1). qgis_process prints no JSON for a failed algorithm,
+            # and with --json it prints none of its log either, only this error: so it names
+            # every frame and its status (and REPORT, written before, holds them as JSON).
+            raise QgsProcessingException(
+                "; ".join([*result.errors, no_frame_published(result, report_path)])
+            )
         # Otherwise the run returns its outputs (qgis_process --json prints none for a failed
         # algorithm): FRAMES holds every frame's status, STATUS says what did not complete.
         for error in result.errors:
@@ -179,6 +182,21 @@ def write_report(path, result, feedback):
         )
         return None
     return path
+
+
+def no_frame_published(result, report_path=None):
+    """The error of a run that published no frame: every frame, its status and why."""
+    frames = []
+    for frame in result.frames:
+        said = (
+            frame.message
+            if frame.message.startswith(frame.status)
+            else (f"{frame.status}: {frame.message}" if frame.message else frame.status)
+        )
+        frames.append(f"{frame.source}: {said}")
+    where = f"; every frame's status is in {report_path}" if report_path else ""
+    count = f"{len(frames)} frame" + ("" if len(frames) == 1 else "s")
+    return f"No frame was published ({count}{where}): " + "; ".join(frames)
 
 
 def run_status(result):
