@@ -158,6 +158,7 @@ def listed_county(alg, parameters, context, form):
     found = county_list.find(typed)
     if found is not None:
         return found.name
+    keys.collection_from_form(form)  # a field's own rule first ("Ba'ca" breaks the county's)
     try:
         county_list.canonical(typed)
     except InputError as refusal:
@@ -168,7 +169,7 @@ def listed_county(alg, parameters, context, form):
 
 def published_under(alg, parameters, context, form):
     """Whether the collection ``form`` names is published already (its table records what it
-    holds); False when that cannot be told (a bad field, no database, the database down)."""
+    holds); False when that cannot be told (no database, the database down)."""
     try:
         table = keys.collection_from_form(form).table
         with tileindex.connect(dsn_from(alg, parameters, context), settings.pg_timeouts()) as conn:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.stack
 
 DEMO = keys.Collection(band="bw", type="frames", agency="USGS", county="Denver", year="2014")
 # One frame 9 m wide: MapServer's 6 significant digits gave it a zero-width EPSG:3857 box.
-SMALL = keys.Collection(band="bw", type="frames", agency="USGS", county="Tiny", year="2014")
+SMALL = keys.Collection(band="bw", type="frames", agency="USGS", county="Hinsdale", year="2014")
 WMS13 = "{http://www.opengis.net/wms}"
 
 
