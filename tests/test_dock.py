@@ -179,6 +179,38 @@ def test_a_misspelled_county_is_refused_with_a_suggestion_and_the_list_spelling_
         settings.set_value("keys/county_list", str(qgis_env.COLORADO_COUNTIES))
 
 
+def completions(edit):
+    """The names the completion list under ``edit`` shows, when it shows."""
+    popup = edit.completer().popup()
+    model = popup.model()
+    return (
+        [model.index(row, 0).data() for row in range(model.rowCount())] if popup.isVisible() else []
+    )
+
+
+def test_county_and_agency_offer_the_spellings_they_know_as_one_types(dock):
+    """The agencies of LS4 settings as keys spell them, the county list's names (Colorado's in
+    the tests' settings): typed in lowercase, picked from the list."""
+    # the window has the keyboard, as QGIS's has when one types (a line edit takes what its
+    # completer picks only while it has the focus)
+    window, shown = dock.window(), dock.window().isVisible()
+    window.show()
+    window.activateWindow()
+    assert QTest.qWaitForWindowActive(window)
+    type_into(dock.ui.agency, "tx")
+    assert completions(dock.ui.agency) == ["TxDOT"]
+    popup = dock.ui.agency.completer().popup()
+    QTest.keyClick(popup, Qt.Key.Key_Down)  # into the list, on TxDOT
+    QTest.keyClick(popup, Qt.Key.Key_Return)
+    assert dock.ui.agency.text() == "TxDOT"
+    type_into(dock.ui.county, "la")
+    assert completions(dock.ui.county) == ["La Plata", "Lake", "Larimer", "Las Animas"]
+    type_into(dock.ui.county, "las")
+    assert completions(dock.ui.county) == ["Las Animas"]
+    dock.ui.county.completer().popup().hide()
+    window.setVisible(shown)
+
+
 def test_a_colour_frame_cannot_join_a_published_bw_collection_and_the_dock_says_why(
     dock, configured, tmp_path
 ):

@@ -20,8 +20,8 @@ from qgis.core import (
     QgsSettings,
 )
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, QTimer
-from qgis.PyQt.QtWidgets import QFileDialog
+from qgis.PyQt.QtCore import QCoreApplication, QFileSystemWatcher, Qt, QTimer
+from qgis.PyQt.QtWidgets import QCompleter, QFileDialog
 
 from .. import settings
 from ..compat import QAction
@@ -80,6 +80,7 @@ class Ls4Dock(QgsDockWidget):
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(self._show_rows)
         self._connect()
+        self.update_completions()
         self.update_collection()
 
     def _connect(self):
@@ -137,6 +138,18 @@ class Ls4Dock(QgsDockWidget):
         except InputError as error:
             return None, tr("Not a valid collection: {}").format(localize(error))
         return collection, ""
+
+    def update_completions(self):
+        """County and Agency offer, as one types, the names they know: the county list's, and
+        the agencies of LS4 settings (keys/agencies) as keys spell them ("tx" -> TxDOT)."""
+        names = {
+            self.ui.county: [county.name for county in self.county_list().counties],
+            self.ui.agency: list(settings.agencies()),
+        }
+        for edit, choices in names.items():
+            completer = QCompleter(sorted(choices, key=str.lower), edit)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            edit.setCompleter(completer)
 
     def county_list(self):
         """The counties a collection may name (LS4 setting keys/county_list, default Texas's)."""
@@ -649,6 +662,7 @@ class Ls4Dock(QgsDockWidget):
         name = self.collection.name if self.collection else ""
         dialog = SettingsDialog(self, collection=name)
         if dialog.exec():
+            self.update_completions()
             self.refresh_collection_info()
 
     # --- jobs and state --------------------------------------------------------------------
