@@ -140,7 +140,7 @@ def test_loadwms_titles_the_layer_as_published_in_the_user_s_spelling(
     """Run from the modeler or qgis_process, with only the lower-case name to go on."""
     from qgis.core import QgsProject
 
-    spelled = keys.Collection(band="bw", type="frames", agency="TxDOT", county="Tiny", year="2015")
+    spelled = keys.Collection(band="bw", type="frames", agency="TxDOT", county="Otero", year="2015")
     frame = tmp_path / sample_collection.frame_name(1)
     source = sample_collection.DATA / sample_collection.SOURCES["bw"]
     gdal.Translate(str(frame), str(source), srcWin=[100, 50, 60, 60])
@@ -149,7 +149,7 @@ def test_loadwms_titles_the_layer_as_published_in_the_user_s_spelling(
     results = run_alg("loadwms", {"COLLECTION": spelled.name})
     layer = QgsProject.instance().mapLayer(results["LAYER_ID"])
     try:
-        assert layer.name() == "Tiny County TxDOT 2015 frames (black and white)"
+        assert layer.name() == "Otero County TxDOT 2015 frames (black and white)"
         wmts = run_alg("loadwms", {"COLLECTION": spelled.name, "SERVICE": 1})
         tiles = QgsProject.instance().mapLayer(wmts["LAYER_ID"])
         assert tiles.isValid() and "TxDOT" in tiles.name(), tiles.name()
