@@ -646,6 +646,40 @@ def test_publish_from_the_dock_then_check_the_wms(dock, configured, qgis_iface, 
     assert again.id() != first_id and QgsProject.instance().mapLayer(first_id) is None
 
 
+def test_preview_after_republishing_a_changed_frame_shows_its_new_pixels(
+    dock, configured, qgis_iface, tmp_path
+):
+    """GDAL keeps what it read of a COG's URL (its size, its blocks): the dock drops that for
+    each frame it publishes, or Preview would show the frame as it was before."""
+    (frame,) = add_frames(dock, configured, tmp_path, "Mesa", count=1)
+    dock.ui.publish.click()
+    wait_idle(dock)
+    assert dock.main_job.ok, plain(dock.ui.message)
+    before = previewed_pixels(dock, qgis_iface, frame)
+    changed = gdal.Open(str(frame), gdal.GA_Update)
+    for index in range(1, changed.RasterCount + 1):
+        band = changed.GetRasterBand(index)
+        values = band.ReadAsArray()  # new pixels, the same collar (0) and so the same footprint
+        band.WriteArray(np.where(values > 0, np.maximum(255 - values, 1), 0))
+    changed = band = None
+    dock.ui.publish.click()
+    wait_idle(dock)
+    assert table_rows(dock)[frame.name]["Status"].startswith("Published;"), table_rows(dock)
+    after = previewed_pixels(dock, qgis_iface, frame)
+    key = collection_of("Mesa").key("cog", frame.name)
+    published = tmp_path / "published.tif"
+    s3_client(configured).download_file(configured["s3"]["bucket"], key, str(published))
+    assert np.array_equal(after, gdal.Open(str(published)).ReadAsArray())
+    assert not np.array_equal(after, before)
+
+
+def previewed_pixels(dock, iface, frame):
+    """The pixels of the COG that Preview shows, read the way QGIS reads it (GDAL, its cache)."""
+    raster, _footprint = preview(dock, iface, frame)
+    assert raster.source().startswith("/vsicurl/")
+    return gdal.Open(raster.source()).ReadAsArray()
+
+
 def test_cancel_mid_publish_leaves_nothing_half_written(dock, configured, tmp_path):
     collection = collection_of("Boulder")
     frames = add_frames(dock, configured, tmp_path, "Boulder")
