@@ -53,7 +53,9 @@ def sample(data_dir, tmp_path):
 # Tiers. A test using one of these fixtures, directly or through another fixture, gets the mark:
 # ``stack``: it starts or needs services (the stack, or a service process of a module's own);
 # ``slow``: it builds the plugin ZIP and runs QGIS in another process, or installs and runs the Qt 6
-# migration tool (tens of seconds).
+# migration tool (tens of seconds). A test that starts QGIS or a checker over the whole tree in
+# another process without such a fixture carries ``@pytest.mark.slow`` itself (test_profiles,
+# test_zip's vermin check).
 # The fast tier, ``make unit``, is ``-m "not stack and not slow"``.
 TIER_FIXTURES = {
     "stack": {"stack", "sns_emulator"},

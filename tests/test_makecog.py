@@ -226,7 +226,8 @@ def eroded(valid):
 def source_footprint(src, out):
     """For every output pixel: True inside the source's valid pixels, False outside, None on
     the edge (within one pixel of it), computed by transforming each output pixel's centre back
-    into the source with GDAL's exact transformer."""
+    into the source with GDAL's exact transformer (a source with a geotransform: from the
+    output's pixels to the source's is then the same chain of affine, PROJ, affine both ways)."""
     source = gdal.Open(str(src))
     pixels = source.ReadAsArray()
     pixels = pixels if pixels.ndim == 3 else pixels[None]
@@ -236,12 +237,18 @@ def source_footprint(src, out):
     )
     sure_valid, sure_invalid = eroded(valid), eroded(~valid)
     target = gdal.Open(out.path)
-    transformer = gdal.Transformer(source, target, [])
+    # The centres as arrays transformed in place by GDAL (TransformGeolocations), not one Python
+    # tuple a point: the same transformer, seconds less on a large frame.
+    centres = gdal.GetDriverByName("MEM").Create("", out.width, out.height, 3, gdal.GDT_Float64)
     rows, cols = np.mgrid[0 : out.height, 0 : out.width]
-    centres = np.column_stack([cols.ravel() + 0.5, rows.ravel() + 0.5])
-    back, _ = transformer.TransformPoints(1, centres.tolist())
-    back = np.array(back)[:, :2]
-    x, y = np.floor(back[:, 0]).astype(int), np.floor(back[:, 1]).astype(int)
+    centres.GetRasterBand(1).WriteArray(cols + 0.5)
+    centres.GetRasterBand(2).WriteArray(rows + 0.5)
+    transformer = gdal.Transformer(target, source, [])  # output pixel -> source pixel
+    bands = [centres.GetRasterBand(number) for number in (1, 2, 3)]
+    assert transformer.TransformGeolocations(*bands) == 0
+    back_x, back_y = (band.ReadAsArray().ravel() for band in bands[:2])
+    bands = centres = None
+    x, y = np.floor(back_x).astype(int), np.floor(back_y).astype(int)
     height, width = valid.shape
     inside = (x >= 1) & (y >= 1) & (x < width - 1) & (y < height - 1)
     outside = (x < -1) | (y < -1) | (x > width) | (y > height)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path.home() / ".config" / "Unknown Organization.conf"
 
@@ -37,6 +39,7 @@ def run_python(code, **env):
     )
 
 
+@pytest.mark.slow  # starts QGIS in another process
 def test_the_demo_keeps_ls4_settings_in_its_own_profile():
     before = shared_settings()
     done = run_python(

@@ -267,6 +267,7 @@ def test_zip_python_parses_as_python_3_10(plugin_zip):
                 ast.parse(archive.read(name), filename=name, feature_version=(3, 10))
 
 
+@pytest.mark.slow  # runs vermin in other processes over every deployed file
 def test_deployed_code_needs_no_python_newer_than_3_10():
     """vermin: no 3.11+ module, function or argument (datetime.UTC, tomllib, enum.StrEnum ...)."""
     deployed = build.deployable_files(REPO).items()
