@@ -950,12 +950,28 @@
       <translation>MapServer</translation>
     </message>
     <message>
+      <source>Map folder (this machine serves the tiles)</source>
+      <translation>Carpeta de mapas (este equipo sirve las teselas)</translation>
+    </message>
+    <message>
+      <source>S3 bucket (publish from any machine)</source>
+      <translation>Bucket de S3 (publicar desde cualquier equipo)</translation>
+    </message>
+    <message>
+      <source>Where MapProxy keeps the collections' tiles; publishing a frame clears its tiles there. Choose the bucket when the tile server is another machine.</source>
+      <translation>Dónde guarda MapProxy las teselas de las colecciones; publicar un fotograma borra allí sus teselas. Elija el bucket cuando el servidor de teselas es otro equipo.</translation>
+    </message>
+    <message>
       <source>WMS URL</source>
       <translation>URL del WMS</translation>
     </message>
     <message>
       <source>Map folder</source>
       <translation>Carpeta de mapas</translation>
+    </message>
+    <message>
+      <source>Tile cache</source>
+      <translation>Caché de teselas</translation>
     </message>
     <message>
       <source>Dask cluster</source>

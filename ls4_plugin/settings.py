@@ -45,6 +45,9 @@ DEFAULTS = {
     "postgres/mapfile_connection": "service=ls4",
     "mapserver/wms_url_template": "",
     "mapserver/map_dir": "",
+    # Where MapProxy caches the tiles: "file" (the map folder: publish on the tile server) or
+    # "s3" (the bucket: any machine's publish clears the tiles of the frames it changes).
+    "tiles/cache": "file",
     # Dask scheduler of publishcollection (tcp://host:8786); empty: publish on this machine.
     "dask/scheduler": "",
     "sns/topic_arn": "",

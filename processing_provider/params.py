@@ -10,7 +10,7 @@ from qgis.core import (
 )
 
 from ..ls4_plugin import settings
-from ..ls4_plugin.core import keys, publish, rasterinfo, stac, tileindex
+from ..ls4_plugin.core import keys, publish, rasterinfo, stac, tileindex, tiles
 from ..ls4_plugin.core.errors import InputError, Ls4Error
 
 COUNTY, AGENCY, YEAR, MISSION = "COUNTY", "AGENCY", "YEAR", "MISSION"
@@ -249,7 +249,7 @@ def settings_problem(alg, parameters, context, needs):
     again when the algorithm reads them.
     """
     checks = {
-        "mapserver": wms_url_template,
+        "mapserver": lambda: (wms_url_template(), tile_cache()),
         "s3": settings.s3_config,
         "database": lambda: dsn_from(alg, parameters, context),
         "stac": lambda: stac_from(alg, parameters, context),
@@ -274,7 +274,18 @@ def target_from(alg, parameters, context):
         pg_timeouts=settings.pg_timeouts(),
         agencies=settings.agencies(),
         stac=stac_from(alg, parameters, context),
+        tile_cache=tile_cache(),
     )
+
+
+def tile_cache():
+    """The tile cache of LS4 settings (tiles.TILE_CACHES), or ``InputError`` saying the choices."""
+    chosen = settings.value("tiles/cache").strip().lower() or "file"
+    if chosen not in tiles.TILE_CACHES:
+        raise InputError(
+            f"LS4 setting tiles/cache {chosen!r}: use one of {', '.join(tiles.TILE_CACHES)}"
+        )
+    return chosen
 
 
 def add_pgstac_param(alg):

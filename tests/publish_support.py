@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from ls4.ls4_plugin.core import publish, stac, storage, tileindex
+from ls4.ls4_plugin.core import publish, stac, storage, tileindex, tiles
 
 
 def s3_config(stack, **changes):
@@ -77,12 +77,13 @@ def fresh(stack, collection):
     storage.delete_keys(config, list(objects(stack, collection.prefix())))
     storage.delete_keys(config, list(objects(stack, f"{stac.PREFIX}{collection.name}/")))
     storage.delete_keys(config, [collection.mapfile_key])
+    storage.delete_keys(config, list(objects(stack, f"{tiles.s3_cache_dir(collection.name)}/")))
     with tileindex.connect(stack["postgres"]["dsn"]) as conn:
         tileindex.drop_table(conn, collection.table)
     return collection
 
 
-def publish_sample_frames(stack, collection, folder, count):
+def publish_sample_frames(stack, collection, folder, count, publish_target=None):
     """``count`` overlapping bw sample frames published into a fresh ``collection``, its bucket
     public; every frame must publish. Returns the frames' paths."""
     from tools import sample_collection
@@ -90,7 +91,8 @@ def publish_sample_frames(stack, collection, folder, count):
     storage.apply_public_policy(target(stack).s3)
     fresh(stack, collection)
     frames = sample_collection.cut_frames("bw", folder, count=count)
-    result = publish.publish_collection(target(stack), collection, [str(f) for f in frames])
+    publish_target = publish_target or target(stack)
+    result = publish.publish_collection(publish_target, collection, [str(f) for f in frames])
     assert {frame.status for frame in result.frames} == {"published"}
     return frames
 

@@ -1,6 +1,7 @@
 """Tiles of a collection through MapProxy in front of MapServer: WMTS, XYZ, TMS, the cache and
 its invalidation by publishing, seeding, and ls4:loadwms on the tiles."""
 
+import dataclasses
 import os
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -8,7 +9,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from osgeo import gdal, ogr
-from publish_support import publish_sample_frames, target
+from publish_support import fresh, objects, publish_sample_frames, target
 from wms_client import get_map, image_array
 
 from ls4.ls4_plugin.core import keys, publish, storage, tileindex, tiles
@@ -222,3 +223,62 @@ def test_a_frame_published_again_elsewhere_clears_its_old_place_too(published, s
     dataset = None
     publish.publish_collection(target(stack), COLLECTION, [str(moved)])
     assert not old_place & set(cached_files(stack))
+
+
+# --- the tile cache on S3: the publishers are not the tile server ------------------------------
+
+ON_S3 = keys.Collection(band="bw", type="frames", agency="USGS", county="Crowley", year="2014")
+
+
+def cached_keys(stack, collection):
+    """{(zoom, x, y): LastModified} of the collection's tiles in MapProxy's S3 cache."""
+    prefix = f"{tiles.s3_cache_dir(collection.name)}/"
+    found = {}
+    for key, modified in objects(stack, prefix).items():
+        zoom, x, y = key[len(prefix) : -len(".png")].split("/")
+        found[(int(zoom), int(x), int(y))] = modified
+    return found
+
+
+def test_a_tile_cache_on_s3_is_cleared_over_a_changed_frame_by_a_publisher_elsewhere(
+    stack, tmp_path
+):
+    server = dataclasses.replace(target(stack), tile_cache="s3")  # writes the server's config
+    (tmp_path / "frames").mkdir()
+    frames = publish_sample_frames(stack, ON_S3, tmp_path / "frames", 4, publish_target=server)
+    wms = stack["mapserver"]["wms_url_template"].format(collection=ON_S3.name)
+    urls = tiles.service_urls(wms, ON_S3.name)
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        extent = tileindex.extent(conn, ON_S3.table)
+    assert tiles.seed(urls["xyz"], extent, SEED_ZOOMS)["failed"] == 0
+    before = cached_keys(stack, ON_S3)
+    assert {zoom for zoom, _x, _y in before} == set(SEED_ZOOMS)
+    assert not os.path.exists(tiles.cache_dir(stack["mapserver"]["map_dir"], ON_S3.name))
+    frame = frames[-1]
+    changed = tmp_path / frame.name
+    dataset = gdal.Translate(str(changed), str(frame))
+    band = dataset.GetRasterBand(1)
+    band.WriteArray(255 - band.ReadAsArray())
+    dataset = band = None
+    desktop = dataclasses.replace(server, map_dir=None)  # a georeferencer's machine
+    result = publish.publish_collection(desktop, ON_S3, [str(changed)])
+    assert [f.status for f in result.frames] == ["published"]
+    location = keys.location(stack["s3"]["bucket"], ON_S3.key("cog", frame.name))
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        outline = tileindex.footprint_of(conn, ON_S3.table, location)
+    minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(outline).GetEnvelope()
+    over = set()
+    for zoom in SEED_ZOOMS:
+        x0, x1, y0, y1 = tiles.tile_range((minx, miny, maxx, maxy), zoom)
+        over |= {(zoom, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)}
+    after = cached_keys(stack, ON_S3)
+    stale, kept = set(before) & over, set(before) - over
+    assert stale and kept
+    assert not stale & set(after)
+    assert {tile: after.get(tile) for tile in kept} == {tile: before[tile] for tile in kept}
+    zoom, x, y = sorted(stale)[len(stale) // 2]
+    _status, _headers, body = fetch(urls["xyz"].format(z=zoom, x=x, y=y))
+    served = get_map(wms, ON_S3.name, tiles.tile_bbox(zoom, x, y), 256, 256)
+    assert np.array_equal(image_array(body), served)
+    assert (zoom, x, y) in cached_keys(stack, ON_S3)  # drawn again, and cached again on S3
+    fresh(stack, ON_S3)

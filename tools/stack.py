@@ -624,6 +624,13 @@ def _start_tiles(state, logs):
     command += ["--access-logfile", "-", app]
     # gunicorn strips SCRIPT_NAME from the path, so MapProxy's URLs start with /tiles/.
     env = {**CLEAN_ENV, "SCRIPT_NAME": "/tiles", "PROJ_DATA": "/usr/share/proj"}
+    # A collection whose tiles are cached on S3 (tiles.TILE_CACHES): MapProxy's boto3 reads
+    # the stack's keys from its environment, as a real tile server would from its own.
+    env |= {
+        "AWS_ACCESS_KEY_ID": state["s3"]["access_key"],
+        "AWS_SECRET_ACCESS_KEY": state["s3"]["secret_key"],
+        "AWS_DEFAULT_REGION": state["s3"].get("region", "us-east-1"),
+    }
     return _spawn(command, logs / "tiles.log", cwd=folder, env=env)
 
 

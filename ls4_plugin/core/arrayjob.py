@@ -35,7 +35,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import engines, keys, publish, stac, storage, tileindex
+from . import engines, keys, publish, stac, storage, tileindex, tiles
 from .errors import InputError, Ls4Error
 from .feedback import FeedbackLike
 
@@ -77,6 +77,7 @@ class Manifest:
                     "mapfile_connection": target.mapfile_connection,
                     "agencies": list(target.agencies),
                     "stac": dataclasses.asdict(target.stac),
+                    "tile_cache": target.tile_cache,
                 },
                 "frames": self.frames,
             },
@@ -96,6 +97,7 @@ class Manifest:
             mapfile_connection=fields["mapfile_connection"],
             agencies=tuple(fields.get("agencies", ())),
             stac=stac.StacConfig(**fields.get("stac", {})),
+            tile_cache=fields.get("tile_cache", "file"),
         )
         return cls(
             url, keys.Collection(**data["collection"]), target, data["frames"], data["planned"]
@@ -284,6 +286,12 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--mapfile-connection", default="service=ls4")
             sub.add_argument("--stac", action="store_true", help="write STAC items and catalog")
             sub.add_argument("--pgstac", action="store_true", help="load STAC into pgSTAC too")
+            sub.add_argument(
+                "--tile-cache",
+                choices=tiles.TILE_CACHES,
+                default="file",
+                help="where MapProxy caches the tiles (s3: publishing clears them from anywhere)",
+            )
             sub.add_argument("frames", nargs="+", help="local files or s3://… georef objects")
         if name == "run":
             sub.add_argument("--index", type=int, help="else " + ", ".join(INDEX_VARIABLES))
@@ -319,6 +327,7 @@ def _plan(args: argparse.Namespace) -> int:
         wms_url_template=args.wms_url_template,
         mapfile_connection=args.mapfile_connection,
         stac=stac.StacConfig(enabled=args.stac or args.pgstac, pgstac=args.pgstac),
+        tile_cache=args.tile_cache,
     )
     manifest = plan(args.manifest, collection, target, args.frames)
     count = len(manifest.frames)

@@ -61,9 +61,16 @@ class Target:
     # the canonical spelling of agencies ("TxDOT"), matched ignoring case
     agencies: tuple[str, ...] = ()
     stac: StacConfig = StacConfig()
+    # where MapProxy caches the tiles (tiles.TILE_CACHES): "s3" when the publishing machines
+    # are not the tile server, so that publishing a frame can clear its tiles from anywhere
+    tile_cache: str = "file"
 
     def wms_url(self, collection: keys.CollectionName) -> str:
         return self.wms_url_template.format(collection=collection.name)
+
+    def s3_tile_cache(self) -> storage.S3Config | None:
+        """The bucket of the tile cache when it is on S3, else None."""
+        return self.s3 if self.tile_cache == "s3" else None
 
     def connect(self) -> tileindex.Connection:
         """A connection to the tile index database, every wait bounded by ``pg_timeouts``."""
@@ -692,11 +699,13 @@ def _upsert_frame(
 ) -> str:
     """The index row, after the cached tiles over the frame's old and new footprints are
     deleted (they are drawn again from the new COG at the next request)."""
-    if target.map_dir:
+    if target.map_dir or target.s3_tile_cache():
         location = cast(str, row["location"])  # index_row always gives it
         old = tileindex.footprint_of(conn, collection.table, location)
         for outline in {footprint for footprint in (wkt, old) if footprint is not None}:
-            tiles.invalidate_footprint(target.map_dir, collection.name, outline)
+            tiles.invalidate_footprint(
+                target.map_dir, collection.name, outline, target.s3_tile_cache()
+            )
     return tileindex.upsert_frame(conn, collection.table, row, wkt)
 
 
@@ -909,7 +918,11 @@ def _publish_mapfile(
         text = render_mapfile(target, collection, extent, whole)
         # the tile service of the same collection data, validated before either is written
         tile_config = tiles.render_config(
-            collection.name, collection.title, extent, target.wms_url(collection)
+            collection.name,
+            collection.title,
+            extent,
+            target.wms_url(collection),
+            target.s3_tile_cache(),
         )
         storage.put_bytes(target.s3, collection.mapfile_key, text.encode())
         storage.put_bytes(target.s3, tiles.config_key(collection.name), tile_config.encode())

@@ -5,9 +5,12 @@ and ``mapproxy/<collection>.yaml`` in the bucket, from the same collection data 
 mapfile (name, title, extent, WMS URL); MapProxy's multi-project application serves every
 file of that folder under ``/tiles/<collection>/``.
 The tile cache is a file cache in ``<map dir>/tiles/cache/<collection>/<z>/<x>/<y>.png``
-(x from the west, y from the north, as XYZ). Publishing a frame deletes the cached tiles over
-that frame's footprint at every level, nothing else; ``seed`` asks for the tiles of chosen zoom
-levels so that they are cached.
+(x from the west, y from the north, as XYZ), or, where the publishers are not the tile server
+(georeferencers publish from their desktops), MapProxy's S3 cache at
+``s3://<bucket>/mapproxy/cache/<collection>/<z>/<x>/<y>.png``: then every publisher reaches the
+cache the server draws from. Publishing a frame deletes the cached tiles over that frame's
+footprint at every level, nothing else; ``seed`` asks for the tiles of chosen zoom levels so
+that they are cached.
 
 The configuration is a dict written as JSON, which is YAML (MapProxy reads it with a YAML
 parser); it is checked with MapProxy's own validator when MapProxy is importable (the server,
@@ -22,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from . import storage
 from .errors import InputError, Ls4Error
 from .feedback import FeedbackLike, check_canceled, ensure
 from .outputs import replaced_whole
@@ -37,6 +41,10 @@ TILE_SIZE = 256
 ORIGIN = math.pi * 6378137.0  # half the width of the EPSG:3857 world square
 TILE_FORMAT = "png"
 CONFIG_PREFIX = "mapproxy/"
+# Where the tiles are cached: "file" (the map folder of the tile server, which must then be the
+# publishing machine) or "s3" (the bucket, beside the configurations; private).
+TILE_CACHES = ("file", "s3")
+S3_CACHE_PREFIX = f"{CONFIG_PREFIX}cache/"
 
 # A MapProxy configuration (the YAML document) as a dict.
 Config = dict[str, Any]
@@ -83,10 +91,22 @@ def config_key(collection_name: str) -> str:
     return f"{CONFIG_PREFIX}{collection_name}.yaml"
 
 
-def build_config(collection_name: str, title: str, extent: Iterable[float], wms_url: str) -> Config:
+def s3_cache_dir(collection_name: str) -> str:
+    """The prefix of a collection's tiles in MapProxy's S3 cache (no trailing slash)."""
+    return f"{S3_CACHE_PREFIX}{collection_name}"
+
+
+def build_config(
+    collection_name: str,
+    title: str,
+    extent: Iterable[float],
+    wms_url: str,
+    s3_cache: "storage.S3Config | None" = None,
+) -> Config:
     """MapProxy's configuration of one collection as a dict. Its paths are relative to the
     file's folder (MapProxy resolves them so), so the same text serves on any machine whose
-    ``<map dir>/tiles/`` holds it."""
+    ``<map dir>/tiles/`` holds it. With ``s3_cache`` the tiles are kept in that bucket (the
+    server's MapProxy reads its credentials from its own environment, AWS's standard chain)."""
     source = f"{collection_name}_wms"
     cache = f"{collection_name}_cache"
     bbox = [float(value) for value in extent]
@@ -105,11 +125,7 @@ def build_config(collection_name: str, title: str, extent: Iterable[float], wms_
                 # its bounding box, and publishing a frame changes exactly the tiles over it.
                 "meta_size": [1, 1],
                 "meta_buffer": 0,
-                "cache": {
-                    "type": "file",
-                    "directory_layout": "tms",
-                    "directory": f"{CACHE_FOLDER}/{collection_name}",
-                },
+                "cache": _cache(collection_name, s3_cache),
             }
         },
         "sources": {
@@ -131,6 +147,23 @@ def build_config(collection_name: str, title: str, extent: Iterable[float], wms_
             "http": {"access_control_allow_origin": ""},
         },
     }
+
+
+def _cache(collection_name: str, s3_cache: "storage.S3Config | None") -> dict[str, str]:
+    if s3_cache is None:
+        return {
+            "type": "file",
+            "directory_layout": "tms",
+            "directory": f"{CACHE_FOLDER}/{collection_name}",
+        }
+    where = {"bucket_name": s3_cache.bucket, "region_name": s3_cache.region}
+    if s3_cache.endpoint_url:
+        where["endpoint_url"] = s3_cache.endpoint_url
+    return {
+        "type": "s3",
+        "directory_layout": "tms",
+        "directory": s3_cache_dir(collection_name),
+    } | where
 
 
 def validate(config: Config) -> list[str]:
@@ -166,9 +199,15 @@ def dumps(config: Config) -> str:
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
-def render_config(collection_name: str, title: str, extent: Iterable[float], wms_url: str) -> str:
+def render_config(
+    collection_name: str,
+    title: str,
+    extent: Iterable[float],
+    wms_url: str,
+    s3_cache: "storage.S3Config | None" = None,
+) -> str:
     """The validated configuration text; raises ``Ls4Error`` naming the problems."""
-    config = build_config(collection_name, title, extent, wms_url)
+    config = build_config(collection_name, title, extent, wms_url, s3_cache)
     problems = validate(config)
     if problems:
         raise Ls4Error(f"MapProxy configuration of {collection_name}: " + "; ".join(problems))
@@ -234,12 +273,49 @@ def invalidate(map_dir: str, collection_name: str, bbox: Sequence[float]) -> int
     return deleted
 
 
-def invalidate_footprint(map_dir: str, collection_name: str, footprint_wkt: str) -> int:
-    """``invalidate`` over the bounding box of a frame's footprint (WKT, EPSG:3857)."""
+def invalidate_s3(config: "storage.S3Config", collection_name: str, bbox: Sequence[float]) -> int:
+    """``invalidate`` for MapProxy's S3 cache: the cached tiles of each level are listed (only
+    tiles that exist are, however fine the level) and those over ``bbox`` deleted."""
+    stale = []
+    for zoom in range(NUM_LEVELS):
+        x0, x1, y0, y1 = tile_range(bbox, zoom)
+        for key in storage.list_keys(config, f"{s3_cache_dir(collection_name)}/{zoom}/"):
+            *_, column, name = key.split("/")
+            row = name.removesuffix(f".{TILE_FORMAT}")
+            if (
+                column.isdigit()
+                and row.isdigit()
+                and _within(int(column), int(row), x0, x1, y0, y1)
+            ):
+                stale.append(key)
+    storage.delete_keys(config, stale)
+    return len(stale)
+
+
+def _within(x: int, y: int, x0: int, x1: int, y0: int, y1: int) -> bool:
+    return x0 <= x <= x1 and y0 <= y <= y1
+
+
+def invalidate_footprint(
+    map_dir: str | None,
+    collection_name: str,
+    footprint_wkt: str,
+    s3_cache: "storage.S3Config | None" = None,
+) -> int:
+    """``invalidate`` over the bounding box of a frame's footprint (WKT, EPSG:3857), in the
+    S3 cache when ``s3_cache`` is given, else in the map folder's."""
     from osgeo import ogr
 
     minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(footprint_wkt).GetEnvelope()
-    return invalidate(map_dir, collection_name, (minx, miny, maxx, maxy))
+    bbox = (minx, miny, maxx, maxy)
+    if s3_cache is not None:
+        return invalidate_s3(s3_cache, collection_name, bbox)
+    return invalidate(map_dir, collection_name, bbox) if map_dir else 0
+
+
+def cached_s3_tile(collection_name: str, zoom: int, x: int, y: int) -> str:
+    """The key MapProxy's S3 cache keeps tile ``zoom/x/y`` at (it may not exist)."""
+    return f"{s3_cache_dir(collection_name)}/{zoom}/{x}/{y}.{TILE_FORMAT}"
 
 
 def _numbered(folder: str, first: int, last: int, suffix: str = "") -> Iterator[os.DirEntry[str]]:

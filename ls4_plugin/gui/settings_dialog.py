@@ -13,6 +13,7 @@ from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsGui, QgsProviderConn
 from qgis.PyQt.QtCore import QCoreApplication, QSize, Qt
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -148,8 +149,18 @@ class SettingsDialog(QDialog):
         self.wms_url_template.setPlaceholderText("https://maps.example.org/wms/{collection}")
         self.map_dir = QgsFileWidget()
         self.map_dir.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
+        self.tile_cache = QComboBox()
+        self.tile_cache.addItem(tr("Map folder (this machine serves the tiles)"), "file")
+        self.tile_cache.addItem(tr("S3 bucket (publish from any machine)"), "s3")
+        self.tile_cache.setToolTip(
+            tr(
+                "Where MapProxy keeps the collections' tiles; publishing a frame clears its "
+                "tiles there. Choose the bucket when the tile server is another machine."
+            )
+        )
         form.addRow(tr("WMS URL"), self.wms_url_template)
         form.addRow(tr("Map folder"), self.map_dir)
+        form.addRow(tr("Tile cache"), self.tile_cache)
         return group
 
     def _cluster_group(self):
@@ -174,6 +185,9 @@ class SettingsDialog(QDialog):
         self.mapfile_connection.setText(settings.value("postgres/mapfile_connection"))
         self.wms_url_template.setText(settings.value("mapserver/wms_url_template"))
         self.map_dir.setFilePath(settings.value("mapserver/map_dir"))
+        self.tile_cache.setCurrentIndex(
+            max(0, self.tile_cache.findData(settings.value("tiles/cache")))
+        )
         self.scheduler.setText(settings.value("dask/scheduler"))
 
     def values(self):
@@ -189,6 +203,7 @@ class SettingsDialog(QDialog):
             "postgres/mapfile_connection": self.mapfile_connection.text().strip(),
             "mapserver/wms_url_template": self.wms_url_template.text().strip(),
             "mapserver/map_dir": self.map_dir.filePath().strip(),
+            "tiles/cache": self.tile_cache.currentData(),
             "dask/scheduler": self.scheduler.text().strip(),
         }
 
