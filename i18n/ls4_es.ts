@@ -584,12 +584,20 @@
       <translation>S3 no respondió a tiempo</translation>
     </message>
     <message>
+      <source>1 frame</source>
+      <translation>1 fotograma</translation>
+    </message>
+    <message>
       <source>S3 refused {} at {}: {}</source>
       <translation>S3 rechazó {} en {}: {}</translation>
     </message>
     <message>
       <source> or </source>
       <translation> o </translation>
+    </message>
+    <message>
+      <source>No frame was published ({}): {}</source>
+      <translation>No se publicó ningún fotograma ({}): {}</translation>
     </message>
     <message>
       <source>mission code {} gives table {}, which holds mission {} (s3 prefix {}): write the mission code {}, or use one that gives a table of its own</source>
@@ -816,12 +824,24 @@
       <translation>la configuración de autenticación {}</translation>
     </message>
     <message>
+      <source>{} frames</source>
+      <translation>{} fotogramas</translation>
+    </message>
+    <message>
+      <source>{}; every frame's status is in {}</source>
+      <translation>{}; el estado de cada fotograma está en {}</translation>
+    </message>
+    <message>
       <source>collection {} already exists as {} (s3 prefix {}, table {}); a collection has one band layout, so these {} frames cannot join it. Check the band layout chosen, or publish them as a collection of their own (another agency, year or type)</source>
       <translation>la colección {} ya existe en {} (prefijo S3 {}, tabla {}); una colección tiene una sola disposición de bandas, así que estos fotogramas en {} no pueden unirse a ella. Compruebe la disposición de bandas elegida o publíquelos como una colección propia (otra agencia, otro año u otro tipo)</translation>
     </message>
     <message>
       <source>mapfile not written: {} unreachable ({})</source>
       <translation>mapfile no escrito: {} inalcanzable ({})</translation>
+    </message>
+    <message>
+      <source>{}: failed: {}</source>
+      <translation>{}: falló: {}</translation>
     </message>
     <message>
       <source>connection {}: {}</source>

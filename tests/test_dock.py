@@ -60,6 +60,7 @@ from ls4.ls4_plugin.core import (
 )
 from ls4.ls4_plugin.core.errors import Ls4Error
 from ls4.ls4_plugin.gui.messages import localize
+from ls4.processing_provider.algorithms.publishcollection import no_frame_published
 from tools import qgis_env, sample_collection
 
 REPO = Path(__file__).resolve().parents[1]
@@ -880,7 +881,29 @@ def core_messages(stack):
     weld = replace(colour, band="bw")
     said += publish._scan_warnings(target(stack), weld, "04-15-14_1-002.tif", None)
     frame_and_service_messages(stack, refusal)
+    said += run_messages(stack)
     return said
+
+
+def run_messages(stack):
+    """publishcollection's error for a run that published no frame (with and without its
+    REPORT), from a real run of the core over frames it cannot read."""
+    folder = Path(tempfile.mkdtemp(prefix="ls4-run-messages-"))
+    moffat = replace(collection_of("Moffat"), band="bw")
+    try:
+        whole = (sample_collection.DATA / "hro_colorado_gray.tif").read_bytes()
+        truncated, empty = folder / "04-15-14_1-001.tif", folder / "04-15-14_1-002.tif"
+        truncated.write_bytes(whole[: len(whole) // 2])
+        empty.write_bytes(b"")
+        both = publish.publish_collection(target(stack), moffat, [str(truncated), str(empty)])
+        one = publish.publish_collection(target(stack), moffat, [str(empty)])
+        return [
+            no_frame_published(both, str(folder / "report.json")),
+            no_frame_published(one),
+        ]
+    finally:
+        forget_collection(stack, moffat)
+        shutil.rmtree(folder)
 
 
 def frame_and_service_messages(stack, refusal):
@@ -917,7 +940,7 @@ def frame_and_service_messages(stack, refusal):
 
 def test_the_core_messages_read_as_the_core_wrote_them_in_english(configured):
     messages = core_messages(configured)
-    assert len(messages) == 21
+    assert len(messages) == 23
     plainly = ("Cannot connect to PostgreSQL", "S3 at http://127.0.0.1:1 cannot be reached")
     for message in messages:
         if not message.startswith(plainly):  # libpq's and botocore's words, said plainly

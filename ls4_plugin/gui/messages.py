@@ -108,6 +108,14 @@ def _or(names):
     return tr(" or ").join(names.split(" or "))
 
 
+def _no_frame_published(count, report, frames):
+    """publishcollection's error for a run that published no frame: each frame said again."""
+    what = tr("1 frame") if count == "1" else tr("{} frames").format(count)
+    if report:
+        what = tr("{}; every frame's status is in {}").format(what, report)
+    return tr("No frame was published ({}): {}").format(what, localize(frames))
+
+
 def _shapes():
     """(pattern, template or function) for each message shape the GUI shows; first match wins.
     Most shapes are templates: their values go in as the core wrote them."""
@@ -165,7 +173,21 @@ def _shapes():
                 "GDAL said: {}"
             ),
         ),
+        (
+            r"No frame was published \((\d+) frames?(?:; every frame's status is in (.+?))?\): "
+            r"(.+)",
+            _no_frame_published,
+        ),
         (r"(.+); (.+)", lambda first, rest: f"{localize(first)}; {localize(rest)}"),
+        # one frame of a run's outcome (publishcollection): "<file>: <status>: <why>"
+        (
+            r"(.+?): failed: (.+)",
+            lambda name, why: tr("{}: failed: {}").format(name, localize(why)),
+        ),
+        (
+            r"(.+?): ((?:not attempted|stopped): .+|canceled by the user)",
+            lambda name, why: f"{name}: {localize(why)}",
+        ),
         # Test connections (core.connections), as the settings dialog shows them
         (
             rf"bucket {_VALUE} at (\S+) answers with these credentials",
