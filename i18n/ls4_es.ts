@@ -12,6 +12,10 @@
       <translation>LS4 — publicar una colección</translation>
     </message>
     <message>
+      <source>Enter the mission code of the multi-county flight (e.g. AR-1963).</source>
+      <translation>Escriba el código de misión del vuelo de varios condados (p. ej. AR-1963).</translation>
+    </message>
+    <message>
       <source>The bucket is not public: published frames and downloads answer 403 (access denied) until its policy is applied.</source>
       <translation>El bucket no es público: los fotogramas publicados y las descargas responden 403 (acceso denegado) hasta que se aplique su política.</translation>
     </message>
@@ -64,10 +68,6 @@
       <translation>Escriba la agencia que tomó las fotografías (p. ej. TxDOT).</translation>
     </message>
     <message>
-      <source>Enter the mission code of the multi-county flight (e.g. AR-1963).</source>
-      <translation>Escriba el código de misión del vuelo de varios condados (p. ej. AR-1963).</translation>
-    </message>
-    <message>
       <source>The county list in the LS4 settings is unusable: {}</source>
       <translation>La lista de condados de la configuración de LS4 no se puede usar: {}</translation>
     </message>
@@ -78,6 +78,10 @@
     <message>
       <source>Mission</source>
       <translation>Misión</translation>
+    </message>
+    <message>
+      <source>Looking for a collection published under {}…</source>
+      <translation>Buscando una colección publicada bajo {}…</translation>
     </message>
     <message>
       <source>Select a scan that has a .points file next to it.</source>
@@ -136,8 +140,8 @@
       <translation>Escriba el año del vuelo (cuatro cifras).</translation>
     </message>
     <message>
-      <source>Looking the collection up…</source>
-      <translation>Buscando la colección…</translation>
+      <source>{} is not in the county list; taken, as {} is already published.</source>
+      <translation>{} no está en la lista de condados; se acepta, porque {} ya está publicada.</translation>
     </message>
     <message>
       <source>LS4: look up {}</source>
@@ -200,6 +204,14 @@
       <translation>LS4: cargar WMS {}</translation>
     </message>
     <message>
+      <source>Looking the collection up…</source>
+      <translation>Buscando la colección…</translation>
+    </message>
+    <message>
+      <source>Not a valid collection: {}</source>
+      <translation>No es una colección válida: {}</translation>
+    </message>
+    <message>
       <source>(Trying again every {} s.)</source>
       <translation>(Se vuelve a intentar cada {} s.)</translation>
     </message>
@@ -250,10 +262,6 @@
     <message>
       <source>Keys</source>
       <translation>Claves</translation>
-    </message>
-    <message>
-      <source>Not a valid collection: {}</source>
-      <translation>No es una colección válida: {}</translation>
     </message>
     <message>
       <source>Published: {} frame(s) in the tile index.</source>

@@ -35,6 +35,10 @@ class Ls4Algorithm(QgsProcessingAlgorithm):
     # "database"): checked with the parameters, so that the dock, the modeler and the batch
     # dialog refuse a run the settings cannot serve before a task is queued.
     SETTINGS = ()
+    # Whether a county off the county list is refused before a run (unless its collection is
+    # published: one database query, see ``params.listed_county``). False: the algorithm judges
+    # it itself, in its run (``ls4:collectioninfo``, which the dock runs as one types).
+    REFUSES_OFF_LIST_COUNTY = True
 
     def __init__(self):
         super().__init__()

@@ -128,21 +128,38 @@ def collection_from(alg, parameters, context, sources=(), band=None):
     return keys.collection_from_form(form_from(alg, parameters, context), band)
 
 
-def collection_name_from(alg, parameters, context):
+def collection_name_from(alg, parameters, context, off_list=True):
     """The ``CollectionName`` the parameters name (no band layout: it names no table)."""
-    return keys.collection_from_form(form_from(alg, parameters, context))
+    return keys.collection_from_form(form_from(alg, parameters, context, off_list))
 
 
-def form_from(alg, parameters, context):
+def form_from(alg, parameters, context, off_list=True):
     """The collection fields of the parameters as ``keys.collection_from_form`` reads them,
-    the county as the county list spells it (``listed_county``)."""
+    the county as the county list spells it (``listed_county``). ``off_list`` False: a county
+    the list does not hold is kept as typed, unjudged (``county_standing`` judges it)."""
     form = {name: alg.parameterAsString(parameters, name, context) for name in TEXT_FIELDS}
     form[TYPE] = enum_value(alg, parameters, TYPE, context, keys.TYPES)
-    form[COUNTY] = listed_county(alg, parameters, context, form)
+    form[COUNTY] = listed_county(alg, parameters, context, form, off_list)
     return form
 
 
-def listed_county(alg, parameters, context, form):
+def county_standing(county, published):
+    """How the county list judges ``county`` (as ``form_from`` gives it) for a collection that
+    is ``published`` or not: ``(status, message)``. Status "listed"; "published" (off the list,
+    taken because its collection is published); "refused" (off the list, nothing published);
+    "" for no county (a multi-county mission). The message is the list's refusal, with its
+    closest names, for the last two."""
+    typed = (county or "").strip()
+    if not typed or typed.lower() == keys.MULTI_COUNTY.lower():
+        return "", ""
+    try:
+        settings.county_list().canonical(typed)
+    except InputError as refusal:
+        return ("published" if published else "refused"), str(refusal)
+    return "listed", ""
+
+
+def listed_county(alg, parameters, context, form, off_list=True):
     """COUNTY as the county list of LS4 settings spells it ("mclennan" -> "McLennan").
 
     A county the list does not hold is refused with the closest names ("'Travs' is not in the
@@ -159,6 +176,8 @@ def listed_county(alg, parameters, context, form):
     if found is not None:
         return found.name
     keys.collection_from_form(form)  # a field's own rule first ("Ba'ca" breaks the county's)
+    if not off_list:
+        return typed
     try:
         county_list.canonical(typed)
     except InputError as refusal:
@@ -187,7 +206,7 @@ def collection_problem(alg, parameters, context):
     if alg.parameterDefinition(COUNTY) is None:
         return ""
     try:
-        collection_name_from(alg, parameters, context)
+        collection_name_from(alg, parameters, context, alg.REFUSES_OFF_LIST_COUNTY)
     except InputError as error:
         return str(error)
     return ""

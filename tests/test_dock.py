@@ -180,6 +180,61 @@ def test_a_misspelled_county_is_refused_with_a_suggestion_and_the_list_spelling_
         settings.set_value("keys/county_list", str(qgis_env.COLORADO_COUNTIES))
 
 
+def test_a_county_off_the_list_is_taken_when_its_collection_is_published_and_refused_if_not(
+    dock, configured, tmp_path
+):
+    """As the algorithms judge it: a collection published before the list (county "Bonanza",
+    not one of Colorado's) goes on being published from the dock, under its own prefix, once
+    the background look-up has found it; a county no collection has stays refused."""
+    bonanza = keys.Collection(band="bw", type="frames", agency=AGENCY, county="Bonanza", year=YEAR)
+    forget_collection(configured, bonanza)
+    frames = sample_collection.cut_frames("bw", tmp_path, count=2)
+    publish.publish_collection(target(configured), bonanza, [str(frames[0])])
+    try:
+        type_into(dock.ui.agency, AGENCY)
+        type_into(dock.ui.year, YEAR)
+        type_into(dock.ui.county, "bonanza")
+        dock.add_files(frames[1:])
+        assert plain(dock.ui.collection) == (
+            "Not a valid collection: 'bonanza' is not in the county list of Colorado"
+        )
+        assert plain(dock.ui.exists) == "Looking for a collection published under 'bonanza'…"
+        assert not dock.ui.publish.isEnabled()
+        wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
+        text = plain(dock.ui.collection)
+        assert "bonanza_usgs_2014_frames" in text
+        assert "bw/Bonanza/USGS_2014/frames/" in text  # the spelling it was published with
+        assert text.endswith(
+            "'bonanza' is not in the county list; taken, as bonanza_usgs_2014_frames is already "
+            "published."
+        )
+        assert plain(dock.ui.exists) == "Published: 1 frame(s) in the tile index."
+        assert table_rows(dock)[frames[1].name]["Status"] == "Ready to publish"
+        assert dock.ui.publish.isEnabled()
+        dock.ui.publish.click()
+        wait_idle(dock)
+        assert plain(dock.ui.message).startswith(
+            "bonanza_usgs_2014_frames: 1 published, 0 unchanged, 0 failed, 0 not attempted."
+        )
+        assert len(index_rows(configured, bonanza.table)) == 2
+        keyed = objects(configured, "bw/")
+        assert not [key for key in keyed if key.startswith("bw/bonanza/")]  # one prefix
+        assert len([k for k in keyed if k.startswith(bonanza.prefix() + "cog/")]) == 2
+
+        type_into(dock.ui.county, "Wled")  # off the list, and nothing published under it
+        assert plain(dock.ui.exists) == "Looking for a collection published under 'Wled'…"
+        wait_until(lambda: not dock.busy(), "the look-up to answer")
+        assert plain(dock.ui.collection) == (
+            "Not a valid collection: 'Wled' is not in the county list of Colorado: "
+            "did you mean Weld?"
+        )
+        assert plain(dock.ui.exists) == ""
+        assert not dock.ui.publish.isEnabled()
+        assert dock.collection is None
+    finally:
+        forget_collection(configured, bonanza)
+
+
 def completions(edit):
     """The names the completion list under ``edit`` shows, when it shows."""
     popup = edit.completer().popup()

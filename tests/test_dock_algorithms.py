@@ -49,6 +49,41 @@ def test_collectioninfo_names_a_new_collection_and_counts_a_published_one(
     assert (first["date"], first["roll"], first["frame_num"]) == ("04-15-14", "1", "002")
 
 
+def test_collectioninfo_says_how_the_county_list_judges_the_county(run_alg, configured, tmp_path):
+    """A listed county in the list's spelling; one off the list (Colorado's, in the tests'
+    settings) refused with the closest names while nothing is published under it, taken once
+    a collection is (published before the list), in the spelling its table records."""
+    results = run_alg("collectioninfo", dict(PARK, COUNTY="park"))
+    assert (results["COUNTY"], results["COUNTY_STATUS"], results["COUNTY_MESSAGE"]) == (
+        "Park",
+        "listed",
+        "",
+    )
+    assert results["COLLECTION"] == "park_usgs_2014_frames"
+    results = run_alg("collectioninfo", dict(PARK, COUNTY="Parc"))
+    assert (results["COUNTY_STATUS"], results["COUNTY_MESSAGE"]) == (
+        "refused",
+        "'Parc' is not in the county list of Colorado: did you mean Park?",
+    )
+    assert (results["COLLECTION"], results["EXISTS"]) == ("parc_usgs_2014_frames", False)
+    estate = keys.Collection(
+        band="bw", type="frames", agency="USGS", county="Parkview", year="2014"
+    )
+    forget_collection(configured, estate)
+    frames = sample_collection.cut_frames("bw", tmp_path, count=1)
+    publish.publish_collection(target(configured), estate, [str(frames[0])])
+    try:
+        results = run_alg("collectioninfo", dict(PARK, COUNTY="parkview"))
+        assert (results["COUNTY"], results["COUNTY_STATUS"]) == ("Parkview", "published")
+        assert results["COUNTY_MESSAGE"] == "'parkview' is not in the county list of Colorado"
+        assert (results["COLLECTION"], results["FRAME_COUNT"]) == ("parkview_usgs_2014_frames", 1)
+        multi = dict(PARK, COUNTY="", YEAR="", MISSION="AR-1963")
+        results = run_alg("collectioninfo", multi)
+        assert (results["COUNTY"], results["COUNTY_STATUS"]) == ("", "")
+    finally:
+        forget_collection(configured, estate)
+
+
 def test_collectioninfo_refuses_a_name_breaking_the_rules(run_alg, configured):
     with pytest.raises(QgsProcessingException, match="year '52' must be four digits"):
         run_alg("collectioninfo", dict(PARK, YEAR="52"))

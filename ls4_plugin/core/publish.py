@@ -733,6 +733,7 @@ class CollectionInfo:
     exists: bool  # its tile index table exists
     frames: list[dict[str, Any]]  # file name, the row's fields people read, its STAC Item's URL
     band_layout: str  # the band layout its table records; "" while nothing is published
+    county: str  # the county as its table records it (its first publish's spelling), else ""
     wms_url: str  # "" when the template has no ``{collection}``
     # "yes"/"no": the bucket's policy lets anyone read the public stages; "": S3 cannot tell
     public_read: str
@@ -771,6 +772,7 @@ def collection_info(
         exists=exists,
         frames=frames,
         band_layout=stored.band if stored is not None else "",
+        county=(stored.county or "") if stored is not None else "",
         wms_url=(
             wms_url_template.format(collection=collection.name)
             if "{collection}" in wms_url_template

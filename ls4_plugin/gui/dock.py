@@ -7,6 +7,7 @@ only judges names (pure grammar) and, on the main thread, adds the results to th
 
 import json
 import os
+from dataclasses import replace
 from html import escape as html_escape
 
 from osgeo import gdal
@@ -46,6 +47,11 @@ def escape(text):
     return html_escape(str(text), quote=False)
 
 
+def quoted(value):
+    """A value as the core quotes it in its messages ('Travs')."""
+    return repr(str(value))
+
+
 def tr(text):
     return QCoreApplication.translate(TR_CONTEXT, text)
 
@@ -58,7 +64,10 @@ class Ls4Dock(QgsDockWidget):
         self.setObjectName("Ls4Dock")
         self.iface = iface
         self.rows = []
-        self.collection = None
+        self.collection = None  # the collection the dock works on (None: none, or not yet taken)
+        self.named = None  # the collection the form names, its county on the list or not
+        self.off_list = ""  # the county list's refusal of its county ("": listed, or none)
+        self.taken = None  # ``named`` as the look-up took it: off the list, but published
         self.info = {}
         self.stored_band = ""  # the band layout the collection is published with, if it is
         self.main_job = None
@@ -123,21 +132,29 @@ class Ls4Dock(QgsDockWidget):
         }
 
     def read_collection(self):
-        """``(Collection, "")`` when the form names a valid collection, else ``(None, why)``."""
+        """``(Collection, "", off_list)`` when the form names a valid collection, else
+        ``(None, why, "")``. ``off_list`` is the county list's refusal of a county it does not
+        hold ("" for a listed county): such a collection is taken only when the look-up finds
+        it published (as the algorithms take it), which is for ``ls4:collectioninfo`` to say."""
         fields = self.collection_fields()
         if not fields["AGENCY"]:
-            return None, tr("Enter the agency that flew the photographs (e.g. TxDOT).")
+            return None, tr("Enter the agency that flew the photographs (e.g. TxDOT)."), ""
         if not (fields["YEAR"] or fields["MISSION"]):
             if fields["COUNTY"]:
-                return None, tr("Enter the year of the flight (four digits).")
-            return None, tr("Enter the mission code of the multi-county flight (e.g. AR-1963).")
+                return None, tr("Enter the year of the flight (four digits)."), ""
+            why = tr("Enter the mission code of the multi-county flight (e.g. AR-1963).")
+            return None, why, ""
         try:
             collection = keys.collection_from_form(fields, self.ui.band.currentData())
-            if fields["COUNTY"]:
-                self.county_list().canonical(fields["COUNTY"])
         except InputError as error:
-            return None, tr("Not a valid collection: {}").format(localize(error))
-        return collection, ""
+            return None, tr("Not a valid collection: {}").format(localize(error)), ""
+        off_list = ""
+        if fields["COUNTY"]:
+            try:
+                self.county_list().canonical(fields["COUNTY"])
+            except InputError as error:
+                off_list = str(error)
+        return collection, "", off_list
 
     def update_completions(self):
         """County and Agency offer, as one types, the names they know: the county list's, and
@@ -162,17 +179,22 @@ class Ls4Dock(QgsDockWidget):
 
     def update_collection(self):
         self.ui.year_label.setText(tr("Year") if self.ui.county.text().strip() else tr("Mission"))
-        collection, reason = self.read_collection()
-        changed = collection != self.collection
-        self.collection = collection
-        if collection is None:
-            self.ui.collection.setText(f"<span style='color:#b00020'>{escape(reason)}</span>")
-        else:
-            self.ui.collection.setText(describe(collection))
+        named, reason, off_list = self.read_collection()
+        changed = named != self.named
+        if changed:
+            self.taken = None  # what a look-up took was another collection
+        self.named, self.off_list = named, off_list
+        self.collection = self.taken if off_list else named
+        self._show_names(reason)
+        collection = self.collection
         if changed:
             self.info, self.stored_band, self.looked_up = {}, "", False
             self._retry_timer.stop()
-            self.ui.exists.setText(tr("Looking the collection up…") if collection else "")
+            if named is not None and collection is None:
+                looking = tr("Looking for a collection published under {}…")
+                self.ui.exists.setText(looking.format(quoted(self.collection_fields()["COUNTY"])))
+            else:
+                self.ui.exists.setText(tr("Looking the collection up…") if collection else "")
             self.ui.capabilities.setText("")
             for row in self.rows:
                 row.published, row.cog_url, row.result, row.failed = False, "", "", False
@@ -180,25 +202,41 @@ class Ls4Dock(QgsDockWidget):
                 self.ui.progress.setValue(0)
                 self.ui.progress.setFormat("")
                 self.ui.message.setText("")
-            if collection is not None:
+            if named is not None:
                 self._info_timer.start()
         self._show_rows()
+
+    def _show_names(self, reason):
+        """The names the form gives, or why it gives none (``reason``, or the county list's
+        refusal of a county no published collection has)."""
+        if self.named is None:
+            self.ui.collection.setText(f"<span style='color:#b00020'>{escape(reason)}</span>")
+        elif self.collection is None:
+            refusal = tr("Not a valid collection: {}").format(localize(self.off_list))
+            self.ui.collection.setText(f"<span style='color:#b00020'>{escape(refusal)}</span>")
+        else:
+            text = describe(self.collection)
+            if self.off_list:
+                note = tr("{} is not in the county list; taken, as {} is already published.")
+                county = quoted(self.collection_fields()["COUNTY"])
+                text += "<br>" + escape(note.format(county, self.collection.name))
+            self.ui.collection.setText(text)
 
     def refresh_collection_info(self, then=None):
         """Ask ``ls4:collectioninfo`` whether the collection exists and which frames it has;
         ``then()`` once the answer is shown."""
-        if self.collection is None:
+        if self.named is None:
             return
         params = dict(self.collection_fields())
         params.pop("BAND_LAYOUT")
-        asked = self.collection
+        asked = self.named
         job = self._background(
             "ls4:collectioninfo", params, tr("LS4: look up {}").format(asked.name)
         )
         job.done.connect(lambda ok, results: self._info_done(asked, job, ok, results, then))
 
     def _info_done(self, asked, job, ok, results, then=None):
-        if asked != self.collection:
+        if asked != self.named:
             return  # the form changed meanwhile; a newer look-up is on its way
         if not ok:
             reason = tr("Cannot look the collection up: {}").format(job.error_text())
@@ -210,6 +248,8 @@ class Ls4Dock(QgsDockWidget):
             self._show_rows()
             return
         self._retry_timer.stop()
+        if self.off_list and not self._take_off_list(asked, results):
+            return
         self.info, self.looked_up = results, True
         self.stored_band = results.get("BAND_LAYOUT") or ""
         frames = {frame["file"]: frame for frame in json.loads(results["FRAMES"])}
@@ -236,6 +276,21 @@ class Ls4Dock(QgsDockWidget):
         self._show_rows()
         if then is not None:
             then()
+
+    def _take_off_list(self, asked, results):
+        """A county off the list: taken when the look-up found its collection published (in the
+        spelling its table records), else refused as the list refuses it. Whether it is taken."""
+        if results.get("COUNTY_STATUS") != "published":
+            self.taken = self.collection = None  # (no more: its collection is gone)
+            self._show_names("")
+            self.ui.exists.setText("")  # the form's refusal says it: nothing to look up
+            self._show_rows()
+            return False
+        if self.taken is None:  # the names as published, and why they are taken
+            self.taken = replace(asked, county=results.get("COUNTY") or asked.county)
+            self.collection = self.taken
+            self._show_names("")
+        return True
 
     def _show_capabilities(self, wms_url, count):
         if not (wms_url and count):
@@ -331,7 +386,7 @@ class Ls4Dock(QgsDockWidget):
             row.set_report(results["REPORT"])
         else:
             row.error = job.error_text()
-        if row.kind == FRAME and self.collection is not None:
+        if row.kind == FRAME and self.named is not None:
             self._info_timer.start()  # it may be published already
         self._show_rows()
 

@@ -9,7 +9,7 @@ from qgis.core import (
 )
 
 from ...ls4_plugin import settings
-from ...ls4_plugin.core import publish
+from ...ls4_plugin.core import keys, publish
 from .. import params
 from ..base import Ls4Algorithm
 
@@ -25,8 +25,15 @@ class CollectionInfo(Ls4Algorithm):
         "STAC item (when LS4 settings write STAC), and the band layout the table holds (bw or nc; "
         "empty while nothing is published): a collection has one. PUBLIC_READ says whether the "
         "bucket's policy makes the public stages readable by anyone (empty: S3 cannot tell). "
-        "A collection whose table does not exist has no frames. Nothing is changed."
+        "A collection whose table does not exist has no frames. COUNTY_STATUS says how the "
+        "county list of LS4 settings judges the county: listed; published (not on the list, "
+        "taken because a collection is already published under it, as the publishing "
+        "algorithms take it); refused (not on the list and nothing published: the publishing "
+        "algorithms refuse it, COUNTY_MESSAGE names the closest names); empty for a "
+        "multi-county mission. Nothing is changed."
     )
+    # a county off the list is looked up, not refused: its standing is an output
+    REFUSES_OFF_LIST_COUNTY = False
     OUTPUTS = (
         (QgsProcessingOutputString, "COLLECTION", "Collection"),
         (QgsProcessingOutputString, "TABLE", "Tile index table"),
@@ -37,6 +44,13 @@ class CollectionInfo(Ls4Algorithm):
         (QgsProcessingOutputString, "FRAMES", "Frames (JSON)"),
         (QgsProcessingOutputString, "BAND_LAYOUT", "Band layout it is published with"),
         (QgsProcessingOutputString, "PUBLIC_READ", "Bucket's public stages public (yes/no)"),
+        (QgsProcessingOutputString, "COUNTY", "County as keys spell it"),
+        (
+            QgsProcessingOutputString,
+            "COUNTY_STATUS",
+            "County on the county list (listed, published or refused)",
+        ),
+        (QgsProcessingOutputString, "COUNTY_MESSAGE", "Why a county off the list is refused"),
     )
 
     def initAlgorithm(self, config=None):
@@ -46,7 +60,8 @@ class CollectionInfo(Ls4Algorithm):
             self.addOutput(output_class(name, self.tr(description)))
 
     def execute(self, parameters, context, feedback):
-        collection = params.collection_name_from(self, parameters, context)
+        form = params.form_from(self, parameters, context, off_list=False)
+        collection = keys.collection_from_form(form)
         info = publish.collection_info(
             params.dsn_from(self, parameters, context),
             collection,
@@ -55,7 +70,13 @@ class CollectionInfo(Ls4Algorithm):
             settings.value("mapserver/wms_url_template"),
             feedback,
         )
+        status, message = params.county_standing(form[params.COUNTY], bool(info.band_layout))
+        if status == "published":
+            feedback.pushInfo(f"{message}; taken: {collection.name} is published under it")
         return {
+            "COUNTY": (info.county if status == "published" else collection.county) or "",
+            "COUNTY_STATUS": status,
+            "COUNTY_MESSAGE": message,
             "COLLECTION": collection.name,
             "TABLE": collection.table,
             "MAPFILE_KEY": collection.mapfile_key,
