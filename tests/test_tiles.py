@@ -12,7 +12,7 @@ from osgeo import gdal, ogr
 from publish_support import fresh, objects, publish_sample_frames, target
 from wms_client import get_map, image_array
 
-from ls4.ls4_plugin.core import keys, publish, storage, tileindex, tiles
+from ls4.ls4_plugin.core import keys, maintenance, publish, storage, tileindex, tiles
 from tools import qgis_env
 
 pytestmark = pytest.mark.stack
@@ -225,9 +225,36 @@ def test_a_frame_published_again_elsewhere_clears_its_old_place_too(published, s
     assert not old_place & set(cached_files(stack))
 
 
+def test_a_row_maintenance_removes_takes_its_tiles_out_of_the_cache(published, stack):
+    """A frame whose COG is gone: REPAIR removes its row, and the tiles that still showed it."""
+    zoom = SEED_ZOOMS[-1]
+    tiles.seed(published["urls"]["xyz"], index_extent(stack), [zoom])
+    frame = published["frames"][-1]
+    location = keys.location(stack["s3"]["bucket"], COLLECTION.key("cog", frame.name))
+    with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+        outline = tileindex.footprint_of(conn, COLLECTION.table, location)
+    minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(outline).GetEnvelope()
+    before = cached_files(stack)
+    over = set()
+    for level in {level for level, _x, _y in before}:
+        x0, x1, y0, y1 = tiles.tile_range((minx, miny, maxx, maxy), level)
+        over |= {(level, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)}
+    assert over & set(before) and set(before) - over
+    storage.delete_keys(target(stack).s3, [COLLECTION.key("cog", frame.name)])
+    report = maintenance.check(target(stack), [COLLECTION.name])
+    found = {(f.kind, f.subject) for f in report.findings if f.kind != maintenance.SCAN_MISSING}
+    assert found == {(maintenance.ROW_WITHOUT_COG, location)}  # (the sample frames have no scans)
+    maintenance.repair(target(stack), report)
+    after = cached_files(stack)
+    assert not over & set(after)
+    assert {tile: after.get(tile) for tile in set(before) - over} == {
+        tile: before[tile] for tile in set(before) - over
+    }
+
+
 # --- the tile cache on S3: the publishers are not the tile server ------------------------------
 
-ON_S3 = keys.Collection(band="bw", type="frames", agency="USGS", county="Crowley", year="2014")
+ON_S3 = keys.Collection(band="bw", type="frames", agency="USGS", county="Gunnison", year="2014")
 
 
 def cached_keys(stack, collection):

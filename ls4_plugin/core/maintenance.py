@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
-from . import keys, mapfile, publish, stac_maintenance, storage, tileindex, workspace
+from . import keys, mapfile, publish, stac_maintenance, storage, tileindex, tiles, workspace
 from .errors import Canceled, InputError, Ls4Error
 from .feedback import FeedbackLike, SubFeedback, check_canceled, ensure
 from .keys import ParsedKey
@@ -545,7 +545,12 @@ def _remove_row(target: "publish.Target", finding: Finding) -> Repair:
         if storage.exists(target.s3, key):
             return "kept: the COG is there again"
         with target.connect() as conn:
+            outline = tileindex.footprint_of(conn, finding.collection, finding.subject)
             removed = tileindex.delete_rows(conn, finding.collection, [finding.subject])
+        if removed and outline is not None:  # its cached tiles still show the frame
+            tiles.invalidate_footprint(
+                target.map_dir, finding.collection, outline, target.s3_tile_cache()
+            )
         return "row removed" if removed else "already gone"
 
     return _attempt(f"remove row of {finding.collection}", finding.subject, work)
