@@ -16,6 +16,10 @@
       <translation>Escriba el código de misión del vuelo de varios condados (p. ej. AR-1963).</translation>
     </message>
     <message>
+      <source>LS4: list the published collections</source>
+      <translation>LS4: listar las colecciones publicadas</translation>
+    </message>
+    <message>
       <source>The bucket is not public: published frames and downloads answer 403 (access denied) until its policy is applied.</source>
       <translation>El bucket no es público: los fotogramas publicados y las descargas responden 403 (acceso denegado) hasta que se aplique su política.</translation>
     </message>

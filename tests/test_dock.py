@@ -267,6 +267,47 @@ def test_county_and_agency_offer_the_spellings_they_know_as_one_types(dock):
     window.setVisible(shown)
 
 
+def test_agency_offers_the_agencies_of_the_published_collections(
+    qgis_iface, qgis_processing, real_docking, configured, tmp_path
+):
+    """QGIS started after a collection of "SCS" (not in LS4 settings' agencies) was published:
+    typing "sc" offers SCS; a new agency published from the dock is offered next."""
+    scs = keys.Collection(band="bw", type="frames", agency="SCS", county="Baca", year=YEAR)
+    fairchild = replace(scs, agency="Fairchild")
+    frames = sample_collection.cut_frames("bw", tmp_path, count=1)
+    for collection in (scs, fairchild):
+        forget_collection(configured, collection)
+    publish.publish_collection(target(configured), scs, [str(frames[0])])
+    plugin = start_plugin(qgis_iface)
+    dock = plugin.dock
+    window, shown = dock.window(), dock.window().isVisible()
+    try:
+        window.show()
+        window.activateWindow()
+        assert QTest.qWaitForWindowActive(window)
+        wait_idle(dock)  # the published collections listed in the background
+        type_into(dock.ui.agency, "sc")
+        assert completions(dock.ui.agency) == ["SCS"]
+        dock.ui.agency.completer().popup().hide()
+        type_into(dock.ui.agency, "Fairchild")
+        type_into(dock.ui.year, YEAR)
+        type_into(dock.ui.county, "Baca")
+        dock.add_files(frames)
+        wait_until(lambda: not dock.busy() and dock.info, "the collection to be looked up")
+        dock.ui.publish.click()
+        wait_idle(dock)
+        assert plain(dock.ui.message).startswith("baca_fairchild_2014_frames: 1 published")
+        type_into(dock.ui.agency, "fa")
+        assert completions(dock.ui.agency) == ["Fairchild"]
+        dock.ui.agency.completer().popup().hide()
+    finally:
+        window.setVisible(shown)
+        wait_idle(dock)
+        stop_plugin(plugin)
+        for collection in (scs, fairchild):
+            forget_collection(configured, collection)
+
+
 def test_a_colour_frame_cannot_join_a_published_bw_collection_and_the_dock_says_why(
     dock, configured, tmp_path
 ):

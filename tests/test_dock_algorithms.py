@@ -8,7 +8,7 @@ from osgeo import gdal
 from publish_support import target
 from qgis.core import QgsProcessingException
 
-from ls4.ls4_plugin.core import keys, publish, storage
+from ls4.ls4_plugin.core import keys, publish, storage, tileindex
 from tools import qgis_env, sample_collection
 
 PARK = {"COUNTY": "Park", "AGENCY": "USGS", "YEAR": "2014", "TYPE": 0}
@@ -82,6 +82,48 @@ def test_collectioninfo_says_how_the_county_list_judges_the_county(run_alg, conf
         assert (results["COUNTY"], results["COUNTY_STATUS"]) == ("", "")
     finally:
         forget_collection(configured, estate)
+
+
+def test_publishedcollections_lists_what_the_tables_record_and_each_agency_once(
+    run_alg, configured, tmp_path
+):
+    """Two collections of one agency spelt "Fairchild" and one of "SCS": each collection with
+    its prefix, the agencies once each as first spelt; a table recording nothing is not listed."""
+    published = [
+        keys.Collection(band="bw", type="frames", agency=agency, county=county, year="2014")
+        for agency, county in (("Fairchild", "Baca"), ("FAIRCHILD", "Bent"), ("SCS", "Baca"))
+    ]
+    frames = sample_collection.cut_frames("bw", tmp_path, count=1)
+    for collection in published:
+        forget_collection(configured, collection)
+        publish.publish_collection(target(configured), collection, [str(frames[0])])
+    with tileindex.connect(configured["postgres"]["dsn"]) as conn:
+        tileindex.ensure_table(conn, "unrecorded_usgs_1999_frames")
+    try:
+        results = run_alg("publishedcollections", {})
+        listed = {entry["collection"]: entry for entry in json.loads(results["COLLECTIONS"])}
+        assert listed["baca_fairchild_2014_frames"] == {
+            "collection": "baca_fairchild_2014_frames",
+            "prefix": "bw/Baca/Fairchild_2014/frames/",
+            "band": "bw",
+            "county": "Baca",
+            "agency": "Fairchild",
+            "year": "2014",
+            "mission": "",
+            "type": "frames",
+        }
+        assert listed["bent_fairchild_2014_frames"]["prefix"] == "bw/Bent/FAIRCHILD_2014/frames/"
+        assert "unrecorded_usgs_1999_frames" not in listed
+        assert results["COUNT"] == len(listed)
+        agencies = results["AGENCIES"].splitlines()
+        assert "SCS" in agencies and [a for a in agencies if a.lower() == "fairchild"] == [
+            "Fairchild"
+        ]
+    finally:
+        for collection in published:
+            forget_collection(configured, collection)
+        with tileindex.connect(configured["postgres"]["dsn"]) as conn:
+            tileindex.drop_table(conn, "unrecorded_usgs_1999_frames")
 
 
 def test_collectioninfo_refuses_a_name_breaking_the_rules(run_alg, configured):

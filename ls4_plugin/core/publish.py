@@ -782,6 +782,32 @@ def collection_info(
     )
 
 
+def published_collections(dsn: str, feedback: FeedbackLike | None = None) -> list[keys.Collection]:
+    """The collections the tile index tables record (the S3 prefix of their first publish), by
+    table name: one query over the database's catalogue, no table read. Tables published before
+    identities were recorded, or whose record is not a collection's prefix, are left out."""
+    feedback = ensure(feedback)
+    with tileindex.connect(dsn) as conn:
+        recorded = tileindex.recorded_identities(conn)
+    found = []
+    for table, prefix in recorded.items():
+        try:
+            found.append(keys.parse_prefix(prefix)[0])
+        except InputError as error:
+            feedback.pushInfo(f"{table}: not listed ({error})")
+    feedback.pushInfo(f"{len(found)} published collection(s) recorded")
+    return found
+
+
+def agencies_of(collections: Sequence[keys.CollectionName]) -> list[str]:
+    """The agencies of ``collections`` once each, whatever their case, as the first (by name)
+    spells it, sorted without regard to case."""
+    spellings: dict[str, str] = {}
+    for collection in sorted(collections, key=lambda c: c.name):
+        spellings.setdefault(collection.agency.lower(), collection.agency)
+    return sorted(spellings.values(), key=str.lower)
+
+
 def _s3_or_none(s3_config: Callable[[], storage.S3Config]) -> storage.S3Config | None:
     try:
         return s3_config()

@@ -590,6 +590,20 @@ def identity(conn: Connection, table: str) -> str | None:
     return comment[len(IDENTITY_TAG) :] if comment.startswith(IDENTITY_TAG) else None
 
 
+def recorded_identities(conn: Connection) -> dict[str, str]:
+    """``{table: prefix}`` of every table of the current schema whose comment records what it
+    holds (``claim_identity``), in one query over the catalogue (no table is read)."""
+    with _transaction(conn) as cur:
+        cur.execute(
+            "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+            "AND obj_description(c.oid, 'pg_class') LIKE %s ORDER BY c.relname",
+            (IDENTITY_TAG + "%",),
+        )
+        return {name: comment[len(IDENTITY_TAG) :] for name, comment in cur.fetchall()}
+
+
 def claim_identity(conn: Connection, table: str, prefix: str) -> str:
     """Record ``prefix`` as what ``table`` holds unless another is recorded; returns the one
     recorded (the first claim wins, even when two runs claim at once)."""

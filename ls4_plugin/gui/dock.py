@@ -69,6 +69,7 @@ class Ls4Dock(QgsDockWidget):
         self.off_list = ""  # the county list's refusal of its county ("": listed, or none)
         self.taken = None  # ``named`` as the look-up took it: off the list, but published
         self.info = {}
+        self.published_agencies = []  # as the published collections spell them
         self.stored_band = ""  # the band layout the collection is published with, if it is
         self.main_job = None
         self.jobs = set()
@@ -90,6 +91,7 @@ class Ls4Dock(QgsDockWidget):
         self._watcher.directoryChanged.connect(self._show_rows)
         self._connect()
         self.update_completions()
+        self.refresh_published_agencies()
         self.update_collection()
 
     def _connect(self):
@@ -158,15 +160,31 @@ class Ls4Dock(QgsDockWidget):
 
     def update_completions(self):
         """County and Agency offer, as one types, the names they know: the county list's, and
-        the agencies of LS4 settings (keys/agencies) as keys spell them ("tx" -> TxDOT)."""
+        the agencies of LS4 settings (keys/agencies) as keys spell them ("tx" -> TxDOT), then
+        those of the collections already published (``refresh_published_agencies``)."""
+        agencies = {name.lower(): name for name in reversed(self.published_agencies)}
+        agencies.update({name.lower(): name for name in settings.agencies()})
         names = {
             self.ui.county: [county.name for county in self.county_list().counties],
-            self.ui.agency: list(settings.agencies()),
+            self.ui.agency: list(agencies.values()),
         }
         for edit, choices in names.items():
             completer = QCompleter(sorted(choices, key=str.lower), edit)
             completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             edit.setCompleter(completer)
+
+    def refresh_published_agencies(self):
+        """Ask ``ls4:publishedcollections`` (in the background) which agencies the published
+        collections have, and offer them too. Not known (no database yet): the settings' only."""
+        job = self._background(
+            "ls4:publishedcollections", {}, tr("LS4: list the published collections")
+        )
+        job.done.connect(lambda ok, results: self._agencies_listed(ok, results))
+
+    def _agencies_listed(self, ok, results):
+        if ok:  # else its error is in the log panel; the completion keeps what it had
+            self.published_agencies = [n for n in results["AGENCIES"].splitlines() if n]
+            self.update_completions()
 
     def county_list(self):
         """The counties a collection may name (LS4 setting keys/county_list, default Texas's)."""
@@ -617,6 +635,7 @@ class Ls4Dock(QgsDockWidget):
             self._frame_outcome(row, outcome.get(row.path), job)
         if ok:
             self._say_outcome(results["COLLECTION"], frames, outcome)
+            self.refresh_published_agencies()  # it may be a new agency's first collection
         elif job.canceled:  # what the cancel kept is what the index holds now: look it up
             self.say(tr("Canceled; looking up which frames were kept…"))
         else:
@@ -718,6 +737,7 @@ class Ls4Dock(QgsDockWidget):
         dialog = SettingsDialog(self, collection=name)
         if dialog.exec():
             self.update_completions()
+            self.refresh_published_agencies()
             self.refresh_collection_info()
 
     # --- jobs and state --------------------------------------------------------------------
