@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from publish_support import anonymous_status, fresh, index_rows, objects, target
@@ -23,12 +24,14 @@ from test_cluster import (
     staged_objects,
 )
 
-from ls4.ls4_plugin.core import arrayjob, keys, publish, storage
+from ls4.ls4_plugin.core import arrayjob, keys, publish, storage, tileindex
 from ls4.ls4_plugin.core.errors import InputError
 from tools import sample_collection
 from tools.cluster import plugin_parent, worker_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
+# the tests' collections are in Colorado: their county list (tools/qgis_env's)
+COLORADO = Path(sample_collection.__file__).with_name("colorado_counties.csv")
 COLLECTION = keys.Collection(band="bw", type="frames", agency="USGS", county="Moffat", year="2014")
 
 
@@ -55,13 +58,7 @@ def test_array_job_leaves_the_estate_of_a_local_publish(stack, job_env, tmp_path
     fresh(stack, coll)
 
     manifest = f"s3://{stack['s3']['bucket']}/jobs/{coll.name}/manifest.json"
-    planned = subprocess.run(
-        plan_command(manifest, stack, frames),
-        env=job_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    planned = run_plan(plan_command(manifest, stack, frames), job_env)
     assert planned.returncode == 0, planned.stderr
     assert "array size: 6" in planned.stdout
     text = storage.get_bytes(target(stack).s3, f"jobs/{coll.name}/manifest.json").decode()
@@ -141,9 +138,17 @@ def test_the_index_comes_from_the_array_s_variable():
         arrayjob.array_index(None, {})
 
 
-def plan_command(manifest, stack, frames):
+def run_plan(command, env):
+    """The plan step run as a batch job runs it: its own process and environment."""
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def plan_command(manifest, stack, frames, county=COLLECTION.county, county_list=COLORADO):
+    """The plan step's command line (``county_list`` None: the shipped list, Texas's)."""
+    listed = ["--county-list", str(county_list)] if county_list else []
     return arrayjob_command(
         "plan",
+        *listed,
         "--manifest",
         manifest,
         "--dsn",
@@ -153,7 +158,7 @@ def plan_command(manifest, stack, frames):
         "--agency",
         "USGS",
         "--county",
-        COLLECTION.county,
+        county,
         "--year",
         "2014",
         "--public-url-base",
@@ -164,6 +169,53 @@ def plan_command(manifest, stack, frames):
         f"service={stack['postgres']['service']}",
         *frames,
     )
+
+
+def test_plan_checks_the_county_against_the_list_unless_its_collection_is_published(
+    stack, job_env, tmp_path
+):
+    """The shipped list (Texas's): "Travs" refused with the list's suggestion before anything is
+    created or uploaded; "travis" planned as Travis; "Tiny", off the list but published before
+    the list, planned as it was published (typed "tiny")."""
+    frames = [str(p) for p in sample_collection.cut_frames("bw", tmp_path, 1)]
+    travs, travis, tiny = (
+        fresh(
+            stack, keys.Collection(band="bw", type="frames", agency="USGS", county=c, year="2014")
+        )
+        for c in ("Travs", "Travis", "Tiny")
+    )
+    bucket = stack["s3"]["bucket"]
+    try:
+        url = f"s3://{bucket}/jobs/{travs.name}/manifest.json"
+        refused = run_plan(
+            plan_command(url, stack, frames, county="Travs", county_list=None), job_env
+        )
+        assert refused.returncode == 2
+        assert refused.stderr.strip() == (
+            "ls4 arrayjob plan: 'Travs' is not in the county list of Texas: did you mean Travis?"
+        )
+        assert objects(stack, "bw/Travs/") == {} and objects(stack, f"jobs/{travs.name}/") == {}
+        assert index_rows(stack, travs.table) == []
+        with tileindex.connect(stack["postgres"]["dsn"]) as conn:
+            assert not tileindex.table_exists(conn, travs.table)
+
+        publish.publish_collection(target(stack), tiny, frames)  # the core checks no list
+        for typed, collection in (("travis", travis), ("tiny", tiny)):
+            url = f"s3://{bucket}/jobs/{collection.name}/manifest.json"
+            planned = run_plan(
+                plan_command(url, stack, frames, county=typed, county_list=None), job_env
+            )
+            assert planned.returncode == 0, planned.stderr
+            assert "array size: 1" in planned.stdout
+            key = f"jobs/{collection.name}/manifest.json"
+            text = storage.get_bytes(target(stack).s3, key).decode()
+            manifest = arrayjob.Manifest.from_json(url, text)
+            assert manifest.collection.county == collection.county
+            assert manifest.frames[0].startswith(f"s3://{bucket}/{collection.prefix()}")
+    finally:
+        for collection in (travs, travis, tiny):
+            fresh(stack, collection)
+            storage.delete_keys(target(stack).s3, list(objects(stack, f"jobs/{collection.name}/")))
 
 
 def test_a_frame_that_fails_in_its_task_leaves_what_a_local_failure_leaves(

@@ -33,9 +33,9 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from . import engines, keys, publish, stac, storage, tileindex, tiles
+from . import counties, engines, keys, publish, stac, storage, tileindex, tiles
 from .errors import InputError, Ls4Error
 from .feedback import FeedbackLike
 
@@ -132,14 +132,25 @@ def plan(
     target: publish.Target,
     frames: Sequence[str],
     feedback: FeedbackLike | None = None,
+    county_list: counties.CountyList | None = None,
 ) -> Manifest:
-    """Stage the frames and write the manifest; returns the ``Manifest``."""
+    """Stage the frames and write the manifest; returns the ``Manifest``.
+
+    With ``county_list`` (the CLI always gives one), the county is written as the list spells
+    it, and one the list does not hold is refused before anything is created or uploaded, with
+    the closest names, unless its collection is already published (as the algorithms judge it).
+    """
     bucket, manifest_key = split_s3_url(manifest_url)
     if bucket != target.s3.bucket:
         raise InputError(f"{manifest_url}: the manifest must be in the bucket {target.s3.bucket}")
+    listed = county_list.find(collection.county) if county_list and collection.county else None
+    if listed is not None:
+        collection = dataclasses.replace(collection, county=listed.name)
     publish.check_names(collection, frames)
     storage.check_connection(target.s3)
     with target.connect() as conn:  # as publish_collection does before any upload
+        if county_list is not None and collection.county and listed is None:
+            _check_off_list(conn, collection, county_list)
         tileindex.ensure_table(conn, collection.table)
         collection = publish.settle_identity(conn, collection, target.agencies)
         # Under the lease until the manifest is written: a staged source without its manifest
@@ -151,6 +162,19 @@ def plan(
             manifest = Manifest(manifest_url, collection, safe, staged, planned)
             storage.put_bytes(target.s3, manifest_key, manifest.to_json().encode())
     return manifest
+
+
+def _check_off_list(
+    conn: tileindex.Connection, collection: keys.Collection, county_list: counties.CountyList
+) -> None:
+    """Refuse ``collection``'s county, which ``county_list`` does not hold, unless the
+    collection is published already (its table records what it holds)."""
+    published = (
+        tileindex.table_exists(conn, collection.table)
+        and publish.stored_collection(conn, collection.table) is not None
+    )
+    if not published:
+        county_list.canonical(cast(str, collection.county))  # raises, naming the closest
 
 
 def staging_label(manifest_url: str) -> str:
@@ -279,6 +303,14 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--type", choices=keys.TYPES, default="frames")
             sub.add_argument("--agency", required=True)
             sub.add_argument("--county")
+            sub.add_argument(
+                "--county-list",
+                default=os.environ.get("LS4_COUNTY_LIST"),
+                help="CSV of the counties a collection may name (header state,fips,county), as "
+                "the LS4 setting keys/county_list; default LS4_COUNTY_LIST, else the shipped list "
+                "of Texas's 254 counties. A county off the list is refused unless its collection "
+                "is already published",
+            )
             sub.add_argument("--year")
             sub.add_argument("--mission")
             sub.add_argument("--public-url-base")
@@ -329,7 +361,8 @@ def _plan(args: argparse.Namespace) -> int:
         stac=stac.StacConfig(enabled=args.stac or args.pgstac, pgstac=args.pgstac),
         tile_cache=args.tile_cache,
     )
-    manifest = plan(args.manifest, collection, target, args.frames)
+    county_list = counties.load(args.county_list or None)
+    manifest = plan(args.manifest, collection, target, args.frames, county_list=county_list)
     count = len(manifest.frames)
     print(f"planned {count} frames of {collection.name}: run indexes 0–{count - 1}, then finish")
     print(f"array size: {count}")
