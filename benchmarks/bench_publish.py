@@ -14,6 +14,9 @@ every run:
 * ``serial``: the same, one frame at a time with nothing overlapped (what WORKERS=1 did before
   the pipeline: ``publish.parallelism`` forced to one thread and one slot, in the benchmark's
   child only);
+* ``two_slots``: the same, with two COGs computed at once whatever the cores
+  (``publish.parallelism`` forced to four threads and two slots in the child): does a second COG
+  fill the first one's idle moments (its single-threaded tail, its I/O) on this machine?
 * ``make_cog``: the same frames' ``make_cog`` calls one after another (no upload, no index).
 
 Each publish goes into a fresh collection (removed at the end). Ratios are taken within each
@@ -34,7 +37,7 @@ from benchmarks.bench_makecog import PYTHON, REPO, build_frame, run
 from benchmarks.bench_operations import remove_estate, target_of
 from ls4.ls4_plugin.core import keys, storage
 
-CONTENDERS = ["chosen", "serial", "make_cog"]
+CONTENDERS = ["chosen", "two_slots", "serial", "make_cog"]
 
 
 def collection(layout, number):
@@ -73,6 +76,8 @@ if kind == "make_cog":
 else:
     if kind == "serial":
         publish.parallelism = lambda workers, sources: (1, 1)
+    if kind == "two_slots":
+        publish.parallelism = lambda workers, sources: (min(int(workers), 4), 2)
     target = target_of(json.load(open(endpoints)))
     result = publish.publish_collection(
         target, collection(layout, int(number)), frames, workers=int(workers)
@@ -125,7 +130,7 @@ def summary(count, rows, load):
             "rss": max(v[2] for v in values),
         }
     cogs = rows["make_cog"]
-    for name in ("chosen", "serial"):
+    for name in ("chosen", "two_slots", "serial"):
         pairs = zip(rows[name], cogs, strict=True)
         result[f"{name}/make_cog"] = median(p[0] / c[0] for p, c in pairs)
     return result
