@@ -176,6 +176,8 @@ class Ls4Dock(QgsDockWidget):
     def refresh_published_agencies(self):
         """Ask ``ls4:publishedcollections`` (in the background) which agencies the published
         collections have, and offer them too. Not known (no database yet): the settings' only."""
+        if not settings.value("postgres/connection"):
+            return  # nothing to ask yet (a first start): no refusal for the log panel
         job = self._background(
             "ls4:publishedcollections", {}, tr("LS4: list the published collections")
         )
