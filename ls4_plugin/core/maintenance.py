@@ -548,8 +548,8 @@ def _remove_row(target: "publish.Target", finding: Finding) -> Repair:
             outline = tileindex.footprint_of(conn, finding.collection, finding.subject)
             removed = tileindex.delete_rows(conn, finding.collection, [finding.subject])
         if removed and outline is not None:  # its cached tiles still show the frame
-            tiles.invalidate_footprint(
-                target.map_dir, finding.collection, outline, target.s3_tile_cache()
+            tiles.invalidate_footprints(
+                target.map_dir, finding.collection, [outline], target.s3_tile_cache()
             )
         return "row removed" if removed else "already gone"
 

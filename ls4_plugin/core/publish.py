@@ -702,10 +702,10 @@ def _upsert_frame(
     if target.map_dir or target.s3_tile_cache():
         location = cast(str, row["location"])  # index_row always gives it
         old = tileindex.footprint_of(conn, collection.table, location)
-        for outline in {footprint for footprint in (wkt, old) if footprint is not None}:
-            tiles.invalidate_footprint(
-                target.map_dir, collection.name, outline, target.s3_tile_cache()
-            )
+        outlines = {footprint for footprint in (wkt, old) if footprint is not None}
+        tiles.invalidate_footprints(
+            target.map_dir, collection.name, outlines, target.s3_tile_cache()
+        )
     return tileindex.upsert_frame(conn, collection.table, row, wkt)
 
 

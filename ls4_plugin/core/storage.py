@@ -338,6 +338,18 @@ def list_keys(config: S3Config, prefix: str = "", s3: S3Client | None = None) ->
                 yield item["Key"]
 
 
+def list_folders(config: S3Config, prefix: str, s3: S3Client | None = None) -> Iterator[str]:
+    """The names of the "folders" just under ``prefix`` (it ends with "/"): ``a`` for
+    ``<prefix>a/…``, each once, without listing what is in them."""
+    s3 = s3 or client(config)
+    with s3_errors(config, prefix):
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=config.bucket, Prefix=prefix, Delimiter="/"
+        ):
+            for common in page.get("CommonPrefixes", []):
+                yield common["Prefix"][len(prefix) :].rstrip("/")
+
+
 def download_file(
     config: S3Config, key: str, path: str | os.PathLike[str], s3: S3Client | None = None
 ) -> None:

@@ -101,7 +101,7 @@ def build_config(
     title: str,
     extent: Iterable[float],
     wms_url: str,
-    s3_cache: "storage.S3Config | None" = None,
+    s3_cache: storage.S3Config | None = None,
 ) -> Config:
     """MapProxy's configuration of one collection as a dict. Its paths are relative to the
     file's folder (MapProxy resolves them so), so the same text serves on any machine whose
@@ -149,7 +149,7 @@ def build_config(
     }
 
 
-def _cache(collection_name: str, s3_cache: "storage.S3Config | None") -> dict[str, str]:
+def _cache(collection_name: str, s3_cache: storage.S3Config | None) -> dict[str, str]:
     if s3_cache is None:
         return {
             "type": "file",
@@ -204,7 +204,7 @@ def render_config(
     title: str,
     extent: Iterable[float],
     wms_url: str,
-    s3_cache: "storage.S3Config | None" = None,
+    s3_cache: storage.S3Config | None = None,
 ) -> str:
     """The validated configuration text; raises ``Ls4Error`` naming the problems."""
     config = build_config(collection_name, title, extent, wms_url, s3_cache)
@@ -273,49 +273,52 @@ def invalidate(map_dir: str, collection_name: str, bbox: Sequence[float]) -> int
     return deleted
 
 
-def invalidate_s3(config: "storage.S3Config", collection_name: str, bbox: Sequence[float]) -> int:
-    """``invalidate`` for MapProxy's S3 cache: the cached tiles of each level are listed (only
-    tiles that exist are, however fine the level) and those over ``bbox`` deleted."""
+def invalidate_s3(
+    config: storage.S3Config, collection_name: str, boxes: Sequence[Sequence[float]]
+) -> int:
+    """``invalidate`` for MapProxy's S3 cache, over each of ``boxes`` at once: one listing finds
+    the levels that hold tiles, then each of those is listed once and its tiles over any box
+    deleted (a publish costs a few requests, not one per level and footprint)."""
+    root = f"{s3_cache_dir(collection_name)}/"
     stale = []
-    for zoom in range(NUM_LEVELS):
-        x0, x1, y0, y1 = tile_range(bbox, zoom)
-        for key in storage.list_keys(config, f"{s3_cache_dir(collection_name)}/{zoom}/"):
+    for level in storage.list_folders(config, root):
+        if not level.isdigit():
+            continue
+        ranges = [tile_range(box, int(level)) for box in boxes]
+        for key in storage.list_keys(config, f"{root}{level}/"):
             *_, column, name = key.split("/")
             row = name.removesuffix(f".{TILE_FORMAT}")
-            if (
-                column.isdigit()
-                and row.isdigit()
-                and _within(int(column), int(row), x0, x1, y0, y1)
-            ):
+            if column.isdigit() and row.isdigit() and _over(int(column), int(row), ranges):
                 stale.append(key)
     storage.delete_keys(config, stale)
     return len(stale)
 
 
-def _within(x: int, y: int, x0: int, x1: int, y0: int, y1: int) -> bool:
-    return x0 <= x <= x1 and y0 <= y <= y1
+def _over(x: int, y: int, ranges: Iterable[tuple[int, int, int, int]]) -> bool:
+    return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, x1, y0, y1 in ranges)
 
 
-def invalidate_footprint(
+def invalidate_footprints(
     map_dir: str | None,
     collection_name: str,
-    footprint_wkt: str,
-    s3_cache: "storage.S3Config | None" = None,
+    footprints_wkt: Iterable[str],
+    s3_cache: storage.S3Config | None = None,
 ) -> int:
-    """``invalidate`` over the bounding box of a frame's footprint (WKT, EPSG:3857), in the
+    """``invalidate`` over the bounding boxes of frames' footprints (WKT, EPSG:3857), in the
     S3 cache when ``s3_cache`` is given, else in the map folder's."""
     from osgeo import ogr
 
-    minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(footprint_wkt).GetEnvelope()
-    bbox = (minx, miny, maxx, maxy)
+    boxes = []
+    for wkt in footprints_wkt:
+        minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(wkt).GetEnvelope()
+        boxes.append((minx, miny, maxx, maxy))
+    if not boxes:
+        return 0
     if s3_cache is not None:
-        return invalidate_s3(s3_cache, collection_name, bbox)
-    return invalidate(map_dir, collection_name, bbox) if map_dir else 0
-
-
-def cached_s3_tile(collection_name: str, zoom: int, x: int, y: int) -> str:
-    """The key MapProxy's S3 cache keeps tile ``zoom/x/y`` at (it may not exist)."""
-    return f"{s3_cache_dir(collection_name)}/{zoom}/{x}/{y}.{TILE_FORMAT}"
+        return invalidate_s3(s3_cache, collection_name, boxes)
+    if not map_dir:
+        return 0
+    return sum(invalidate(map_dir, collection_name, box) for box in boxes)
 
 
 def _numbered(folder: str, first: int, last: int, suffix: str = "") -> Iterator[os.DirEntry[str]]:
