@@ -214,6 +214,7 @@ class AlgorithmJob(QObject):
 
 
 def task_pool():
-    """The thread pool QGIS's task manager runs tasks on (its own since QGIS 3.32 or so)."""
+    """The thread pool QGIS's task manager runs tasks on: its own in QGIS 3.40 and 3.44 (read in
+    their libraries), the global one in 3.22."""
     manager = QgsApplication.taskManager()
     return manager.threadPool() if hasattr(manager, "threadPool") else QThreadPool.globalInstance()
