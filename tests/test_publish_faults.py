@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import ExitStack, contextmanager, suppress
@@ -288,6 +290,44 @@ def test_a_hung_postmaster_costs_a_wms_request_seconds_and_names_no_server(own_s
     for leak in ("127.0.0.1", str(own_stack["postgres"]["port"]), own_stack["root"], "service="):
         assert leak not in text
     assert wms(url, **query)[0] == "image/png"  # and the next request, once it answers
+
+
+def status_and_body(url):
+    try:
+        with urllib.request.urlopen(url, timeout=60) as reply:
+            return reply.status, reply.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+@pytest.mark.parametrize("service", ["tiles", "mapserver"])
+def test_a_hung_web_app_or_mapserver_costs_a_capabilities_request_seconds(
+    own_stack, frames, service
+):
+    """GetCapabilities goes through LS4's web app (exact BoundingBoxes), which asks MapServer:
+    either one hung (SIGSTOP) is an error in seconds naming nothing; maps still draw while the
+    web app is hung, and everything answers again once it runs."""
+    baca = collection(own_stack, "1990")
+    publish.publish_collection(target(own_stack), baca, frames[:1])
+    url = f"{own_stack['mapserver']['base_url']}/wms/{baca.name}"
+    capabilities = f"{url}?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0"
+    with tileindex.connect(own_stack["postgres"]["dsn"]) as conn:
+        query = getmap_query(baca.name, tileindex.extent(conn, baca.table), 64, 64)
+    hung = service_processes(own_stack, service)
+    if service == "mapserver":
+        hung = hung[1:]  # the mapserv processes, not lighttpd in front of them
+    with frozen(hung):
+        started = time.monotonic()
+        status, text = status_and_body(capabilities)
+        seconds = time.monotonic() - started
+        if service == "tiles":
+            assert wms(url, **query)[0] == "image/png"
+    assert seconds < 12, seconds  # lighttpd's 8 s for the app, the app's 6 s for MapServer
+    assert status in (502, 504), (status, text)
+    for leak in ("127.0.0.1", own_stack["root"], str(own_stack["ports"]["tiles"]["http"])):
+        assert leak not in text
+    status, text = status_and_body(capabilities)
+    assert status == 200 and 'CRS="EPSG:3857"' in text
 
 
 def test_a_hung_s3_ends_the_run_in_seconds_and_the_other_frames_are_not_attempted(

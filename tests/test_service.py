@@ -2,11 +2,10 @@
 every GetFeatureInfo format the capabilities list, WMS 1.1.1 and 1.3.0 capabilities."""
 
 import json
-import math
 import xml.etree.ElementTree as ET
 
 import pytest
-from osgeo import gdal, ogr
+from osgeo import gdal, ogr, osr
 from publish_support import fresh, target
 from wms_client import getmap_query, wms
 
@@ -19,6 +18,7 @@ DEMO = keys.Collection(band="bw", type="frames", agency="USGS", county="Denver",
 # One frame 9 m wide: MapServer's 6 significant digits gave it a zero-width EPSG:3857 box.
 SMALL = keys.Collection(band="bw", type="frames", agency="USGS", county="Hinsdale", year="2014")
 WMS13 = "{http://www.opengis.net/wms}"
+CORNERS = ("minx", "miny", "maxx", "maxy")
 
 
 def params(collection):
@@ -72,42 +72,58 @@ def index_extent(stack, collection):
         return tileindex.extent(conn, collection.table)
 
 
-def to_mercator(lon, lat):
-    radius = 6378137.0
-    y = radius * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-    return radius * math.radians(lon), y
-
-
 def capabilities(stack, collection, version):
     content_type, body = wms(wms_url(stack, collection), REQUEST="GetCapabilities", VERSION=version)
     assert content_type in ("text/xml", "application/vnd.ogc.wms_xml"), body[:300]
     return ET.fromstring(body)
 
 
-def boxes_in_metres(root, version):
-    """Every BoundingBox and LatLonBoundingBox of the document as EPSG:3857 (name, box)."""
-    found = []
-    for element in root.iter():
-        tag = element.tag.rsplit("}", 1)[-1]
-        if tag not in ("BoundingBox", "LatLonBoundingBox"):
-            continue
-        crs = element.get("CRS") or element.get("SRS") or "CRS:84"
-        values = [float(element.get(key)) for key in ("minx", "miny", "maxx", "maxy")]
-        if crs == "EPSG:4326" and version == "1.3.0":  # latitude first
-            values = [values[1], values[0], values[3], values[2]]
-        assert crs in ("EPSG:4326", "CRS:84"), f"a projected box MapServer rounds: {crs}"
-        found.append((crs, (*to_mercator(*values[:2]), *to_mercator(*values[2:]))))
-    return found
+def in_crs(extent, crs, version):
+    """The EPSG:3857 ``extent`` as a WMS ``version`` box in ``crs`` (its axis order in 1.3.0)."""
+    source, target = osr.SpatialReference(), osr.SpatialReference()
+    source.ImportFromEPSG(3857)
+    target.SetFromUserInput(crs)
+    source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    if version == "1.1.1":
+        target.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return osr.CoordinateTransformation(source, target).TransformBounds(*extent, 21), target
+
+
+def layer_boxes(root, version):
+    """(layer name, CRSs listed with the parents', {CRS: box}) of every layer."""
+    ns = WMS13 if version == "1.3.0" else ""
+    crs_tag = f"{ns}CRS" if version == "1.3.0" else "SRS"
+
+    def walk(layer, inherited):
+        listed = inherited + [element.text for element in layer.findall(crs_tag)]
+        boxes = {
+            box.get("CRS") or box.get("SRS"): [float(box.get(k)) for k in CORNERS]
+            for box in layer.findall(f"{ns}BoundingBox")
+        }
+        yield layer.findtext(f"{ns}Name"), set(listed), boxes
+        for child in layer.findall(f"{ns}Layer"):
+            yield from walk(child, listed)
+
+    yield from walk(root.find(f"{ns}Capability/{ns}Layer"), [])
 
 
 @pytest.mark.parametrize("version", ["1.3.0", "1.1.1"])
 def test_every_bounding_box_is_within_a_metre_of_the_index_extent(collections, configured, version):
+    """Every layer has a BoundingBox for every CRS it lists (MapServer 8.0 alone prints none in
+    EPSG:3857 that is right: 6 significant digits), each within a metre of the index extent."""
     for collection in collections:
         expected = index_extent(configured, collection)
-        found = boxes_in_metres(capabilities(configured, collection, version), version)
-        assert len(found) >= 3  # the map and both layers
-        for _crs, box in found:
-            assert box == pytest.approx(expected, abs=1.0)
+        layers = list(layer_boxes(capabilities(configured, collection, version), version))
+        assert len(layers) == 3  # the map and both layers
+        for name, listed, boxes in layers:
+            assert {"EPSG:3857", "EPSG:4326", "EPSG:26913"} <= listed
+            assert set(boxes) == listed, name
+            for crs, box in boxes.items():
+                wanted, srs = in_crs(expected, crs, version)
+                tolerance = 1e-5 if srs.IsGeographic() else 1.0  # a metre, in degrees or metres
+                assert box == pytest.approx(wanted, abs=tolerance), (name, crs)
+        mercator = layers[0][2]["EPSG:3857"]
+        assert mercator[2] - mercator[0] > 5  # the small collection is 9 m wide, not zero
 
 
 @pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:4326"])

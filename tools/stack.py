@@ -612,18 +612,18 @@ def _stacapi_ready(state):
 
 
 def _start_tiles(state, logs):
-    """gunicorn serving MapProxy's multi-project app over <map dir>/tiles/*.yaml (one per
-    collection, written at publish), under /tiles/ (lighttpd proxies that prefix to it)."""
+    """gunicorn serving LS4's web app (core/webapp.py): MapProxy's multi-project app over
+    <map dir>/tiles/*.yaml (one per collection, written at publish) under /tiles/, and the WMS
+    capabilities with exact BoundingBoxes (lighttpd proxies both to it)."""
     from ls4.ls4_plugin.core import tiles
 
     folder = tiles.tiles_dir(state["mapserver"]["map_dir"])
     Path(folder, tiles.CACHE_FOLDER).mkdir(parents=True, exist_ok=True)
-    app = f"mapproxy.multiapp:make_wsgi_app({folder!r}, allow_listing=False)"
+    app = f"tools.webapp:make_app({folder!r}, {state['mapserver']['base_url']!r})"
     command = [sys.executable, "-m", "gunicorn", "--bind", _tiles_address(state)]
     command += ["--workers", TILE_WORKERS, "--threads", TILE_THREADS, "--timeout", 120]
-    command += ["--access-logfile", "-", app]
-    # gunicorn strips SCRIPT_NAME from the path, so MapProxy's URLs start with /tiles/.
-    env = {**CLEAN_ENV, "SCRIPT_NAME": "/tiles", "PROJ_DATA": "/usr/share/proj"}
+    command += ["--pythonpath", str(REPO), "--access-logfile", "-", app]
+    env = {**CLEAN_ENV, "PROJ_DATA": "/usr/share/proj"}
     # A collection whose tiles are cached on S3 (tiles.TILE_CACHES): MapProxy's boto3 reads
     # the stack's keys from its environment, as a real tile server would from its own.
     env |= {

@@ -25,8 +25,9 @@ from .tileindex import check_table_name
 MAPSERVER_VERSION = 8.0
 # EPSG:4326 first: MapServer 8.0 prints a layer's one BoundingBox in the first CRS of its
 # wms_srs, and prints projected coordinates with 6 significant digits (%g: tens of metres in
-# EPSG:3857) but geographic ones with 6 decimals (about 0.1 m). So every BoundingBox of the
-# capabilities is geographic and exact to a decimetre; clients reproject it for EPSG:3857.
+# EPSG:3857) but geographic ones with 6 decimals (about 0.1 m). So every BoundingBox MapServer
+# writes is geographic and exact to a decimetre; the web app in front of it (webapp.py) adds
+# the projected ones from it (capabilities.py).
 DEFAULT_SRS = ("EPSG:4326", "EPSG:3857", "EPSG:4269", "EPSG:26913")
 EARTH_RADIUS = 6378137.0  # the sphere of EPSG:3857
 MAXSIZE = 4096
