@@ -126,6 +126,24 @@ def test_every_bounding_box_is_within_a_metre_of_the_index_extent(collections, c
         assert mercator[2] - mercator[0] > 5  # the small collection is 9 m wide, not zero
 
 
+@pytest.mark.parametrize("version", ["1.3.0", "1.1.1"])
+def test_gdal_s_wms_driver_opens_each_collection_in_epsg_3857_with_its_extent(
+    collections, configured, version
+):
+    """GDAL's WMS driver, from the capabilities alone, as a GDAL script would."""
+    for collection in collections:
+        url = f"{wms_url(configured, collection)}?SERVICE=WMS&VERSION={version}"
+        listing = gdal.Open(f"WMS:{url}&REQUEST=GetCapabilities")
+        (name,) = [
+            sub for sub, _ in listing.GetSubDatasets() if f"LAYERS={collection.name}&" in sub
+        ]
+        dataset = gdal.Open(name)
+        assert dataset.GetSpatialRef().GetAuthorityCode(None) == "3857", name
+        x0, dx, _, y0, _, dy = dataset.GetGeoTransform()
+        found = (x0, y0 + dy * dataset.RasterYSize, x0 + dx * dataset.RasterXSize, y0)
+        assert found == pytest.approx(index_extent(configured, collection), abs=1.0), name
+
+
 @pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:4326"])
 def test_loadwms_loads_each_collection_with_its_extent(collections, configured, run_alg, crs):
     from qgis.core import (
