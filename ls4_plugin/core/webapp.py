@@ -9,7 +9,9 @@ MapServer, and adds the boxes. Every other answer (an exception, a 404) is passe
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -55,15 +57,18 @@ def make_app(tiles_folder: str, wms_upstream: str, timeout: float = UPSTREAM_TIM
 def _capabilities(
     environ: Environ, start_response: StartResponse, upstream: str, timeout: float
 ) -> list[bytes]:
-    url = upstream + environ["PATH_INFO"]
+    # PATH_INFO comes decoded; the query string as the client sent it.
+    url = upstream + urllib.parse.quote(environ["PATH_INFO"])
     if environ.get("QUERY_STRING"):
         url += "?" + environ["QUERY_STRING"]
-    request = urllib.request.Request(url, headers=dict([RAW_HEADER]))
     try:
+        request = urllib.request.Request(url, headers=dict([RAW_HEADER]))
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             status, headers, body = f"{reply.status} {reply.reason}", reply.headers, reply.read()
     except urllib.error.HTTPError as exc:
         status, headers, body = f"{exc.code} {exc.reason}", exc.headers, exc.read()
+    except (http.client.InvalidURL, ValueError):  # a query no request can carry (a space)
+        return _answer(start_response, "400 Bad Request", b"Bad request\n")
     except OSError:  # MapServer unreachable or too slow: a generic answer, naming nothing
         return _answer(start_response, "502 Bad Gateway", b"The WMS is not available\n")
     if status.startswith("200") and "xml" in headers.get("Content-Type", ""):
