@@ -6,10 +6,10 @@ the next strip is warped a second thread takes the finished one: the overview ro
 (``overviews.Halver``, every level), the edge fill for JPEG/WEBP, and its tiles, encoded by
 GDAL's GTiff driver with the COG's own options into a strip file in ``/vsimem/``, whose tiles
 are appended to a temporary tile file laid out as the COG driver lays them out (size leader,
-tile, last four bytes repeated, the mask's tile after the image's). When the last strip is
-done, the COG driver writes the overviews (from the levels in memory) into a COG whose
-full-resolution tiles are sparse (``SPARSE_OK``): its headers hold the tile tables, which then
-point at the tile file, appended to it. The full image is never held: the memory is a few
+tile, last four bytes repeated, the mask's tile after the image's). Meanwhile a third thread
+has the COG driver write a COG of the same size whose tiles are all sparse (``SPARSE_OK``): its
+headers hold the tile tables, which, when the last strip is done, point at the tile file,
+appended to it. The full image is never held: the memory is a few
 strips, the overview levels (a third of the image) and GDAL's caches.
 
 The levels are NumPy arrays in memory when they fit within the memory limit, else arrays mapped
@@ -114,11 +114,20 @@ class StripCog:
         self.tiles = [[] for _ in range(len(shapes) + 1)]
         self.encoded = [0] * len(shapes)
         tiles = open(self.partial + TILES_SUFFIX, "w+b")  # noqa: SIM115 (closed below)
-        with self._levels(shapes, levels_in_memory), tiles as self.sink:
+        with (
+            self._levels(shapes, levels_in_memory),
+            tiles as self.sink,
+            ThreadPoolExecutor(max_workers=1) as side,
+        ):
+            # The headers depend on the sizes only: the COG driver writes them (one core, 0.2 s
+            # at 6000²) while the strips are warped, instead of after the last one.
+            skeleton = side.submit(self._write_skeleton, self._skeleton_vrt(), feedback)
             self._strips(feedback)
             check_canceled(feedback)
             self._encode_levels()
-            self._assemble(feedback)
+            skeleton.result()
+            feedback.setProgress(WARP_SHARE)
+            self._append_tiles(feedback)
         feedback.setProgress(100)
 
     @contextmanager
@@ -307,26 +316,27 @@ class StripCog:
 
     # --- the COG ---
 
-    def _assemble(self, feedback: FeedbackLike) -> None:
-        """The COG driver writes the headers (every tile sparse); the tile tables then point at
-        the tiles, appended from the tile file: the smallest overview first, full resolution
-        last, as the COG driver lays them out."""
-        skeleton = _open_memory(self._skeleton_vrt())
+    def _write_skeleton(self, vrt: str, feedback: FeedbackLike) -> None:
+        """The COG driver writes the COG's headers (every tile sparse) to the output."""
+        skeleton = _open_memory(vrt)
         options = [*self.creation, "SPARSE_OK=TRUE"]
-        sub = SubFeedback(feedback, WARP_SHARE, 99)
         with memory_names(), gdal_errors() as messages:
             written = gdal.Translate(
                 self.partial,
                 skeleton,
                 format="COG",
                 creationOptions=options,
-                callback=gdal_progress(sub),
+                callback=_cancel_only(feedback),  # its progress would run back and forth
             )
             failed = written is None
             written = None  # noqa: F841 (closes the file: a write error shows here)
         if failed or messages:
             check_canceled(feedback)
             raise Ls4Error(f"writing the COG failed: {messages[-1] if messages else 'GDAL'}")
+
+    def _append_tiles(self, feedback: FeedbackLike) -> None:
+        """The tile tables of the headers point at the tiles, appended from the tile file: the
+        smallest overview first, full resolution last, as the COG driver lays them out."""
         check_canceled(feedback)
         order = list(range(len(self.tiles) - 1, -1, -1))  # the smallest overview first
         self.sink.flush()
@@ -437,6 +447,15 @@ def _empty_vrt(width: int, height: int, bands: int) -> str:
     mask = ElementTree.SubElement(root, "MaskBand")
     ElementTree.SubElement(mask, "VRTRasterBand", {"dataType": "Byte", **blocks})
     return ElementTree.tostring(root, encoding="unicode")
+
+
+def _cancel_only(feedback: FeedbackLike) -> Any:
+    """A GDAL progress callback that stops GDAL on cancel and reports nothing."""
+
+    def callback(_complete: float, _message: str, _data: object) -> int:
+        return 0 if feedback.isCanceled() else 1
+
+    return callback
 
 
 def _write_block(sink: IO[bytes], data: bytes) -> None:
