@@ -99,7 +99,8 @@ class StripCog:
         self.jpeg_tables: bytes | None = None
         self.levels: list[Bytes] = []
         self.halvers: list[overviews.Halver] = []
-        self.carry: tuple[Bytes, Bytes] | None = None
+        # the rows of the strip above the overview taps still need: bands, then validity
+        self.carry: Bytes | None = None
         self.nearest = False
         self.sink: IO[bytes]
         self.averaging: ThreadPoolExecutor | None = None  # the overviews' threads, while warping
@@ -229,22 +230,34 @@ class StripCog:
 
     def _strip_pixels(self, buffer: Warped, rows: int) -> tuple[Bytes, Bytes]:
         """The strip's 8-bit bands and validity, preceded by the carried rows of the strip above
-        (which had not had their edge fill yet)."""
-        carried = 0 if self.carry is None else self.carry[0].shape[1]
+        (which had not had their edge fill yet). 8-bit bands stay in ``buffer``: the carried
+        rows go into the rows kept free above the warp's (no copy of the strip)."""
+        if self.stretch:
+            return self._stretched_pixels(buffer, rows)
+        carried = 0 if self.carry is None else self.carry.shape[1]
+        if self.carry is not None:
+            buffer[:, CARRY - carried : CARRY] = self.carry
+        window = buffer[:, CARRY - carried : CARRY + rows]
+        valid = (window[-1] > 0).view(np.uint8)
+        image = window[:-1]
+        if not self.nearest:
+            # a pixel with a sliver of alpha may hold a value; it must not count
+            image[:, carried:] *= valid[carried:]
+        return image, valid
+
+    def _stretched_pixels(self, buffer: Warped, rows: int) -> tuple[Bytes, Bytes]:
+        """As ``_strip_pixels`` for bands of another data type, stretched to 8 bits."""
+        low, high = self.stretch or (0.0, 255.0)
         alpha = buffer[-1, CARRY : CARRY + rows]
         valid_new = (alpha > 0).view(np.uint8)
-        if self.stretch:
-            low, high = self.stretch
-            scaled = (buffer[:-1, CARRY : CARRY + rows] - low) * (255.0 / (high - low)) + 0.5
-            new = np.clip(scaled, 0, 255).astype(np.uint8)
-        else:
-            new = buffer[:-1, CARRY : CARRY + rows]
+        scaled = (buffer[:-1, CARRY : CARRY + rows] - low) * (255.0 / (high - low)) + 0.5
+        new = np.clip(scaled, 0, 255).astype(np.uint8)
         if not self.nearest:
-            new *= valid_new  # a pixel with a sliver of alpha may hold a value; it must not count
-        if self.carry is None or not carried:
+            new *= valid_new
+        if self.carry is None:
             return new, valid_new
-        image = np.concatenate([self.carry[0], new], axis=1)
-        valid = np.concatenate([self.carry[1], valid_new], axis=0)
+        image = np.concatenate([self.carry[:-1], new], axis=1)
+        valid = np.concatenate([self.carry[-1], valid_new], axis=0)
         return image, valid
 
     def _advance_levels(self, image: Bytes, valid: Bytes, top: int, rows: int) -> None:
@@ -260,7 +273,7 @@ class StripCog:
         if arrived - keep > CARRY:
             raise Ls4Error(f"overview taps reach {arrived - keep} rows back (at most {CARRY})")
         start = keep - offset
-        self.carry = (image[:, start:].copy(), valid[start:].copy())
+        self.carry = np.concatenate([image[:, start:], valid[None, start:]])
 
     def _encode_levels(self) -> None:
         """Encode the rows of tiles of the overview levels that are complete (the edge fill on a
@@ -272,9 +285,10 @@ class StripCog:
                 bottom = min(top + STRIP, rows)
                 if bottom > halver.done:
                     break
-                image = level[:-1, top:bottom].copy()
+                image = level[:-1, top:bottom]
                 valid = level[-1, top:bottom]
                 if self.fill:
+                    image = image.copy()
                     overviews.fill_masked_blocks(image, valid)
                 self._encode(image, valid, index + 1)
                 self.encoded[index] = bottom
@@ -293,9 +307,7 @@ class StripCog:
                 raise Ls4Error(f"encoding a strip failed: {gdal.GetLastErrorMsg()}")
             for index, colour in enumerate(self.colours, start=1):
                 out.GetRasterBand(index).SetColorInterpretation(colour)
-            bands = list(range(1, self.bands + 1))
-            image = np.ascontiguousarray(image)
-            out.WriteRaster(0, 0, width, rows, image, buf_type=gdal.GDT_Byte, band_list=bands)
+            _write_bands(out, image)
             out.CreateMaskBand(gdal.GMF_PER_DATASET)
             out.GetRasterBand(1).GetMaskBand().WriteArray(valid * np.uint8(255))
             out = None
@@ -426,6 +438,29 @@ def strip_options(creation: Sequence[str], bands: int) -> list[str]:
     if compression == "WEBP":
         options.append(f"WEBP_LEVEL={cog.get('QUALITY', '75')}")
     return options
+
+
+def _write_bands(out: Dataset, image: Bytes) -> None:
+    """``image`` (bands, rows, columns) into ``out``, read where it lies: its bands may be
+    apart (rows of a larger buffer), as long as each band's rows follow one another."""
+    bands, rows, width = image.shape
+    if image.strides[1:] != (width, 1):
+        image = np.ascontiguousarray(image)
+    band_space = image.strides[0]
+    # one run of bytes from the first band's first pixel to the last band's last
+    span = np.lib.stride_tricks.as_strided(image, ((bands - 1) * band_space + rows * width,), (1,))
+    out.WriteRaster(
+        0,
+        0,
+        width,
+        rows,
+        span,
+        buf_type=gdal.GDT_Byte,
+        band_list=list(range(1, bands + 1)),
+        buf_pixel_space=1,
+        buf_line_space=width,
+        buf_band_space=band_space,
+    )
 
 
 def _ifd(cog: TiffFile, width: int, height: int, is_mask: bool) -> Ifd:
