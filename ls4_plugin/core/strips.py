@@ -40,7 +40,9 @@ from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, Ifd
 
 STRIP = 512  # rows per strip: one row of tiles of 512
 CARRY = 8  # rows of the strip above kept for the overview taps (an odd height needs up to 3)
-BUFFERS = 3  # strips in flight: one warped, one processed, one free
+BUFFERS = 4  # strips in flight: one warped, one averaged, one encoded, one free
+# Streamed (memory short), one buffer fewer: the warp then waits for the encoder.
+STREAMED_BUFFERS = 3
 TILES_SUFFIX = ".tiles.tmp"
 LEVELS_SUFFIX = ".levels.tmp"
 WARP_SHARE = 90  # per cent of the progress at the end of the last strip
@@ -48,13 +50,16 @@ WARP_SHARE = 90  # per cent of the progress at the end of the last strip
 Warped = npt.NDArray[Any]
 
 
-def working_bytes(width: int, count: int, itemsize: int = 1, stretch: bool = False) -> int:
+def working_bytes(
+    width: int, count: int, itemsize: int = 1, stretch: bool = False, buffers: int = BUFFERS
+) -> int:
     """The NumPy memory of the strips for an image ``width`` wide of ``count`` bands (with the
-    warp's alpha) of ``itemsize`` bytes: the buffers in flight and two strips' worth of copies
-    (the carried rows joined on, the encoder's input; float64 when stretched to 8 bits). It is
-    the floor of the memory bound: the levels come on top, in memory or on a file."""
+    warp's alpha) of ``itemsize`` bytes: ``buffers`` in flight and two strips' worth of copies
+    (the carried rows joined on when stretched, the validity, the mask; float64 when stretched
+    to 8 bits). With ``STREAMED_BUFFERS`` it is the floor of the memory bound: the levels come
+    on top, in memory or on a file."""
     strip = count * (STRIP + CARRY) * width
-    return (BUFFERS * itemsize + 2) * strip + (8 * strip if stretch else 0)
+    return (buffers * itemsize + 2) * strip + (8 * strip if stretch else 0)
 
 
 def levels_bytes(width: int, height: int, count: int) -> int:
@@ -104,6 +109,8 @@ class StripCog:
         self.nearest = False
         self.sink: IO[bytes]
         self.averaging: ThreadPoolExecutor | None = None  # the overviews' threads, while warping
+        self.encoder: ThreadPoolExecutor  # the thread that encodes the tiles, while warping
+        self.encoding: list[Future[None]] = []
 
     # --- the pipeline ---
 
@@ -123,7 +130,7 @@ class StripCog:
             # The headers depend on the sizes only: the COG driver writes them (one core, 0.2 s
             # at 6000²) while the strips are warped, instead of after the last one.
             skeleton = side.submit(self._write_skeleton, self._skeleton_vrt(), feedback)
-            self._strips(feedback)
+            self._strips(BUFFERS if levels_in_memory else STREAMED_BUFFERS, feedback)
             check_canceled(feedback)
             self._encode_levels()
             skeleton.result()
@@ -155,15 +162,18 @@ class StripCog:
                 if os.path.exists(path):
                     os.remove(path)
 
-    def _strips(self, feedback: FeedbackLike) -> None:
+    def _strips(self, buffers: int, feedback: FeedbackLike) -> None:
         dtype = gdal_array.GDALTypeCodeToNumericTypeCode(self.data_type)
         free: queue.Queue[Warped] = queue.Queue()
-        for _ in range(BUFFERS):
+        for _ in range(buffers):
             free.put(np.empty((self.count, CARRY + STRIP, self.width), dtype))
         # The overview rows of a strip are averaged on every core (NumPy lets go of the GIL):
         # one thread alone made them the pipeline's longest step (nc 10000²: 3.8 CPU-s).
+        # The tiles are encoded on a thread of their own, so that the next strip's overviews
+        # are averaged meanwhile: the strip thread alone was the longest step again.
         with (
             ThreadPoolExecutor(max_workers=1) as worker,
+            ThreadPoolExecutor(max_workers=1) as self.encoder,
             ThreadPoolExecutor(max_workers=self._threads()) as self.averaging,
         ):
             pending: list[Future[None]] = []
@@ -175,13 +185,16 @@ class StripCog:
                     self._warp_strip(buffer, number, rows, feedback)
                     pending.append(worker.submit(self._finish_strip, buffer, number, rows, free))
                     feedback.setProgress(WARP_SHARE * (number + 1) / self.strips)
-                    while pending and pending[0].done():
-                        pending.pop(0).result()
+                    for jobs in (pending, self.encoding):  # a failure shows before the end
+                        while jobs and jobs[0].done():
+                            jobs.pop(0).result()
                 for job in pending:
+                    job.result()
+                for job in self.encoding:
                     job.result()
             except BaseException:
                 self.canceled = True
-                for job in pending:
+                for job in [*pending, *self.encoding]:
                     job.cancel()
                 raise
 
@@ -212,19 +225,40 @@ class StripCog:
     def _finish_strip(
         self, buffer: Warped, number: int, rows: int, free: "queue.Queue[Warped]"
     ) -> None:
-        """The overview rows the strip completes, then its tiles; gives the buffer back."""
+        """The overview rows the strip completes; then its tiles go to the encoder, which gives
+        the buffer back."""
         try:
             if getattr(self, "canceled", False):
+                free.put(buffer)
                 return
-            top = number * STRIP
             image, valid = self._strip_pixels(buffer, rows)
-            self._advance_levels(image, valid, top, rows)
+            self._advance_levels(image, valid, number * STRIP, rows)
             strip_image = image[:, -rows:]
             strip_valid = valid[-rows:]
             if self.fill:
                 overviews.fill_masked_blocks(strip_image, strip_valid)
-            self._encode(strip_image, strip_valid, 0)
-            self._encode_levels()
+        except BaseException:
+            free.put(buffer)
+            raise
+        done = [halver.done for halver in self.halvers]  # the rows final now, level by level
+        self.encoding.append(
+            self.encoder.submit(self._encode_strip, buffer, strip_image, strip_valid, done, free)
+        )
+
+    def _encode_strip(
+        self,
+        buffer: Warped,
+        image: Bytes,
+        valid: Bytes,
+        done: Sequence[int],
+        free: "queue.Queue[Warped]",
+    ) -> None:
+        """The strip's tiles (its pixels in ``buffer``), then the levels' rows of tiles that are
+        complete in ``done``; gives the buffer back."""
+        try:
+            if not getattr(self, "canceled", False):
+                self._encode(image, valid, 0)
+                self._encode_levels(done)
         finally:
             free.put(buffer)
 
@@ -275,15 +309,17 @@ class StripCog:
         start = keep - offset
         self.carry = np.concatenate([image[:, start:], valid[None, start:]])
 
-    def _encode_levels(self) -> None:
-        """Encode the rows of tiles of the overview levels that are complete (the edge fill on a
-        copy: the level below is computed from the unfilled pixels)."""
-        for index, (level, halver) in enumerate(zip(self.levels, self.halvers, strict=True)):
+    def _encode_levels(self, done: Sequence[int] | None = None) -> None:
+        """Encode the rows of tiles of the overview levels that are complete (``done``: the rows
+        computed, level by level; all of them by default) (the edge fill on a copy: the level
+        below is computed from the unfilled pixels)."""
+        done = done or [halver.done for halver in self.halvers]
+        for index, (level, ready) in enumerate(zip(self.levels, done, strict=True)):
             rows = level.shape[1]
-            while self.encoded[index] < halver.done:
+            while self.encoded[index] < ready:
                 top = self.encoded[index]
                 bottom = min(top + STRIP, rows)
-                if bottom > halver.done:
+                if bottom > ready:
                     break
                 image = level[:-1, top:bottom]
                 valid = level[-1, top:bottom]
