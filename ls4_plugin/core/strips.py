@@ -23,7 +23,7 @@ import queue
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import IO, Any
 from xml.etree import ElementTree
 
@@ -41,7 +41,8 @@ from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, Ifd
 STRIP = 512  # rows per strip: one row of tiles of 512
 CARRY = 8  # rows of the strip above kept for the overview taps (an odd height needs up to 3)
 BUFFERS = 4  # strips in flight: one warped, one averaged, one encoded, one free
-# Streamed (memory short), one buffer fewer: the warp then waits for the encoder.
+# Streamed (memory short): one buffer fewer, a strip's tiles encoded after its overviews on
+# the same thread (the two at once took more memory than the bound).
 STREAMED_BUFFERS = 3
 TILES_SUFFIX = ".tiles.tmp"
 LEVELS_SUFFIX = ".levels.tmp"
@@ -109,7 +110,7 @@ class StripCog:
         self.nearest = False
         self.sink: IO[bytes]
         self.averaging: ThreadPoolExecutor | None = None  # the overviews' threads, while warping
-        self.encoder: ThreadPoolExecutor  # the thread that encodes the tiles, while warping
+        self.encoder: ThreadPoolExecutor | None = None  # the tiles' thread (levels in memory)
         self.encoding: list[Future[None]] = []
 
     # --- the pipeline ---
@@ -130,7 +131,7 @@ class StripCog:
             # The headers depend on the sizes only: the COG driver writes them (one core, 0.2 s
             # at 6000²) while the strips are warped, instead of after the last one.
             skeleton = side.submit(self._write_skeleton, self._skeleton_vrt(), feedback)
-            self._strips(BUFFERS if levels_in_memory else STREAMED_BUFFERS, feedback)
+            self._strips(levels_in_memory, feedback)
             check_canceled(feedback)
             self._encode_levels()
             skeleton.result()
@@ -162,10 +163,10 @@ class StripCog:
                 if os.path.exists(path):
                     os.remove(path)
 
-    def _strips(self, buffers: int, feedback: FeedbackLike) -> None:
+    def _strips(self, in_memory: bool, feedback: FeedbackLike) -> None:
         dtype = gdal_array.GDALTypeCodeToNumericTypeCode(self.data_type)
         free: queue.Queue[Warped] = queue.Queue()
-        for _ in range(buffers):
+        for _ in range(BUFFERS if in_memory else STREAMED_BUFFERS):
             free.put(np.empty((self.count, CARRY + STRIP, self.width), dtype))
         # The overview rows of a strip are averaged on every core (NumPy lets go of the GIL):
         # one thread alone made them the pipeline's longest step (nc 10000²: 3.8 CPU-s).
@@ -173,7 +174,7 @@ class StripCog:
         # are averaged meanwhile: the strip thread alone was the longest step again.
         with (
             ThreadPoolExecutor(max_workers=1) as worker,
-            ThreadPoolExecutor(max_workers=1) as self.encoder,
+            ThreadPoolExecutor(max_workers=1) if in_memory else nullcontext() as self.encoder,
             ThreadPoolExecutor(max_workers=given_threads(self.creation)) as self.averaging,
         ):
             pending: list[Future[None]] = []
@@ -236,9 +237,11 @@ class StripCog:
             free.put(buffer)
             raise
         done = [halver.done for halver in self.halvers]  # the rows final now, level by level
-        self.encoding.append(
-            self.encoder.submit(self._encode_strip, buffer, strip_image, strip_valid, done, free)
-        )
+        job = (buffer, strip_image, strip_valid, done, free)
+        if self.encoder is None:
+            self._encode_strip(*job)
+        else:
+            self.encoding.append(self.encoder.submit(self._encode_strip, *job))
 
     def _encode_strip(
         self,
