@@ -146,6 +146,9 @@ def _sum_rows(
             np.add(rows[:, 0::2], rows[:, 1::2], dtype=np.float32),
             np.add(mask[0::2], mask[1::2], dtype=np.float32),
         )
+    strided = _strided_taps(taps, start, stop, offset, valid.shape[0])
+    if strided is not None:
+        return _sum_strided(pixels, strided, 1), _sum_strided(valid, strided, 0)
     sums = np.zeros((pixels.shape[0], stop - start, pixels.shape[2]), np.float32)
     counts = np.zeros((stop - start, pixels.shape[2]), np.float32)
     indices, weights = taps.indices[:, start:stop] - offset, taps.weights[:, start:stop]
@@ -164,12 +167,68 @@ def _sum_rows(
 def _sum_columns(values: Sums, taps: _Taps) -> Sums:
     if taps.indices is None or taps.weights is None:
         return values[..., 0::2] + values[..., 1::2]
+    strided = _strided_taps(taps, 0, taps.length, 0, values.shape[-1])
+    if strided is not None:
+        return _sum_strided(values, strided, values.ndim - 1)
     total = np.zeros((*values.shape[:-1], taps.length), np.float32)
     for tap_indices, tap_weights in zip(taps.indices, taps.weights, strict=True):
         if (tap_weights == 1).all():  # as in _sum_rows
             total += values[..., tap_indices]
         elif tap_weights.any():
             total += values[..., tap_indices] * tap_weights
+    return total
+
+
+# A tap along one axis: every other input (a slice), its weights, whether all of them are 1.
+StridedTap = tuple[slice, Sums, bool]
+
+
+def _strided_taps(
+    taps: _Taps, start: int, stop: int, offset: int, length: int
+) -> list[StridedTap] | None:
+    """The taps of outputs ``start:stop`` that carry weight, when tap ``t`` of output ``i`` is
+    input ``2 i + t`` (every odd size: the ratio is 2 + 1/count) and lies in the window of
+    ``length`` inputs from ``offset``; else None. A slice reads every other input in place,
+    where a gather copied it."""
+    if taps.indices is None or taps.weights is None:
+        return None
+    count = stop - start
+    strided: list[StridedTap] = []
+    for tap, (indices, weights) in enumerate(zip(taps.indices, taps.weights, strict=True)):
+        weights = weights[start:stop]
+        if not weights.any():
+            continue
+        first = 2 * start + tap - offset
+        if (
+            first < 0
+            or first + 2 * (count - 1) >= length
+            or not (indices[start:stop] - offset == first + 2 * np.arange(count)).all()
+        ):
+            return None
+        strided.append(
+            (slice(first, first + 2 * count - 1, 2), weights, bool((weights == 1).all()))
+        )
+    return strided
+
+
+def _sum_strided(
+    values: npt.NDArray[np.uint8 | np.float32], taps: Sequence[StridedTap], axis: int
+) -> Sums:
+    """The weighted sum of ``taps`` along ``axis``, tap after tap as ``_sum_rows`` adds them
+    (the first tap is the sum's start: 0 + x is x, so the sums are the same bit for bit)."""
+    shape = [1] * values.ndim
+    total: Sums | None = None
+    for where, weights, unit in taps:
+        part = values[(slice(None),) * axis + (where,)]
+        if not unit:
+            shape[axis] = weights.size
+            part = np.multiply(part, weights.reshape(shape), dtype=np.float32)
+        if total is None:
+            total = part.astype(np.float32, copy=unit)  # the sum is written to, never the input
+        else:
+            total += part
+    if total is None:
+        raise ValueError("no tap with weight")  # _taps gives every output a tap of weight
     return total
 
 
