@@ -23,7 +23,7 @@ import queue
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import IO, Any
 from xml.etree import ElementTree
 
@@ -40,10 +40,7 @@ from .tiff import IMAGE_LENGTH, JPEG_TABLES, TILE_BYTE_COUNTS, TILE_OFFSETS, Ifd
 
 STRIP = 512  # rows per strip: one row of tiles of 512
 CARRY = 8  # rows of the strip above kept for the overview taps (an odd height needs up to 3)
-BUFFERS = 4  # strips in flight: one warped, one averaged, one encoded, one free
-# Streamed (memory short): one buffer fewer, a strip's tiles encoded after its overviews on
-# the same thread (the two at once took more memory than the bound).
-STREAMED_BUFFERS = 3
+BUFFERS = 3  # strips in flight: one warped, one processed, one free
 TILES_SUFFIX = ".tiles.tmp"
 LEVELS_SUFFIX = ".levels.tmp"
 WARP_SHARE = 90  # per cent of the progress at the end of the last strip
@@ -51,16 +48,14 @@ WARP_SHARE = 90  # per cent of the progress at the end of the last strip
 Warped = npt.NDArray[Any]
 
 
-def working_bytes(
-    width: int, count: int, itemsize: int = 1, stretch: bool = False, buffers: int = BUFFERS
-) -> int:
+def working_bytes(width: int, count: int, itemsize: int = 1, stretch: bool = False) -> int:
     """The NumPy memory of the strips for an image ``width`` wide of ``count`` bands (with the
-    warp's alpha) of ``itemsize`` bytes: ``buffers`` in flight and two strips' worth of copies
+    warp's alpha) of ``itemsize`` bytes: the buffers in flight and two strips' worth of copies
     (the carried rows joined on when stretched, the validity, the mask; float64 when stretched
-    to 8 bits). With ``STREAMED_BUFFERS`` it is the floor of the memory bound: the levels come
-    on top, in memory or on a file."""
+    to 8 bits). It is the floor of the memory bound: the levels come on top, in memory or on a
+    file."""
     strip = count * (STRIP + CARRY) * width
-    return (buffers * itemsize + 2) * strip + (8 * strip if stretch else 0)
+    return (BUFFERS * itemsize + 2) * strip + (8 * strip if stretch else 0)
 
 
 def levels_bytes(width: int, height: int, count: int) -> int:
@@ -110,8 +105,6 @@ class StripCog:
         self.nearest = False
         self.sink: IO[bytes]
         self.averaging: ThreadPoolExecutor | None = None  # the overviews' threads, while warping
-        self.encoder: ThreadPoolExecutor | None = None  # the tiles' thread (levels in memory)
-        self.encoding: list[Future[None]] = []
 
     # --- the pipeline ---
 
@@ -131,7 +124,7 @@ class StripCog:
             # The headers depend on the sizes only: the COG driver writes them (one core, 0.2 s
             # at 6000²) while the strips are warped, instead of after the last one.
             skeleton = side.submit(self._write_skeleton, self._skeleton_vrt(), feedback)
-            self._strips(levels_in_memory, feedback)
+            self._strips(feedback)
             check_canceled(feedback)
             self._encode_levels()
             skeleton.result()
@@ -163,18 +156,15 @@ class StripCog:
                 if os.path.exists(path):
                     os.remove(path)
 
-    def _strips(self, in_memory: bool, feedback: FeedbackLike) -> None:
+    def _strips(self, feedback: FeedbackLike) -> None:
         dtype = gdal_array.GDALTypeCodeToNumericTypeCode(self.data_type)
         free: queue.Queue[Warped] = queue.Queue()
-        for _ in range(BUFFERS if in_memory else STREAMED_BUFFERS):
+        for _ in range(BUFFERS):
             free.put(np.empty((self.count, CARRY + STRIP, self.width), dtype))
         # The overview rows of a strip are averaged on every core (NumPy lets go of the GIL):
         # one thread alone made them the pipeline's longest step (nc 10000²: 3.8 CPU-s).
-        # The tiles are encoded on a thread of their own, so that the next strip's overviews
-        # are averaged meanwhile: the strip thread alone was the longest step again.
         with (
             ThreadPoolExecutor(max_workers=1) as worker,
-            ThreadPoolExecutor(max_workers=1) if in_memory else nullcontext() as self.encoder,
             ThreadPoolExecutor(max_workers=given_threads(self.creation)) as self.averaging,
         ):
             pending: list[Future[None]] = []
@@ -186,16 +176,13 @@ class StripCog:
                     self._warp_strip(buffer, number, rows, feedback)
                     pending.append(worker.submit(self._finish_strip, buffer, number, rows, free))
                     feedback.setProgress(WARP_SHARE * (number + 1) / self.strips)
-                    for jobs in (pending, self.encoding):  # a failure shows before the end
-                        while jobs and jobs[0].done():
-                            jobs.pop(0).result()
+                    while pending and pending[0].done():
+                        pending.pop(0).result()
                 for job in pending:
-                    job.result()
-                for job in self.encoding:
                     job.result()
             except BaseException:
                 self.canceled = True
-                for job in [*pending, *self.encoding]:
+                for job in pending:
                     job.cancel()
                 raise
 
@@ -221,42 +208,19 @@ class StripCog:
     def _finish_strip(
         self, buffer: Warped, number: int, rows: int, free: "queue.Queue[Warped]"
     ) -> None:
-        """The overview rows the strip completes; then its tiles go to the encoder, which gives
-        the buffer back."""
+        """The overview rows the strip completes, then its tiles; gives the buffer back."""
         try:
             if getattr(self, "canceled", False):
-                free.put(buffer)
                 return
+            top = number * STRIP
             image, valid = self._strip_pixels(buffer, rows)
-            self._advance_levels(image, valid, number * STRIP, rows)
+            self._advance_levels(image, valid, top, rows)
             strip_image = image[:, -rows:]
             strip_valid = valid[-rows:]
             if self.fill:
                 overviews.fill_masked_blocks(strip_image, strip_valid)
-        except BaseException:
-            free.put(buffer)
-            raise
-        done = [halver.done for halver in self.halvers]  # the rows final now, level by level
-        job = (buffer, strip_image, strip_valid, done, free)
-        if self.encoder is None:
-            self._encode_strip(*job)
-        else:
-            self.encoding.append(self.encoder.submit(self._encode_strip, *job))
-
-    def _encode_strip(
-        self,
-        buffer: Warped,
-        image: Bytes,
-        valid: Bytes,
-        done: Sequence[int],
-        free: "queue.Queue[Warped]",
-    ) -> None:
-        """The strip's tiles (its pixels in ``buffer``), then the levels' rows of tiles that are
-        complete in ``done``; gives the buffer back."""
-        try:
-            if not getattr(self, "canceled", False):
-                self._encode(image, valid, 0)
-                self._encode_levels(done)
+            self._encode(strip_image, strip_valid, 0)
+            self._encode_levels()
         finally:
             free.put(buffer)
 
@@ -307,17 +271,15 @@ class StripCog:
         start = keep - offset
         self.carry = np.concatenate([image[:, start:], valid[None, start:]])
 
-    def _encode_levels(self, done: Sequence[int] | None = None) -> None:
-        """Encode the rows of tiles of the overview levels that are complete (``done``: the rows
-        computed, level by level; all of them by default) (the edge fill on a copy: the level
-        below is computed from the unfilled pixels)."""
-        done = done or [halver.done for halver in self.halvers]
-        for index, (level, ready) in enumerate(zip(self.levels, done, strict=True)):
+    def _encode_levels(self) -> None:
+        """Encode the rows of tiles of the overview levels that are complete (the edge fill on a
+        copy: the level below is computed from the unfilled pixels)."""
+        for index, (level, halver) in enumerate(zip(self.levels, self.halvers, strict=True)):
             rows = level.shape[1]
-            while self.encoded[index] < ready:
+            while self.encoded[index] < halver.done:
                 top = self.encoded[index]
                 bottom = min(top + STRIP, rows)
-                if bottom > ready:
+                if bottom > halver.done:
                     break
                 image = level[:-1, top:bottom]
                 valid = level[-1, top:bottom]
@@ -453,9 +415,11 @@ def given_threads(creation: Sequence[str]) -> int:
 
 def side_threads(threads: int) -> int:
     """GDAL's threads for decoding the input and for encoding the tiles, out of make_cog's
-    ``threads``: half, at least one. The warp, the averaging and the encoding run at once, each
-    on threads of its own: on 2 cores, one thread each for decoding and encoding took 12 % less
-    CPU and 15 % less time than all of them (nc 6000², load 4)."""
+    ``threads``: half, at least one. The warp (its kernel on all threads) runs beside a strip's
+    overviews (on all threads) and tiles, so the cores are busy without more: on 2 cores, one
+    thread each for decoding and encoding took 10 % less CPU and 6 % less time than all of
+    them (nc 6000², load 2), and far fewer page faults (GTiff's threads decode each tile into a
+    fresh buffer)."""
     return max(1, threads // 2)
 
 
