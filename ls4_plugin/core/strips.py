@@ -423,6 +423,14 @@ def side_threads(threads: int) -> int:
     return max(1, threads // 2)
 
 
+def encoding_threads(threads: int, bands: int) -> int:
+    """GDAL's threads for encoding the strips' tiles: ``side_threads``, but all of them for one
+    band: a one-band warp is light (a band and its alpha), so the strip thread, which encodes,
+    is then the longest step (bw 10000²: busy 2.79 s of 2.80; all threads 0.91× the wall,
+    bw 6000² 0.95×, against 0.99–1.05× for nc, where the warp is the longest step)."""
+    return threads if bands == 1 else side_threads(threads)
+
+
 def strip_options(creation: Sequence[str], bands: int) -> list[str]:
     """GTiff creation options that encode tiles exactly as the COG driver does with
     ``creation`` (its options) for ``bands`` bands: the same compression, predictor, level,
@@ -436,7 +444,7 @@ def strip_options(creation: Sequence[str], bands: int) -> list[str]:
         f"COMPRESS={compression}",
         "BIGTIFF=NO",
         "INTERLEAVE=PIXEL",
-        f"NUM_THREADS={side_threads(given_threads(creation))}",
+        f"NUM_THREADS={encoding_threads(given_threads(creation), bands)}",
     ]
     if cog.get("PREDICTOR") == "YES":
         options.append("PREDICTOR=2")
