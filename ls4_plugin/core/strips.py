@@ -414,12 +414,12 @@ def given_threads(creation: Sequence[str]) -> int:
 
 
 def side_threads(threads: int) -> int:
-    """GDAL's threads for decoding the input and for encoding the tiles, out of make_cog's
-    ``threads``: half, at least one. The warp (its kernel on all threads) runs beside a strip's
-    overviews (on all threads) and tiles, so the cores are busy without more: on 2 cores, one
-    thread each for decoding and encoding took 10 % less CPU and 6 % less time than all of
-    them (nc 6000², load 2), and far fewer page faults (GTiff's threads decode each tile into a
-    fresh buffer)."""
+    """GDAL's threads for decoding the input and (``encoding_threads``) for encoding the tiles,
+    out of make_cog's ``threads``: half, at least one. The warp (its kernel on all threads)
+    runs beside a strip's overviews (on all threads) and tiles, so the cores are busy without
+    more: on 2 cores, one thread each for decoding and encoding took 10 % less CPU and 6 % less
+    time than all of them (nc 6000², load 2), and far fewer page faults (GTiff's threads decode
+    each tile into a fresh buffer)."""
     return max(1, threads // 2)
 
 
