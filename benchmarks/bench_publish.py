@@ -93,10 +93,13 @@ print(json.dumps({"wall": time.perf_counter() - start, "cpu": cpu() - before}))
 """
 
 
-def _cpu_seconds(pid):
-    """(utime + stime, cutime + cstime) of ``pid`` in clock ticks: its own, its reaped children's."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(value) for value in fields[11:13]), sum(int(value) for value in fields[13:15])
+def _cpu_ticks(pid):
+    """(utime + stime, cutime + cstime) of ``pid``: its own CPU, its reaped children's."""
+    fields = [
+        int(value)
+        for value in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:15]
+    ]
+    return fields[0] + fields[1], fields[2] + fields[3]
 
 
 def services_cpu(endpoints_file):
@@ -107,11 +110,11 @@ def services_cpu(endpoints_file):
     ticks = 0
     for pid in filter(None, pids.values()):
         with suppress(OSError):
-            own, reaped = _cpu_seconds(pid)
+            own, reaped = _cpu_ticks(pid)
             ticks += own + reaped
         for child in stack_module._descendants(pid):
             with suppress(OSError):
-                ticks += _cpu_seconds(child)[0]
+                ticks += _cpu_ticks(child)[0]
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
