@@ -13,6 +13,7 @@ from qgis.core import (
     QgsProviderRegistry,
     QgsSettings,
 )
+from qgis.PyQt.QtCore import QCoreApplication, QThread
 
 from .core import counties
 from .core.errors import Ls4Error
@@ -80,14 +81,31 @@ def set_value(name, new_value):
     QgsSettings().setValue(PREFIX + name, new_value)
 
 
+# The credentials the main thread loaded last, by configuration id, for the algorithms' worker
+# threads. QGIS 3.22's QgsAuthManager deadlocks when one pooled thread reads its database while
+# another ends (seen in the dock's tests: the auth mutex against Qt's signal-slot lock of the
+# ending thread), so a run reads in its thread what its checks, on the main thread, just read.
+_LOADED_ON_MAIN_THREAD = {}
+
+
 def basic_credentials(authcfg):
-    """(user name, password) of a "Basic" authentication configuration; S3 keeps its keys so."""
+    """(user name, password) of a "Basic" authentication configuration; S3 keeps its keys so.
+
+    Read from QgsAuthManager on the main thread (and remembered there); a worker thread gets
+    what the main thread read last, and reads itself only what the main thread never did."""
     if not authcfg:
         return None, None
+    application = QCoreApplication.instance()
+    main = application is None or QThread.currentThread() == application.thread()
+    if not main and authcfg in _LOADED_ON_MAIN_THREAD:
+        return _LOADED_ON_MAIN_THREAD[authcfg]
     config = QgsAuthMethodConfig()
     if not QgsApplication.authManager().loadAuthenticationConfig(authcfg, config, True):
         raise Ls4Error(f"authentication configuration {authcfg!r} not found")
-    return config.config("username") or None, config.config("password") or None
+    credentials = config.config("username") or None, config.config("password") or None
+    if main:
+        _LOADED_ON_MAIN_THREAD[authcfg] = credentials
+    return credentials
 
 
 def s3_config():
@@ -145,6 +163,7 @@ def store_s3_credentials(access_key, secret_key, authcfg="", name="LS4 S3"):
         stored, config = manager.storeAuthenticationConfig(config)
     if not stored:
         raise Ls4Error("QGIS could not store the S3 credentials: is the master password set?")
+    _LOADED_ON_MAIN_THREAD.pop(config.id(), None)  # read afresh on the main thread next time
     return config.id()
 
 
